@@ -1,0 +1,120 @@
+"""The set of instruments in use: the bundled definitions, overridden by a site's licensed files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from .loader import InstrumentError, bundled_dir, load_file, read_document
+from .model import Instrument
+
+OVERRIDE_ENV = "PRO_APP_INSTRUMENTS_DIR"
+
+
+def definition_files(folder: Path) -> list[Path]:
+    """The definition files of a folder (`*.yaml` / `*.yml`), in name order."""
+    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def structure(instrument: Instrument) -> tuple:
+    """What a licensed override must keep: items with their answer values, scales with their items."""
+    return (
+        tuple((i.id, i.option_set.values, i.term, i.attribute) for i in instrument.items),
+        tuple((s.code, s.method, s.items, s.scales) for s in instrument.scales),
+    )
+
+
+@dataclass(frozen=True)
+class Registry:
+    instruments: tuple[Instrument, ...]
+
+    def get(self, instrument_id: str) -> Instrument:
+        for instrument in self.instruments:
+            if instrument.id == instrument_id:
+                return instrument
+        known = ", ".join(self.ids)
+        raise KeyError(f"unknown instrument {instrument_id!r} (known: {known})")
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(i.id for i in self.instruments)
+
+    def __iter__(self):
+        return iter(self.instruments)
+
+
+def _load_folder(folder: Path) -> dict[str, Instrument]:
+    found: dict[str, Instrument] = {}
+    for path in definition_files(folder):
+        instrument = load_file(path)
+        if instrument.id in found:
+            other = found[instrument.id].source
+            raise InstrumentError(str(path), [("id", f"{instrument.id!r} is also defined in {other}")])
+        found[instrument.id] = instrument
+    return found
+
+
+def build_registry(bundled: Path, override: Path | None = None) -> Registry:
+    """Load every bundled definition, then let files in `override` replace those with the same id.
+
+    An override must keep the bundled structure (items, answer values, scales) so that stored data and
+    exports stay comparable; only wording, titles and notes may differ. Item ids and scale codes must be
+    unique across all instruments, since they are the column names of the exports.
+    """
+    instruments = _load_folder(bundled)
+    if override is not None:
+        if not override.is_dir():
+            raise InstrumentError(str(override), [("", f"{OVERRIDE_ENV} does not name a folder")])
+        for instrument_id, instrument in _load_folder(override).items():
+            base = instruments.get(instrument_id)
+            if base is not None and structure(base) != structure(instrument):
+                raise InstrumentError(
+                    instrument.source,
+                    [("", f"overrides bundled {instrument_id!r} but changes its items, answer values or scales; "
+                          "a licensed file must keep the bundled structure")],
+                )
+            instruments[instrument_id] = instrument
+    check_unique_columns(instruments.values())
+    return Registry(tuple(instruments.values()))
+
+
+def check_unique_columns(instruments: Iterable[Instrument]) -> None:
+    owner: dict[str, str] = {}
+    for instrument in instruments:
+        for name in (*instrument.item_ids, *instrument.scale_codes):
+            if name in owner and owner[name] != instrument.id:
+                raise InstrumentError(instrument.source, [("", f"{name!r} is already used by {owner[name]!r}; "
+                                                               "item ids and scale codes must be unique")])
+            owner[name] = instrument.id
+
+
+@lru_cache(maxsize=8)
+def _cached_registry(bundled: str, override: str | None, stamp: tuple) -> Registry:
+    return build_registry(Path(bundled), Path(override) if override else None)
+
+
+def _stamp(*folders: str | None) -> tuple:
+    """Modification times of the files, so an edited definition is picked up without a restart."""
+    out = []
+    for folder in folders:
+        if folder and Path(folder).is_dir():
+            out.extend((str(p), p.stat().st_mtime_ns) for p in definition_files(Path(folder)))
+    return tuple(out)
+
+
+def get_registry(override: str | os.PathLike | None = None) -> Registry:
+    """The registry for this process: bundled files plus `override` (default: $PRO_APP_INSTRUMENTS_DIR)."""
+    bundled = str(bundled_dir())
+    chosen = override if override is not None else os.environ.get(OVERRIDE_ENV) or None
+    chosen = str(chosen) if chosen else None
+    return _cached_registry(bundled, chosen, _stamp(bundled, chosen))
+
+
+def get_instrument(instrument_id: str, override: str | os.PathLike | None = None) -> Instrument:
+    return get_registry(override).get(instrument_id)
+
+
+__all__ = ["Registry", "build_registry", "get_registry", "get_instrument", "read_document", "OVERRIDE_ENV"]
