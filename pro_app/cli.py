@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -77,11 +78,11 @@ def score(input_csv: Path, instrument_id: str, output: Path | None) -> None:
         raise click.BadParameter(exc.args[0], param_hint="--instrument") from exc
     try:
         scored = score_file(input_csv, instrument)
+        for warning in scored.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        write_result(scored.result, output, sys.stdout)
     except ScoreFileError as exc:
         raise click.ClickException(str(exc)) from exc
-    for warning in scored.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    write_result(scored.result, output, click.get_text_stream("stdout"))
 
 
 if __name__ == "__main__":

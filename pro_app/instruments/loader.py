@@ -198,6 +198,8 @@ class _Checker:
             where = f"scales[{n}]"
             if scale["code"] in codes:
                 self.fail(f"{where}.code", f"duplicate scale code {scale['code']!r}")
+            if scale["code"] in items:
+                self.fail(f"{where}.code", f"{scale['code']!r} is also an item id (both name an export column)")
             members = scale.get("items", [])
             for k, item_id in enumerate(members):
                 if item_id not in items:

@@ -20,10 +20,19 @@ def definition_files(folder: Path) -> list[Path]:
 
 
 def structure(instrument: Instrument) -> tuple:
-    """What a licensed override must keep: items with their answer values, scales with their items."""
+    """What a licensed override must keep: everything that decides what is asked and how it scores
+    (items, answer values and extra options, branching, gates, scales and their rules)."""
     return (
-        tuple((i.id, i.option_set.values, i.term, i.attribute) for i in instrument.items),
-        tuple((s.code, s.method, s.items, s.scales) for s in instrument.scales),
+        tuple(
+            (i.id, i.number, i.term, i.attribute, i.option_set.values,
+             tuple((o.code, o.state) for o in i.option_set.extras), i.skip_if,
+             (i.gate.item, i.gate.not_applicable_if) if i.gate else None)
+            for i in instrument.items
+        ),
+        tuple(
+            (s.code, s.type, s.method, s.items, s.reverse_items, s.min_answered, s.scales, s.reverse_scales)
+            for s in instrument.scales
+        ),
     )
 
 

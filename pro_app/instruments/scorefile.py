@@ -70,6 +70,12 @@ def read_answers(path: str | Path, instrument: Instrument) -> tuple[pd.DataFrame
     return frame, warnings
 
 
+def _cell_as_written(path: str | Path, column: str, row: int) -> str:
+    """The text of one cell as it stands in the file (for error messages)."""
+    cells = pd.read_csv(path, usecols=[column], dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    return cells[column].iloc[row - 1]
+
+
 def score_file(path: str | Path, instrument: Instrument) -> ScoredFile:
     frame, warnings = read_answers(path, instrument)
     id_column = frame.columns[0]
@@ -78,8 +84,9 @@ def score_file(path: str | Path, instrument: Instrument) -> ScoredFile:
     except AnswerError as exc:
         ident = frame[id_column].iloc[exc.row - 1]
         allowed = ", ".join(map(str, exc.allowed))
+        written = _cell_as_written(path, exc.column, exc.row)
         raise ScoreFileError(
-            f"{path}: row {exc.row} (id {ident!r}), column {exc.column}: {exc.value!r} is not an allowed "
+            f"{path}: row {exc.row} (id {ident!r}), column {exc.column}: {written!r} is not an allowed "
             f"answer (allowed: {allowed}, or blank)"
         ) from exc
     scores = score(instrument, frame)
@@ -94,7 +101,10 @@ def write_result(result: pd.DataFrame, output: str | Path | None, stdout: IO[str
         result.to_csv(stdout, index=False, na_rep="")
         return
     target = Path(output)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise ScoreFileError(f"cannot write {target}: {exc.strerror or exc}") from exc
     try:
         with os.fdopen(handle, "w", newline="", encoding="utf-8") as fh:
             result.to_csv(fh, index=False, na_rep="")

@@ -70,12 +70,18 @@ class Scores:
 def item_matrix(instrument: Instrument, answers: pd.DataFrame) -> np.ndarray:
     """The answers as a float matrix in the instrument's item order; absent item columns are NaN.
     Columns that are not items of the instrument are ignored."""
-    present = [i for i in instrument.item_ids if i in answers.columns]
     matrix = np.full((len(answers), len(instrument.item_ids)), np.nan)
-    if present:
-        positions = [instrument.item_ids.index(i) for i in present]
-        matrix[:, positions] = answers[present].to_numpy(dtype=np.float64, na_value=np.nan)
+    for position, item_id in enumerate(instrument.item_ids):
+        if item_id in answers.columns:
+            matrix[:, position] = _as_numbers(answers[item_id])
     return matrix
+
+
+def _as_numbers(column: pd.Series) -> np.ndarray:
+    """Float values of a column; numbers written as text are parsed, blank text is NaN."""
+    if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        column = pd.to_numeric(column.astype("string").str.strip().replace("", pd.NA), errors="coerce")
+    return column.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def validate_answers(instrument: Instrument, answers: pd.DataFrame) -> None:
@@ -88,12 +94,10 @@ def validate_answers(instrument: Instrument, answers: pd.DataFrame) -> None:
     for col_pos, item_id in enumerate(c for c in answers.columns if instrument.has_item(c)):
         allowed = instrument.item(item_id).option_set.values
         raw = answers[item_id]
-        if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
-            numeric, blank = raw, raw.isna()
-        else:  # text (numbers written as text, or stray words)
-            text = raw.astype("string").str.strip()
-            numeric = pd.to_numeric(text, errors="coerce")
-            blank = text.isna() | (text == "")
+        numeric = pd.Series(_as_numbers(raw), index=raw.index)
+        blank = raw.isna()
+        if not pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_bool_dtype(raw):
+            blank = blank | (raw.astype("string").str.strip() == "").fillna(True)
         bad = ~(blank | numeric.isin(allowed))
         if bad.any():
             row = int(np.argmax(bad.to_numpy()))
@@ -101,6 +105,10 @@ def validate_answers(instrument: Instrument, answers: pd.DataFrame) -> None:
                 first = (row, col_pos, item_id, raw.iloc[row], allowed)
     if first is not None:
         row, _, item_id, value, allowed = first
+        if isinstance(value, np.generic):  # show 5 or 2.5, not np.float64(5.0)
+            value = value.item()
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
         raise AnswerError(row + 1, item_id, value, allowed)
 
 
