@@ -6,14 +6,24 @@ import sys
 from pathlib import Path
 
 import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate import upgrade as upgrade_database
+from waitress import serve as waitress_serve
 
+from . import create_app
+from .demo import seed_demo
+from .extensions import db
 from .instruments import InstrumentError, get_registry, load_file
 from .instruments.examples import check_examples
 from .instruments.registry import definition_files
 from .instruments.scorefile import ScoreFileError, score_file, write_result
+from .models import ROLES
+from .users import UserError, create_user, generate_password
 
 
-@click.group(help="pro-app: electronic patient-reported outcomes for oncology trials.")
+@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False, set_debug_flag=False,
+             help="pro-app: electronic patient-reported outcomes for oncology trials.")
 def main() -> None:
     pass
 
@@ -83,6 +93,69 @@ def score(input_csv: Path, instrument_id: str, output: Path | None) -> None:
         write_result(scored.result, output, sys.stdout)
     except ScoreFileError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+
+@main.command(help="Run pro-app on a production WSGI server (waitress), after creating or upgrading the database.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--demo", is_flag=True, help="Seed the demo study and print a coordinator login and a patient code.")
+@with_appcontext
+def serve(host: str, port: int, threads: int, demo: bool) -> None:
+    upgrade_database()
+    url = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
+    if demo:
+        _print_demo(seed_demo(), url)
+    click.echo(f"pro-app serving on {url}/  (Ctrl+C to stop)")
+    waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads, ident="pro-app")
+
+
+@main.command("demo", help="Seed (or top up) the demo study DEMO with N participants.")
+@click.option("--participants", default=20, show_default=True, type=click.IntRange(1, 100000))
+@with_appcontext
+def demo_command(participants: int) -> None:
+    upgrade_database()
+    _print_demo(seed_demo(participants), None)
+
+
+def _print_demo(info, url: str | None) -> None:
+    click.echo(f"Demo study {info.study_code}: {info.participants} participants.")
+    if url:
+        click.echo(f"  Open:               {url}/")
+    click.echo(f"  Coordinator login:  {info.email}  password: {info.password}  (at /staff/login)")
+    click.echo(f"  Patient code:       {info.patient_code}  (participant {info.patient}, {info.timepoint}; "
+               "enter it on the start screen)")
+
+
+@main.group(help="Staff accounts.")
+def user() -> None:
+    pass
+
+
+@user.command("create", help="Create a user; the password is prompted, read from stdin, or generated and shown once.")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--study", "study_codes", multiple=True, help="Grant access to this study (repeatable).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--generate", is_flag=True, help="Generate a password and print it once.")
+@with_appcontext
+def create_user_command(email: str, role: str, study_codes: tuple[str, ...], password_stdin: bool,
+                        generate: bool) -> None:
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif generate or not sys.stdin.isatty():
+        password = generate_password()
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        created = create_user(email, role, password, study_codes)
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"created {created.email} ({created.role})")
+    if not password_stdin and (generate or not sys.stdin.isatty()):
+        click.echo(f"password: {password}  (shown once)")
 
 
 if __name__ == "__main__":

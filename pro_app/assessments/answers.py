@@ -1,0 +1,147 @@
+"""What is asked in an assessment and in which order, and recording what the patient does with each item.
+
+Every answer is committed by the caller as soon as it is given. A changed answer keeps the old one in
+the audit trail; an answer hidden by branching after an earlier answer changed becomes `branched`,
+also audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from .. import audit
+from ..database import utcnow
+from ..extensions import db
+from ..instruments import Instrument, get_registry, route
+from ..models import Assessment, ItemResponse
+
+DONE_STATUSES = ("completed", "not_done")
+
+
+class AssessmentClosed(Exception):
+    """The assessment is completed or marked not done: nothing more can be recorded through this path."""
+
+
+class InvalidChoice(ValueError):
+    """The choice is not one of the item's options."""
+
+
+@dataclass(frozen=True)
+class Step:
+    instrument: Instrument
+    item_id: str
+
+
+def build_plan(assessment: Assessment) -> list[dict]:
+    """The instruments and items of the assessment's timepoint (PRO-CTCAE: the study's terms, whole)."""
+    registry = get_registry()
+    plan = []
+    for instrument_id in assessment.timepoint.instruments:
+        instrument = registry.get(instrument_id)
+        if instrument.terms:
+            terms = assessment.participant.study.proctcae_terms or list(instrument.default_term_set.terms)
+            items = list(instrument.items_for_terms(terms))
+        else:
+            items = list(instrument.item_ids)
+        plan.append({"instrument": instrument.id, "version": instrument.version, "items": items})
+    return plan
+
+
+def ensure_plan(assessment: Assessment) -> list[dict]:
+    if not assessment.plan:
+        assessment.plan = build_plan(assessment)
+    return assessment.plan
+
+
+def instrument_of(part: dict) -> Instrument:
+    return get_registry().get(part["instrument"])
+
+
+def lock(assessment_id: int) -> Assessment | None:
+    """Load the assessment for a change, locked against a second tablet (PostgreSQL: row lock;
+    SQLite: every transaction begins IMMEDIATE, so writers already take turns)."""
+    return db.session.scalar(select(Assessment).where(Assessment.id == assessment_id).with_for_update())
+
+
+def responses_by_item(assessment: Assessment) -> dict[str, ItemResponse]:
+    return {r.item_id: r for r in assessment.responses}
+
+
+def branching_view(rows: dict[str, ItemResponse]) -> dict[str, int | str | None]:
+    """What the branching API needs: value, extra-option code, or None (declined), per responded item."""
+    view: dict[str, int | str | None] = {}
+    for item_id, row in rows.items():
+        if row.state == "answered":
+            view[item_id] = row.value
+        elif row.state in ("declined", "not_applicable"):
+            view[item_id] = row.option_code
+    return view
+
+
+def sequence(assessment: Assessment) -> list[Step]:
+    """The items the patient will see, in order, given the answers so far."""
+    view = branching_view(responses_by_item(assessment))
+    steps = []
+    for part in ensure_plan(assessment):
+        instrument = instrument_of(part)
+        steps.extend(Step(instrument, i) for i in route(instrument, view, part["items"]).shown)
+    return steps
+
+
+def parse_choice(instrument: Instrument, item_id: str, choice: str) -> tuple[int | None, str | None, str]:
+    """(value, option code, state) for a submitted choice: an answer value or an extra option's code."""
+    option_set = instrument.item(item_id).option_set
+    for option in option_set.options:
+        if option.value is not None and choice == str(option.value):
+            return option.value, None, "answered"
+        if option.code is not None and choice == option.code:
+            return None, option.code, option.state
+    raise InvalidChoice(choice)
+
+
+def record(assessment: Assessment, instrument: Instrument, item_id: str, *, value: int | None,
+           option_code: str | None, state: str, language: str, mode: str, actor: str,
+           user_id: int | None = None, reason: str | None = None) -> ItemResponse:
+    """Store what happened to one item; a repeat of the same response (a double tap) changes nothing."""
+    if assessment.status in DONE_STATUSES:
+        raise AssessmentClosed
+    part = next(p for p in ensure_plan(assessment) if p["instrument"] == instrument.id)
+    rows = responses_by_item(assessment)
+    row = rows.get(item_id)
+    new = {"value": value, "option_code": option_code, "state": state}
+    if row is not None:
+        old = {"value": row.value, "option_code": row.option_code, "state": row.state}
+        if old == new:
+            return row
+        row.value, row.option_code, row.state = value, option_code, state
+        row.language, row.mode, row.answered_at = language, mode, utcnow()
+        audit.record("item.change", "item_response", row.id, actor=actor, user_id=user_id,
+                     study_id=assessment.participant.study_id, old=old | {"item": item_id}, new=new,
+                     reason=reason or "changed by the patient")
+    else:
+        row = ItemResponse(assessment=assessment, instrument_id=instrument.id, instrument_version=part["version"],
+                           item_id=item_id, value=value, option_code=option_code, state=state,
+                           language=language, mode=mode)
+        db.session.add(row)
+        rows[item_id] = row
+    if assessment.status == "scheduled":
+        assessment.status, assessment.started_at, assessment.mode = "in_progress", utcnow(), mode
+    _hide_branched(assessment, instrument, part, rows, actor, user_id)
+    return row
+
+
+def _hide_branched(assessment, instrument, part, rows, actor, user_id) -> None:
+    """Answers to items that an earlier, changed answer now skips become `branched` (audited)."""
+    hidden = route(instrument, branching_view(rows), part["items"]).branched
+    for item_id in hidden:
+        row = rows.get(item_id)
+        if row is not None and row.state != "branched":
+            old = {"item": item_id, "value": row.value, "option_code": row.option_code, "state": row.state}
+            row.value, row.option_code, row.state = None, None, "branched"
+            db.session.flush()
+            audit.record("item.branched", "item_response", row.id, actor=actor, user_id=user_id,
+                         study_id=assessment.participant.study_id, old=old,
+                         new={"value": None, "state": "branched"},
+                         reason="skipped by branching after an earlier answer changed")

@@ -1,0 +1,89 @@
+"""Completing an assessment: final item states, scores through the instrument library, alerts."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from .. import audit
+from ..database import utcnow
+from ..extensions import db
+from ..instruments import ENGINE_VERSION, Instrument, route, score
+from ..models import ALERT_KINDS, Alert, Assessment, ItemResponse, Score
+from .answers import AssessmentClosed, branching_view, ensure_plan, instrument_of, responses_by_item
+
+#: PRO-CTCAE composite grade that raises an alert (a severe or worse symptom; SCORING.md §4)
+ALERT_GRADE = 3
+#: PRO-CTCAE item answer that raises an alert (the top of the 0-4 scale)
+ALERT_ITEM_VALUE = 4
+
+
+def complete(assessment: Assessment, *, actor: str, user_id: int | None = None, language: str = "en") -> bool:
+    """Finish the assessment: fill in item states, score, raise alerts. False if it was already complete
+    (a double-tapped Submit stores one submission)."""
+    if assessment.status == "completed":
+        return False
+    if assessment.status == "not_done":
+        raise AssessmentClosed
+    rows = responses_by_item(assessment)
+    for part in ensure_plan(assessment):
+        instrument = instrument_of(part)
+        path = route(instrument, branching_view(rows), part["items"])
+        for item_id in part["items"]:
+            if item_id in rows:
+                continue
+            state = "branched" if item_id in path.branched else "not_reached"
+            row = ItemResponse(assessment=assessment, instrument_id=instrument.id, instrument_version=part["version"],
+                               item_id=item_id, value=None, option_code=None, state=state,
+                               language=language, mode=assessment.mode or "self")
+            db.session.add(row)
+            rows[item_id] = row
+        store_scores(assessment, instrument, part, rows)
+    assessment.status, assessment.completed_at = "completed", utcnow()
+    raise_alerts(assessment)
+    audit.record("assessment.complete", "assessment", assessment.id, actor=actor, user_id=user_id,
+                 study_id=assessment.participant.study_id, new={"status": "completed"})
+    return True
+
+
+def store_scores(assessment: Assessment, instrument: Instrument, part: dict, rows: dict[str, ItemResponse]) -> None:
+    """Score one instrument of the assessment through the library and store every scale, unrounded."""
+    answers = {i: float(rows[i].value) if i in rows and rows[i].value is not None else math.nan
+               for i in part["items"]}
+    result = score(instrument, pd.DataFrame([answers]))
+    asked = set(part["items"])
+    existing = {s.scale_code: s for s in assessment.scores}
+    for scale in instrument.scales:
+        if scale.items and not asked.intersection(scale.items):
+            continue  # a PRO-CTCAE term not in the study's set
+        value = float(result.values[scale.code].iloc[0])
+        row = existing.get(scale.code) or Score(assessment=assessment, scale_code=scale.code)
+        row.instrument_id, row.instrument_version, row.scoring_version = instrument.id, part["version"], ENGINE_VERSION
+        row.value = None if math.isnan(value) else value
+        row.status = str(result.status[scale.code].iloc[0])
+        row.n_items = int(result.n_items[scale.code].iloc[0])
+        row.computed_at = utcnow()
+        db.session.add(row)
+
+
+def raise_alerts(assessment: Assessment) -> list[Alert]:
+    """Alerts for a clinician: PRO-CTCAE grade 3, a PRO-CTCAE item answered 4, a QLQ-C30 scale past the
+    study's threshold for clinical importance."""
+    study = assessment.participant.study
+    found: list[tuple[str, str, float]] = []
+    for s in assessment.scores:
+        if s.value is None:
+            continue
+        if s.instrument_id == "pro_ctcae" and s.value >= ALERT_GRADE:
+            found.append(("proctcae_grade3", s.scale_code, s.value))
+        rule = study.thresholds.get(s.scale_code) if s.instrument_id == "qlq_c30" else None
+        if rule and (("below" in rule and s.value < rule["below"]) or ("above" in rule and s.value > rule["above"])):
+            found.append(("threshold", s.scale_code, s.value))
+    for r in assessment.responses:
+        if r.instrument_id == "pro_ctcae" and r.state == "answered" and r.value == ALERT_ITEM_VALUE:
+            found.append(("proctcae_item4", r.item_id, float(r.value)))
+    alerts = [Alert(assessment=assessment, study_id=study.id, kind=kind, urgency=ALERT_KINDS[kind],
+                    source=source, value=value) for kind, source, value in found]
+    db.session.add_all(alerts)
+    return alerts

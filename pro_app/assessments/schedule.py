@@ -1,0 +1,36 @@
+"""Schedule arithmetic: a participant's assessments follow from the anchor date and the timepoints."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from ..extensions import db
+from ..models import Assessment, Participant, Timepoint
+
+
+def window(anchor: date, timepoint: Timepoint) -> tuple[date, date, date]:
+    """Target date and window (first and last day, inclusive), in calendar days of the site."""
+    target = anchor + timedelta(days=timepoint.target_day)
+    return target, target - timedelta(days=timepoint.window_before), target + timedelta(days=timepoint.window_after)
+
+
+def local_today(timezone: str, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(timezone)).date()
+
+
+def site_today(participant: Participant, now: datetime) -> date:
+    """The calendar date at the participant's site: windows are site-local days, whatever the server's zone."""
+    return local_today(participant.site.timezone, now)
+
+
+def create_assessments(participant: Participant) -> list[Assessment]:
+    """One assessment per timepoint of the participant's study."""
+    created = []
+    for timepoint in participant.study.timepoints:
+        target, start, end = window(participant.anchor_date, timepoint)
+        assessment = Assessment(participant=participant, timepoint=timepoint, target_date=target,
+                                window_start=start, window_end=end)
+        db.session.add(assessment)
+        created.append(assessment)
+    return created

@@ -1,0 +1,40 @@
+"""Who may see what: every staff query goes through these scopes (grants per study and site)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, and_, or_, select
+
+from ..extensions import db
+from ..models import Assessment, Participant, Study, StudyGrant, User
+
+
+def visible_studies(user: User) -> Select:
+    if user.role == "admin":
+        return select(Study).order_by(Study.code)
+    granted = select(StudyGrant.study_id).where(StudyGrant.user_id == user.id)
+    return select(Study).where(Study.id.in_(granted)).order_by(Study.code)
+
+
+def _participant_scope(user: User):
+    """A condition on Participant: in a granted study, and at a granted site where the grant names one."""
+    if user.role == "admin":
+        return True
+    grants = db.session.scalars(select(StudyGrant).where(StudyGrant.user_id == user.id)).all()
+    if not grants:
+        return False
+    return or_(*[
+        and_(Participant.study_id == g.study_id, *( [Participant.site_id == g.site_id] if g.site_id else []))
+        for g in grants
+    ])
+
+
+def visible_participants(user: User) -> Select:
+    return select(Participant).where(_participant_scope(user))
+
+
+def get_assessment(user: User, assessment_id: int) -> Assessment | None:
+    """The assessment if the user may see it; None otherwise (the caller answers 404, not 403)."""
+    return db.session.scalar(
+        select(Assessment).join(Assessment.participant).where(Assessment.id == assessment_id,
+                                                               _participant_scope(user))
+    )

@@ -1,0 +1,103 @@
+"""Staff routes (the part the kiosk needs: log in, see assessments, hand over the tablet, issue a code)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from .. import audit
+from ..assessments.schedule import site_today
+from ..database import utcnow
+from ..extensions import db
+from ..kiosk import codes
+from ..kiosk import services as kiosk
+from ..models import Assessment, Timepoint
+from ..security import sessions
+from . import access
+from .auth import login as do_login
+from .auth import staff_required
+from .forms import ActionForm, LoginForm
+
+bp = Blueprint("coordinator", __name__, url_prefix="/staff")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if request.method == "POST":
+        if form.validate() and do_login(form.email.data, form.password.data):
+            db.session.commit()
+            target = request.args.get("next", "")
+            return redirect(target if target.startswith("/staff/") else url_for(".dashboard"))
+        db.session.commit()
+        return render_template("coordinator/login.html", form=form,
+                               error=_l("Email or password not accepted, or the account is locked for now.")), 401
+    return render_template("coordinator/login.html", form=form, error=None)
+
+
+@bp.post("/logout")
+def logout():
+    if ActionForm().validate():
+        sessions.end_current("logout")
+        db.session.commit()
+    return redirect(url_for(".login"))
+
+
+@bp.get("/")
+@staff_required
+def dashboard():
+    studies = db.session.scalars(access.visible_studies(g.user)).all()
+    participants = db.session.scalars(access.visible_participants(g.user)).all()
+    now = utcnow()
+    rows = []
+    for participant in sorted(participants, key=lambda p: (p.study.code, p.study_code)):
+        today = site_today(participant, now)
+        for assessment in participant_assessments(participant):
+            rows.append((participant, assessment, assessment.effective_status(today)))
+    db.session.commit()
+    return render_template("coordinator/dashboard.html", studies=studies, rows=rows, form=ActionForm())
+
+
+def participant_assessments(participant):
+    return db.session.scalars(
+        select(Assessment).join(Timepoint).where(Assessment.participant_id == participant.id)
+        .order_by(Timepoint.position)
+    ).all()
+
+
+def _assessment_or_404(assessment_id: int):
+    assessment = access.get_assessment(g.user, assessment_id)
+    if assessment is None:
+        abort(404)
+    return assessment
+
+
+@bp.post("/assessments/<int:assessment_id>/start-on-tablet")
+@staff_required
+def hand_over(assessment_id: int):
+    assessment = _assessment_or_404(assessment_id)
+    if not ActionForm().validate():
+        abort(400)
+    if not kiosk.can_hand_over(assessment):
+        abort(409)
+    kiosk.begin_patient(assessment, handed_over_by=g.user.id)
+    audit.record("assessment.hand_over", "assessment", assessment.id, actor="user", user_id=g.user.id,
+                 study_id=assessment.participant.study_id)
+    db.session.commit()
+    return redirect(url_for("kiosk.current", lang=assessment.participant.language))
+
+
+@bp.post("/assessments/<int:assessment_id>/code")
+@staff_required
+def issue_code(assessment_id: int):
+    assessment = _assessment_or_404(assessment_id)
+    if not ActionForm().validate():
+        abort(400)
+    if not kiosk.can_hand_over(assessment):
+        abort(409)
+    code = codes.issue(assessment, g.user.id)
+    audit.record("assessment.code", "assessment", assessment.id, actor="user", user_id=g.user.id,
+                 study_id=assessment.participant.study_id)
+    db.session.commit()
+    return render_template("coordinator/code.html", code=code, assessment=assessment)

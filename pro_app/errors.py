@@ -1,0 +1,56 @@
+"""Clear error pages: 4xx for bad input, never a stack trace; a calm page when the database fails."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
+
+
+def _rollback_quietly() -> None:
+    """Roll back after a failure; SQLite may already have rolled back by itself (disk full), and a
+    second ROLLBACK then fails with 'no transaction is active'. Either way the session is reset."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - nothing more can be done; the session is discarded below
+        log.warning("rollback after a database error failed", exc_info=True)
+    finally:
+        db.session.remove()
+
+
+def install(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(error: CSRFError):
+        _rollback_quietly()
+        message = _("This page had been open too long. Please go back and try again.")
+        return render_template("errors/error.html", code=400, message=message), 400
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        _rollback_quietly()
+        messages = {
+            400: _("The request could not be understood."),
+            403: _("You do not have access to this page."),
+            404: _("This page does not exist."),
+            405: _("This action is not allowed here."),
+            413: _("What was sent is too large."),
+            429: _("Too many attempts. Please wait and try again, or ask a member of staff."),
+        }
+        message = messages.get(error.code or 500, _("Something went wrong."))
+        return render_template("errors/error.html", code=error.code, message=message), error.code
+
+    @app.errorhandler(OperationalError)
+    def _database(error: OperationalError):
+        log.error("database error", exc_info=error)
+        _rollback_quietly()
+        message = _("The system cannot save right now. Nothing you saw confirmed has been lost. "
+                    "Please tell a member of staff.")
+        return render_template("errors/error.html", code=503, message=message), 503

@@ -1,0 +1,1 @@
+"""The patient-facing tablet flow."""

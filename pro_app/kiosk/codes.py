@@ -1,0 +1,61 @@
+"""Patient start codes: short, unambiguous, single-assessment, expiring, stored only as hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from ..database import utcnow
+from ..extensions import db
+from ..models import Assessment, PatientCode
+
+# No 0/O, 1/I/L, 2/Z, 5/S, 8/B: letters and digits a patient cannot confuse when typing.
+ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+LENGTH = 8
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"[\s-]", "", text or "").upper()
+
+
+def digest(code: str) -> str:
+    return hashlib.sha256(normalise(code).encode()).hexdigest()
+
+
+def formatted(code: str) -> str:
+    return f"{code[:4]}-{code[4:]}"
+
+
+def issue(assessment: Assessment, user_id: int | None) -> str:
+    """A new code for the assessment (earlier ones stop working). The plain code is returned once."""
+    revoke_all(assessment)
+    hours = current_app.config["SETTINGS"].patient_code_hours
+    while True:
+        code = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+        if db.session.scalar(select(PatientCode.id).where(PatientCode.code_hash == digest(code))) is None:
+            break
+    db.session.add(PatientCode(code_hash=digest(code), assessment_id=assessment.id, created_by_id=user_id,
+                               expires_at=utcnow() + timedelta(hours=hours)))
+    return formatted(code)
+
+
+def find_valid(code: str) -> PatientCode | None:
+    if len(normalise(code)) != LENGTH:
+        return None
+    found = db.session.scalar(select(PatientCode).where(PatientCode.code_hash == digest(code)))
+    if found is None or found.revoked_at is not None or found.expires_at <= utcnow():
+        return None
+    return found
+
+
+def revoke_all(assessment: Assessment) -> None:
+    db.session.execute(
+        update(PatientCode)
+        .where(PatientCode.assessment_id == assessment.id, PatientCode.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )

@@ -1,0 +1,126 @@
+"""The kiosk's operations: start (code or staff hand-off), answer, skip, submit, leave patient mode."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..assessments import answers, completion
+from ..assessments.schedule import site_today
+from ..database import utcnow
+from ..extensions import db
+from ..models import Assessment, AuthSession, User
+from ..security import passwords, sessions, throttle
+from . import codes
+
+STARTABLE = ("open", "in_progress")
+
+
+class StartRefused(Exception):
+    """The code cannot start an assessment; `reason` is one of the keys of views.START_MESSAGES."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def start_with_code(code: str, device: str) -> AuthSession:
+    """Begin a patient session for the code's assessment, or raise StartRefused.
+
+    Failed attempts are counted per code and per tablet, in the database.
+    """
+    settings = current_app.config["SETTINGS"]
+    code_key, tablet_key = f"code:{codes.digest(code)}", f"tablet:{device}"
+    limits = {code_key: settings.code_attempts_per_code, tablet_key: settings.code_attempts_per_tablet}
+    if throttle.is_blocked(limits, settings.throttle_window_seconds):
+        raise StartRefused("throttled")
+    found = codes.find_valid(code)
+    if found is None:
+        throttle.fail(code_key, tablet_key)
+        db.session.commit()
+        raise StartRefused("unknown")
+    assessment = db.session.get(Assessment, found.assessment_id)
+    status = assessment.effective_status(site_today(assessment.participant, utcnow()))
+    if status == "completed":
+        raise StartRefused("completed")
+    if status not in STARTABLE:
+        raise StartRefused("closed")
+    throttle.clear(code_key)
+    return begin_patient(assessment, handed_over_by=None)
+
+
+def begin_patient(assessment: Assessment, handed_over_by: int | None) -> AuthSession:
+    answers.ensure_plan(assessment)
+    return sessions.begin("patient", user_id=handed_over_by, assessment_id=assessment.id,
+                          language=assessment.participant.language)
+
+
+def can_hand_over(assessment: Assessment) -> bool:
+    return assessment.effective_status(site_today(assessment.participant, utcnow())) in STARTABLE
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where the patient is: the item, its place in the whole assessment, and its neighbours."""
+
+    step: answers.Step
+    index: int  # 0-based among the items the patient will see
+    total: int
+    previous: answers.Step | None
+    following: answers.Step | None
+
+
+def position(assessment: Assessment, item_id: str) -> Position | None:
+    steps = answers.sequence(assessment)
+    for n, step in enumerate(steps):
+        if step.item_id == item_id:
+            return Position(step, n, len(steps), steps[n - 1] if n else None,
+                            steps[n + 1] if n + 1 < len(steps) else None)
+    return None
+
+
+def resume_point(assessment: Assessment) -> answers.Step | None:
+    """The first item not yet responded to (None: everything has a response: go to review)."""
+    responded = answers.responses_by_item(assessment)
+    return next((s for s in answers.sequence(assessment) if s.item_id not in responded
+                 or responded[s.item_id].state in ("branched", "not_reached")), None)
+
+
+def is_first_of_instrument(assessment: Assessment, step: answers.Step) -> bool:
+    """True when the patient has given nothing for this instrument yet (show its instructions first)."""
+    return not any(r.instrument_id == step.instrument.id and r.state not in ("branched", "not_reached")
+                   for r in assessment.responses)
+
+
+def review_list(assessment: Assessment) -> list[answers.Step]:
+    """Shown items with no answer: declined, or not yet responded to."""
+    rows = answers.responses_by_item(assessment)
+    return [s for s in answers.sequence(assessment)
+            if s.item_id not in rows or rows[s.item_id].state not in ("answered", "not_applicable")]
+
+
+def leave_patient_mode(record: AuthSession, email: str, password: str) -> User | None:
+    """Staff credentials end patient mode and open a staff session; None when they are not accepted."""
+    settings = current_app.config["SETTINGS"]
+    key = f"login:{email.strip().lower()}"
+    if throttle.is_blocked({key: settings.login_attempts}, settings.throttle_window_seconds):
+        return None
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower(), User.active.is_(True)))
+    assessment = db.session.get(Assessment, record.assessment_id)
+    allowed = user is not None and passwords.verify_password(user.password_hash, password) and (
+        user.role == "admin" or any(g.study_id == assessment.participant.study_id for g in user.grants))
+    if not allowed:
+        throttle.fail(key)
+        db.session.commit()
+        return None
+    throttle.clear(key)
+    sessions.begin("staff", user_id=user.id)
+    return user
+
+
+def submit(assessment: Assessment, record: AuthSession, language: str) -> None:
+    completion.complete(assessment, actor="patient", user_id=record.user_id, language=language)
+    codes.revoke_all(assessment)
+    sessions.end_current("submitted")

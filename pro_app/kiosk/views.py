@@ -1,0 +1,306 @@
+"""Kiosk routes: thin views over kiosk.services. Every questionnaire page needs a live patient session."""
+
+from __future__ import annotations
+
+import secrets
+from functools import wraps
+
+from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+
+from ..assessments import answers
+from ..assessments.answers import DONE_STATUSES
+from ..extensions import db
+from ..models import Assessment
+from ..security import sessions
+from . import services
+from .forms import ConfirmForm, ExitForm, StartForm, item_form
+
+bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
+
+START_MESSAGES = {
+    "unknown": _l("That code was not recognised. Please check it and try again, or ask a member of staff."),
+    "throttled": _l("Too many attempts on this tablet. Please ask a member of staff for help."),
+    "completed": _l("This questionnaire has already been completed. Thank you."),
+    "closed": _l("This questionnaire is not open at the moment. Please ask a member of staff."),
+    "ended": _l("Your session has ended. Your answers are saved: enter your code to carry on."),
+}
+START_STATUS = {"throttled": 429, "unknown": 403, "completed": 409, "closed": 409}
+
+
+def _language() -> str:
+    return str(get_locale() or "en")
+
+
+@bp.before_request
+def _tablet_id() -> None:
+    # A random id for this tablet's browser, for throttling code entry per tablet (not per IP address).
+    session.setdefault("device", secrets.token_urlsafe(16))
+
+
+def _live_patient():
+    record = sessions.current("patient")
+    if record is None:
+        return None
+    assessment = db.session.get(Assessment, record.assessment_id)
+    if assessment is None or assessment.status in DONE_STATUSES:
+        return None
+    g.patient_language = record.language
+    return record, assessment
+
+
+def patient_required(view):
+    """Refuse to render or accept anything without a live patient session (a restored page after the
+    session ended shows nothing: back to the start screen)."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        live = _live_patient()
+        if live is None:
+            db.session.commit()  # keep an idle session's end
+            session.pop("lang", None)
+            return redirect(url_for(".start", m="ended"))
+        return view(*live, *args, **kwargs)
+
+    return wrapper
+
+
+@bp.get("/")
+def start():
+    if _live_patient() is not None:
+        return redirect(url_for(".current"))
+    message = START_MESSAGES.get(request.args.get("m", ""))
+    return render_template("kiosk/start.html", form=StartForm(), message=message)
+
+
+@bp.post("/")
+def start_post():
+    form = StartForm()
+    if not form.validate():
+        return render_template("kiosk/start.html", form=form, message=None), 400
+    try:
+        record = services.start_with_code(form.code.data, session["device"])
+    except services.StartRefused as refused:
+        return render_template("kiosk/start.html", form=StartForm(formdata=None),
+                               message=START_MESSAGES[refused.reason]), START_STATUS[refused.reason]
+    session["lang"] = record.language
+    db.session.commit()
+    return redirect(url_for(".current"))
+
+
+def _step_url(assessment: Assessment, step: answers.Step | None):
+    """The page for a step: its instrument's instructions first, when nothing was given for it yet."""
+    if step is None:
+        return url_for(".review")
+    if services.is_first_of_instrument(assessment, step):
+        return url_for(".intro", instrument_id=step.instrument.id)
+    return url_for(".item", item_id=step.item_id)
+
+
+@bp.get("/a")
+@patient_required
+def current(record, assessment):
+    db.session.commit()
+    return redirect(_step_url(assessment, services.resume_point(assessment)))
+
+
+def _plan_part(assessment: Assessment, instrument_id: str) -> dict:
+    part = next((p for p in answers.ensure_plan(assessment) if p["instrument"] == instrument_id), None)
+    if part is None:
+        abort(404)
+    return part
+
+
+@bp.route("/a/intro/<instrument_id>", methods=["GET", "POST"])
+@patient_required
+def intro(record, assessment, instrument_id):
+    part = _plan_part(assessment, instrument_id)
+    instrument = answers.instrument_of(part)
+    steps = answers.sequence(assessment)
+    first = next((s for s in steps if s.instrument.id == instrument_id), None)
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate():
+        db.session.commit()
+        return redirect(url_for(".item", item_id=first.item_id) if first else url_for(".review"))
+    earlier = [s for s in steps if steps.index(s) < (steps.index(first) if first else len(steps))]
+    back = url_for(".item", item_id=earlier[-1].item_id) if earlier else None
+    db.session.commit()
+    return render_template("kiosk/intro.html", instrument=instrument, form=form, back=back,
+                           recall=instrument.recall_periods[instrument.recall], position=len(earlier),
+                           total=len(steps))
+
+
+def _render_item(assessment, pos, form, *, error=None, notice=None, status=200):
+    item = pos.step.instrument.item(pos.step.item_id)
+    instrument = pos.step.instrument
+    return render_template(
+        "kiosk/item.html", instrument=instrument, item=item, pos=pos, form=form, error=error, notice=notice,
+        recall=instrument.recall_periods[item.recall], lang=_language(),
+    ), status
+
+
+@bp.get("/a/item/<item_id>")
+@patient_required
+def item(record, assessment, item_id):
+    pos = services.position(assessment, item_id)
+    if pos is None:
+        return redirect(url_for(".current"))
+    row = answers.responses_by_item(assessment).get(item_id)
+    chosen = None
+    if row is not None and row.state == "answered":
+        chosen = str(row.value)
+    elif row is not None and row.option_code and row.state == "not_applicable":
+        chosen = row.option_code
+    form = item_form(pos.step.instrument.item(item_id), _language(), formdata=None, data={"choice": chosen})
+    db.session.commit()
+    return _render_item(assessment, pos, form)
+
+
+def _back_url(assessment, pos) -> str:
+    if pos.previous is None or pos.previous.instrument.id != pos.step.instrument.id:
+        return url_for(".intro", instrument_id=pos.step.instrument.id)
+    return url_for(".item", item_id=pos.previous.item_id)
+
+
+def _after(assessment: Assessment, item_id: str) -> str:
+    """Where Next leads once the item has a response: the following item (branching re-applied)."""
+    pos = services.position(assessment, item_id)
+    following = pos.following if pos else services.resume_point(assessment)
+    return _step_url(assessment, following)
+
+
+@bp.post("/a/item/<item_id>")
+@patient_required
+def item_post(record, assessment, item_id):
+    pos = services.position(assessment, item_id)
+    if pos is None:
+        return redirect(url_for(".current"))
+    action = request.form.get("action", "next")
+    if action == "back":
+        return redirect(_back_url(assessment, pos))
+    if action == "skip":
+        return redirect(url_for(".skip", item_id=item_id))
+    item_def = pos.step.instrument.item(item_id)
+    form = item_form(item_def, _language())
+    if not form.validate():
+        return _render_item(assessment, pos, form, error=_l("That answer is not one of the choices."), status=400)
+    if not form.choice.data:
+        return _render_item(assessment, pos, form, error=_l("Please choose an answer, or press Skip."))
+    value, code, state = answers.parse_choice(pos.step.instrument, item_id, form.choice.data)
+    locked = answers.lock(assessment.id)
+    try:
+        answers.record(locked, pos.step.instrument, item_id, value=value, option_code=code, state=state,
+                       language=_language(), mode=locked.mode or ("assisted" if record.user_id else "self"),
+                       actor="patient", user_id=record.user_id)
+    except answers.AssessmentClosed:
+        db.session.rollback()
+        return redirect(url_for(".start", m="completed"))
+    db.session.commit()
+    return redirect(_after(locked, item_id))
+
+
+@bp.route("/a/item/<item_id>/skip", methods=["GET", "POST"])
+@patient_required
+def skip(record, assessment, item_id):
+    pos = services.position(assessment, item_id)
+    if pos is None:
+        return redirect(url_for(".current"))
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate():
+        locked = answers.lock(assessment.id)
+        try:
+            answers.record(locked, pos.step.instrument, item_id, value=None, option_code=None, state="declined",
+                           language=_language(), mode=locked.mode or ("assisted" if record.user_id else "self"),
+                           actor="patient", user_id=record.user_id)
+        except answers.AssessmentClosed:
+            db.session.rollback()
+            return redirect(url_for(".start", m="completed"))
+        db.session.commit()
+        return redirect(_after(locked, item_id))
+    db.session.commit()
+    return render_template("kiosk/skip.html", form=form, pos=pos,
+                           item=pos.step.instrument.item(item_id), lang=_language())
+
+
+@bp.get("/a/review")
+@patient_required
+def review(record, assessment):
+    steps = answers.sequence(assessment)
+    missing = services.review_list(assessment)
+    numbers = {s.item_id: n + 1 for n, s in enumerate(steps)}
+    db.session.commit()
+    return render_template("kiosk/review.html", missing=missing, numbers=numbers, total=len(steps),
+                           form=ConfirmForm(), lang=_language(),
+                           last=url_for(".item", item_id=steps[-1].item_id) if steps else None)
+
+
+@bp.post("/a/submit")
+def submit():
+    live = _live_patient()
+    if live is None:
+        found = sessions.find()
+        db.session.commit()
+        if found is not None and found.end_reason == "submitted":
+            return redirect(url_for(".thanks"))  # a second tap on Submit
+        return redirect(url_for(".start", m="ended"))
+    record, assessment = live
+    if not ConfirmForm().validate():
+        abort(400)
+    locked = answers.lock(assessment.id)
+    services.submit(locked, record, _language())
+    db.session.commit()
+    return redirect(url_for(".thanks"))
+
+
+@bp.get("/thanks")
+def thanks():
+    lang = _language()
+    session.pop("lang", None)
+    return render_template("kiosk/thanks.html", lang=lang)
+
+
+@bp.post("/timeout")
+def timeout():
+    """The tablet was left idle: back to the start screen. Answers are already saved."""
+    sessions.end_current("idle")
+    session.pop("lang", None)
+    db.session.commit()
+    return redirect(url_for(".start", m="ended"))
+
+
+@bp.route("/exit", methods=["GET", "POST"])
+@patient_required
+def exit_patient_mode(record, assessment):
+    form = ExitForm()
+    if request.method == "POST" and form.validate():
+        user = services.leave_patient_mode(record, form.email.data, form.password.data)
+        if user is not None:
+            session.pop("lang", None)
+            db.session.commit()
+            return redirect(url_for("coordinator.dashboard"))
+        db.session.commit()
+        return render_template("kiosk/exit.html", form=ExitForm(formdata=None),
+                               error=_l("Those staff details were not accepted.")), 403
+    db.session.commit()
+    return render_template("kiosk/exit.html", form=form, error=None)
+
+
+@bp.errorhandler(CSRFError)
+def csrf_expired(error):
+    """An expired or missing form token: on a question, show it again with the choice kept."""
+    live = _live_patient()
+    if live is None or request.endpoint != "kiosk.item_post":
+        db.session.commit()
+        return redirect(url_for(".start", m="ended"))
+    record, assessment = live
+    item_id = request.view_args["item_id"]
+    pos = services.position(assessment, item_id)
+    if pos is None:
+        return redirect(url_for(".current"))
+    chosen = request.form.get("choice")
+    form = item_form(pos.step.instrument.item(item_id), _language(), formdata=None, data={"choice": chosen})
+    db.session.commit()
+    return _render_item(assessment, pos, form, notice=_l("Please check your answer and press Next again."),
+                        status=400)

@@ -1,0 +1,15 @@
+"""SQLAlchemy models, a module per table family."""
+
+from .alert import ALERT_KINDS, Alert
+from .assessment import ASSESSMENT_STATUSES, MODES, Assessment, ItemResponse, Score
+from .audit import AuditEvent
+from .participant import Participant
+from .security import AuthSession, PatientCode, ThrottleEvent
+from .study import DEFAULT_THRESHOLDS, Site, Study, Timepoint
+from .user import ROLES, StudyGrant, User
+
+__all__ = [
+    "ALERT_KINDS", "ASSESSMENT_STATUSES", "DEFAULT_THRESHOLDS", "MODES", "ROLES",
+    "Alert", "Assessment", "AuditEvent", "AuthSession", "ItemResponse", "Participant", "PatientCode",
+    "Score", "Site", "Study", "StudyGrant", "ThrottleEvent", "Timepoint", "User",
+]

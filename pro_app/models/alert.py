@@ -1,0 +1,34 @@
+"""Alerts raised from an assessment's answers and scores, for a clinician's attention."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Float, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..database import UTCDateTime, utcnow
+from ..extensions import db
+from .assessment import Assessment
+
+#: kind → urgency (1 = most urgent)
+ALERT_KINDS = {"proctcae_grade3": 1, "proctcae_item4": 1, "threshold": 2}
+
+
+class Alert(db.Model):
+    __tablename__ = "alert"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id"), index=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # proctcae_grade3 | proctcae_item4 | threshold
+    urgency: Mapped[int] = mapped_column(default=2)
+    source: Mapped[str] = mapped_column(String(40))  # the scale code or item id that triggered it
+    value: Mapped[float | None] = mapped_column(Float(precision=53))
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | acknowledged
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(String(1000))
+
+    assessment: Mapped[Assessment] = relationship()

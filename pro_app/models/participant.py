@@ -1,0 +1,30 @@
+"""Participants: pseudonymous, one site, a preferred language and an anchor date."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..database import UTCDateTime, utcnow
+from ..extensions import db
+from .study import Site, Study
+
+
+class Participant(db.Model):
+    __tablename__ = "participant"
+    __table_args__ = (UniqueConstraint("study_id", "study_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
+    study_code: Mapped[str] = mapped_column(String(64))  # pseudonymous; never a name or record number
+    language: Mapped[str] = mapped_column(String(8), default="en")  # preferred language: en | es
+    anchor_date: Mapped[date] = mapped_column(Date)  # e.g. first day of radiotherapy, site-local
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | withdrawn
+    withdrawn_reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    study: Mapped[Study] = relationship()
+    site: Mapped[Site] = relationship()

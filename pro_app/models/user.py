@@ -1,0 +1,38 @@
+"""Staff accounts and what each may see (grants per study and, where set, per site)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..database import UTCDateTime, utcnow
+from ..extensions import db
+
+ROLES = ("admin", "coordinator", "analyst")
+
+
+class User(db.Model):
+    __tablename__ = "user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
+    password_hash: Mapped[str] = mapped_column(String(200))  # Argon2id
+    role: Mapped[str] = mapped_column(String(16))  # admin | coordinator | analyst
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    grants: Mapped[list[StudyGrant]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+
+class StudyGrant(db.Model):
+    __tablename__ = "study_grant"
+    __table_args__ = (UniqueConstraint("user_id", "study_id", "site_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id"), index=True)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"))  # None: every site of the study
+
+    user: Mapped[User] = relationship(back_populates="grants")

@@ -1,0 +1,1 @@
+"""Passwords, throttling, server-side sessions and HTTP security headers."""

@@ -1,0 +1,89 @@
+"""Server-side sessions: the cookie carries a random token, the database the session itself.
+
+Ending a session (logout, idle timeout, submit, revocation) marks its row ended, so a copied cookie
+stops working at once everywhere. Idle time is checked on every request against `last_seen_at`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import current_app, session
+from sqlalchemy import select
+
+from ..database import utcnow
+from ..extensions import db
+from ..models import AuthSession
+
+COOKIE_KEY = "sid"
+# last_seen_at is written at most this often, so most requests do not write.
+TOUCH_EVERY = timedelta(seconds=15)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def begin(kind: str, *, user_id: int | None = None, assessment_id: int | None = None,
+          language: str | None = None) -> AuthSession:
+    """Start a session for this browser, replacing any it had (a fresh token: no fixation)."""
+    end_current("replaced")
+    token = secrets.token_urlsafe(32)
+    record = AuthSession(token_hash=_digest(token), kind=kind, user_id=user_id, assessment_id=assessment_id,
+                         language=language)
+    db.session.add(record)
+    keep = {k: session[k] for k in ("lang", "device") if k in session}
+    session.clear()
+    session.update(keep)
+    session[COOKIE_KEY] = token
+    return record
+
+
+def idle_limit(kind: str) -> timedelta:
+    settings = current_app.config["SETTINGS"]
+    seconds = settings.kiosk_idle_seconds if kind == "patient" else settings.staff_idle_seconds
+    return timedelta(seconds=seconds)
+
+
+def current(kind: str | None = None, *, touch: bool = True) -> AuthSession | None:
+    """The live session of this browser (of `kind`, if given), or None. Ends it when idle too long."""
+    token = session.get(COOKIE_KEY)
+    if not token:
+        return None
+    record = db.session.scalar(select(AuthSession).where(AuthSession.token_hash == _digest(token)))
+    if record is None or record.ended_at is not None:
+        return None
+    now = utcnow()
+    if now - record.last_seen_at > idle_limit(record.kind):
+        end(record, "idle")
+        return None
+    if kind is not None and record.kind != kind:
+        return None
+    if touch and now - record.last_seen_at > TOUCH_EVERY:
+        record.last_seen_at = now
+    return record
+
+
+def end(record: AuthSession, reason: str) -> None:
+    if record.ended_at is None:
+        record.ended_at = utcnow()
+        record.end_reason = reason
+
+
+def end_current(reason: str) -> None:
+    """End this browser's session, if any, and forget its token (language and device id are kept)."""
+    token = session.pop(COOKIE_KEY, None)
+    if token:
+        record = db.session.scalar(select(AuthSession).where(AuthSession.token_hash == _digest(token)))
+        if record is not None:
+            end(record, reason)
+
+
+def find() -> AuthSession | None:
+    """This browser's session record whatever its state (to tell 'just submitted' from 'timed out')."""
+    token = session.get(COOKIE_KEY)
+    if not token:
+        return None
+    return db.session.scalar(select(AuthSession).where(AuthSession.token_hash == _digest(token)))

@@ -1,0 +1,70 @@
+"""One typed settings object, read from the environment with safe defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+PREFIX = "PRO_APP_"
+
+
+def _secret_key(instance_path: Path) -> str:
+    """The key kept in the instance folder, created once (never a hard-coded fallback)."""
+    path = instance_path / "secret_key"
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance_path: Path
+    database_url: str
+    secret_key: str
+    instruments_dir: str | None = None
+    #: seconds of inactivity before the tablet returns to the start screen (answers kept)
+    kiosk_idle_seconds: int = 300
+    #: seconds before that timeout when the patient is warned
+    kiosk_idle_warning_seconds: int = 60
+    #: seconds of inactivity before a staff session ends
+    staff_idle_seconds: int = 900
+    #: hours a patient start code stays valid
+    patient_code_hours: int = 24
+    #: failed code entries allowed per code and per tablet within the throttle window
+    code_attempts_per_code: int = 5
+    code_attempts_per_tablet: int = 10
+    #: failed logins allowed per account within the window before it is locked for the window
+    login_attempts: int = 5
+    throttle_window_seconds: int = 900
+    #: send cookies only over HTTPS (set 0 for plain-HTTP development and tests)
+    secure_cookies: bool = False
+    testing: bool = False
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, instance_path: str | Path, environ: Mapping[str, str] | None = None, **overrides) -> Settings:
+        env = os.environ if environ is None else environ
+        instance = Path(env.get(f"{PREFIX}INSTANCE_PATH") or instance_path)
+        values: dict = {
+            "instance_path": instance,
+            "database_url": env.get("DATABASE_URL") or f"sqlite:///{instance / 'pro_app.sqlite3'}",
+            "instruments_dir": env.get(f"{PREFIX}INSTRUMENTS_DIR") or None,
+        }
+        for f in fields(cls):
+            key = f"{PREFIX}{f.name.upper()}"
+            if key in env and f.type in ("int", "bool"):
+                raw = env[key].strip().lower()
+                values[f.name] = raw in ("1", "true", "yes", "on") if f.type == "bool" else int(raw)
+        values.update(overrides)
+        if "secret_key" not in values:
+            values["secret_key"] = env.get("SECRET_KEY") or _secret_key(instance)
+        return cls(**values)
+
+    def with_changes(self, **changes) -> Settings:
+        return replace(self, **changes)

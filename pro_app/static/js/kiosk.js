@@ -1,0 +1,35 @@
+// Idle timeout on the shared tablet: warn, then return to the start screen (answers are already saved).
+(function () {
+  "use strict";
+  var body = document.body;
+  var idle = parseInt(body.dataset.idleSeconds || "300", 10) * 1000;
+  var warning = parseInt(body.dataset.warningSeconds || "60", 10) * 1000;
+  var dialog = document.getElementById("idle-dialog");
+  var form = document.getElementById("timeout-form");
+  var warnTimer = null;
+  var endTimer = null;
+
+  function end() { if (form) { form.submit(); } }
+  function warn() { if (dialog && typeof dialog.showModal === "function" && !dialog.open) { dialog.showModal(); } }
+  function reset() {
+    clearTimeout(warnTimer);
+    clearTimeout(endTimer);
+    warnTimer = setTimeout(warn, Math.max(idle - warning, 0));
+    endTimer = setTimeout(end, idle);
+  }
+  ["pointerdown", "keydown", "touchstart", "input"].forEach(function (name) {
+    document.addEventListener(name, function () { if (!dialog || !dialog.open) { reset(); } }, { passive: true });
+  });
+  var keep = document.getElementById("idle-continue");
+  if (keep) {
+    keep.addEventListener("click", function () {
+      dialog.close();
+      // Tell the server the patient is still here, so the session stays alive too.
+      fetch(window.location.href, { method: "GET", credentials: "same-origin", cache: "no-store" });
+      reset();
+    });
+  }
+  // A page restored from the browser's back/forward cache must be checked with the server again.
+  window.addEventListener("pageshow", function (event) { if (event.persisted) { window.location.reload(); } });
+  reset();
+})();
