@@ -330,6 +330,7 @@ def _to_model(doc: dict[str, Any], source: str) -> Instrument:
         licence=doc["licence"],
         instructions=_text(doc["instructions"]),
         recall_periods=MappingProxyType({k: _text(v) for k, v in doc["recall_periods"].items()}),
+        recall=doc["recall"],
         option_sets=MappingProxyType(option_sets),
         items=items,
         scales=scales,

@@ -143,6 +143,7 @@ class Instrument:
     licence: str
     instructions: Text
     recall_periods: Mapping[str, Text]
+    recall: str  # the default recall period id of the items
     option_sets: Mapping[str, OptionSet]
     items: tuple[Item, ...]
     scales: tuple[Scale, ...]

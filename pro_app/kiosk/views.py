@@ -124,7 +124,7 @@ def intro(record, assessment, instrument_id):
     if request.method == "POST" and form.validate():
         db.session.commit()
         return redirect(url_for(".item", item_id=first.item_id) if first else url_for(".review"))
-    earlier = [s for s in steps if steps.index(s) < (steps.index(first) if first else len(steps))]
+    earlier = steps[: steps.index(first)] if first else steps
     back = url_for(".item", item_id=earlier[-1].item_id) if earlier else None
     db.session.commit()
     return render_template("kiosk/intro.html", instrument=instrument, form=form, back=back,
