@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -107,6 +108,9 @@ def serve(host: str, port: int, threads: int, demo: bool) -> None:
     url = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
     if demo:
         _print_demo(seed_demo(), url)
+    # End this context's database session: on SQLite an open transaction here would hold the write lock.
+    db.session.remove()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     click.echo(f"pro-app serving on {url}/  (Ctrl+C to stop)")
     waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads, ident="pro-app")
 

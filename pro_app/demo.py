@@ -179,6 +179,7 @@ def seed_demo(participants: int = 20) -> DemoInfo:
     target = _open_assessment(study)
     db.session.flush()
     code = codes.issue(target, user.id)
-    db.session.commit()
-    return DemoInfo(study.code, _count(study), user.email, password, code, target.participant.study_code,
+    info = DemoInfo(study.code, _count(study), user.email, password, code, target.participant.study_code,
                     target.timepoint.label)
+    db.session.commit()
+    return info

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from .. import audit
+from .. import access, audit
 from ..assessments.schedule import site_today
 from ..database import utcnow
 from ..extensions import db
@@ -14,7 +14,6 @@ from ..kiosk import codes
 from ..kiosk import services as kiosk
 from ..models import Assessment, Timepoint
 from ..security import sessions
-from . import access
 from .auth import login as do_login
 from .auth import staff_required
 from .forms import ActionForm, LoginForm

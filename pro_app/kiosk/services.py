@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select
 
+from .. import access, audit
 from ..assessments import answers, completion
 from ..assessments.schedule import site_today
 from ..database import utcnow
 from ..extensions import db
 from ..models import Assessment, AuthSession, User
-from ..security import passwords, sessions, throttle
+from ..security import sessions, throttle
+from ..security.accounts import authenticate
 from . import codes
 
 STARTABLE = ("open", "in_progress")
@@ -102,21 +103,13 @@ def review_list(assessment: Assessment) -> list[answers.Step]:
 
 
 def leave_patient_mode(record: AuthSession, email: str, password: str) -> User | None:
-    """Staff credentials end patient mode and open a staff session; None when they are not accepted."""
-    settings = current_app.config["SETTINGS"]
-    key = f"login:{email.strip().lower()}"
-    if throttle.is_blocked({key: settings.login_attempts}, settings.throttle_window_seconds):
+    """Staff credentials (of someone who may see this assessment) end patient mode and open a staff
+    session; None when they are not accepted."""
+    user = authenticate(email, password)
+    if user is None or access.get_assessment(user, record.assessment_id) is None:
         return None
-    user = db.session.scalar(select(User).where(User.email == email.strip().lower(), User.active.is_(True)))
-    assessment = db.session.get(Assessment, record.assessment_id)
-    allowed = user is not None and passwords.verify_password(user.password_hash, password) and (
-        user.role == "admin" or any(g.study_id == assessment.participant.study_id for g in user.grants))
-    if not allowed:
-        throttle.fail(key)
-        db.session.commit()
-        return None
-    throttle.clear(key)
     sessions.begin("staff", user_id=user.id)
+    audit.record("patient_mode.leave", "assessment", record.assessment_id, actor="user", user_id=user.id)
     return user
 
 

@@ -192,7 +192,7 @@ def item_post(record, assessment, item_id):
     locked = answers.lock(assessment.id)
     try:
         answers.record(locked, pos.step.instrument, item_id, value=value, option_code=code, state=state,
-                       language=_language(), mode=locked.mode or ("assisted" if record.user_id else "self"),
+                       language=_language(), mode=locked.mode or "self",
                        actor="patient", user_id=record.user_id)
     except answers.AssessmentClosed:
         db.session.rollback()
@@ -212,7 +212,7 @@ def skip(record, assessment, item_id):
         locked = answers.lock(assessment.id)
         try:
             answers.record(locked, pos.step.instrument, item_id, value=None, option_code=None, state="declined",
-                           language=_language(), mode=locked.mode or ("assisted" if record.user_id else "self"),
+                           language=_language(), mode=locked.mode or "self",
                            actor="patient", user_id=record.user_id)
         except answers.AssessmentClosed:
             db.session.rollback()

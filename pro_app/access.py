@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Select, and_, or_, select
 
-from ..extensions import db
-from ..models import Assessment, Participant, Study, StudyGrant, User
+from .extensions import db
+from .models import Assessment, Participant, Study, StudyGrant, User
 
 
 def visible_studies(user: User) -> Select:
