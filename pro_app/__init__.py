@@ -19,8 +19,10 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build a fresh application from explicit settings (default: read from the environment)."""
-    app = Flask(__name__, instance_path=str(settings.instance_path) if settings else None)
-    settings = settings or Settings.from_env(app.instance_path)
+    if settings is None:
+        # Flask's default instance folder, unless PRO_APP_INSTANCE_PATH names another: settings decide.
+        settings = Settings.from_env(Flask(__name__).instance_path)
+    app = Flask(__name__, instance_path=str(settings.instance_path))
     settings.instance_path.mkdir(parents=True, exist_ok=True)
     app.config.update(
         SETTINGS=settings,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -12,14 +13,40 @@ PREFIX = "PRO_APP_"
 
 
 def _secret_key(instance_path: Path) -> str:
-    """The key kept in the instance folder, created once (never a hard-coded fallback)."""
+    """The key kept in the instance folder, created once (never a hard-coded fallback).
+
+    The key is written to a temporary file and linked into place, so a second worker starting at the
+    same moment, or a crash half-way, never sees an empty key file.
+    """
     path = instance_path / "secret_key"
     if not path.exists():
         instance_path.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
-    return path.read_text().strip()
+        fd, temporary = tempfile.mkstemp(dir=instance_path, prefix=".secret_key.")
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(temporary, 0o600)
+            try:
+                os.link(temporary, path)
+            except FileExistsError:
+                pass  # another process won the race; use its key
+        finally:
+            os.unlink(temporary)
+    key = path.read_text().strip()
+    if len(key) < 32:
+        raise RuntimeError(f"{path} does not hold a usable key; delete it and a new one is generated")
+    return key
+
+
+def _flag(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"{name}={raw!r}: expected 1/0, true/false, yes/no or on/off")
 
 
 @dataclass(frozen=True)
@@ -50,7 +77,7 @@ class Settings:
     @classmethod
     def from_env(cls, instance_path: str | Path, environ: Mapping[str, str] | None = None, **overrides) -> Settings:
         env = os.environ if environ is None else environ
-        instance = Path(env.get(f"{PREFIX}INSTANCE_PATH") or instance_path)
+        instance = Path(env.get(f"{PREFIX}INSTANCE_PATH") or instance_path).resolve()
         values: dict = {
             "instance_path": instance,
             "database_url": env.get("DATABASE_URL") or f"sqlite:///{instance / 'pro_app.sqlite3'}",
@@ -59,8 +86,7 @@ class Settings:
         for f in fields(cls):
             key = f"{PREFIX}{f.name.upper()}"
             if key in env and f.type in ("int", "bool"):
-                raw = env[key].strip().lower()
-                values[f.name] = raw in ("1", "true", "yes", "on") if f.type == "bool" else int(raw)
+                values[f.name] = _flag(key, env[key]) if f.type == "bool" else int(env[key].strip())
         values.update(overrides)
         if "secret_key" not in values:
             values["secret_key"] = env.get("SECRET_KEY") or _secret_key(instance)

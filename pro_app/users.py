@@ -33,7 +33,7 @@ def create_user(email: str, role: str, password: str, study_codes=(), *, by: int
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise UserError(f"a user {email} already exists")
     user = User(email=email, role=role, password_hash=hash_password(password))
-    for code in study_codes:
+    for code in dict.fromkeys(study_codes):  # once each, in the order given
         study = db.session.scalar(select(Study).where(Study.code == code))
         if study is None:
             raise UserError(f"no study {code!r}")
