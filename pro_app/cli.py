@@ -14,6 +14,10 @@ from waitress import serve as waitress_serve
 
 from . import create_app
 from .demo import seed_demo
+from .exports.datasets import DATASETS, ExportError, Filters
+from .exports.service import prepare as prepare_export
+from .exports.service import stream as stream_export
+from .exports.writers import WRITERS
 from .extensions import db
 from .instruments import InstrumentError, get_registry, load_file
 from .instruments.examples import check_examples
@@ -105,7 +109,7 @@ def score(input_csv: Path, instrument_id: str, output: Path | None) -> None:
 @with_appcontext
 def serve(host: str, port: int, threads: int, demo: bool) -> None:
     upgrade_database()
-    url = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
+    url = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}"
     if demo:
         _print_demo(seed_demo(), url)
     # End this context's database session: on SQLite an open transaction here would hold the write lock.
@@ -160,6 +164,44 @@ def create_user_command(email: str, role: str, study_codes: tuple[str, ...], pas
     click.echo(f"created {created.email} ({created.role})")
     if not password_stdin and (generate or not sys.stdin.isatty()):
         click.echo(f"password: {password}  (shown once)")
+
+
+@main.command("export", help="Write an analyst data set: items, scores, wide, proae, compliance or codebook.")
+@click.option("--study", "study_code", required=True, help="Study code, e.g. DEMO")
+@click.option("--dataset", required=True, type=click.Choice(DATASETS))
+@click.option("--format", "fmt", default="csv", show_default=True, type=click.Choice(list(WRITERS)))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="file (default: stdout)")
+@click.option("--site", "sites", multiple=True, help="Only this site (repeatable).")
+@click.option("--timepoint", "timepoints", multiple=True, help="Only this timepoint (repeatable).")
+@click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="Target date on or after (YYYY-MM-DD).")
+@click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="Target date on or before (YYYY-MM-DD).")
+@click.option("--excel", is_flag=True, help="CSV with a byte-order mark, so Excel reads accents correctly.")
+@with_appcontext
+def export_command(study_code, dataset, fmt, output, sites, timepoints, date_from, date_to, excel) -> None:
+    filters = Filters(tuple(sites), tuple(timepoints), date_from.date() if date_from else None,
+                      date_to.date() if date_to else None)
+    try:
+        export = prepare_export(study_code, dataset, fmt, filters)
+    except ExportError as exc:
+        raise click.ClickException(str(exc)) from exc
+    chunks = stream_export(export, actor="system", user_id=None, via="cli", excel=excel)
+    if output is None:
+        if fmt != "csv" and sys.stdout.isatty():
+            raise click.ClickException(f"{fmt} is binary: give a file with -o")
+        out = sys.stdout.buffer
+        for data in chunks:
+            out.write(data)
+        out.flush()
+    else:
+        temporary = output.with_name(f".{output.name}.tmp")
+        try:
+            with temporary.open("wb") as fh:
+                for data in chunks:
+                    fh.write(data)
+            temporary.replace(output)
+        finally:
+            temporary.unlink(missing_ok=True)
+        click.echo(f"wrote {export.rows} rows to {output}", err=True)
 
 
 if __name__ == "__main__":

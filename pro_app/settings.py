@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import tempfile
@@ -28,10 +29,8 @@ def _secret_key(instance_path: Path) -> str:
                 fh.flush()
                 os.fsync(fh.fileno())
             os.chmod(temporary, 0o600)
-            try:
+            with contextlib.suppress(FileExistsError):  # another process won the race: use its key
                 os.link(temporary, path)
-            except FileExistsError:
-                pass  # another process won the race; use its key
         finally:
             os.unlink(temporary)
     key = path.read_text().strip()

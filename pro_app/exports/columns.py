@@ -1,0 +1,119 @@
+"""Every export column, once: name, label, type and allowed values. The codebook is built from here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..instruments import Instrument
+from ..models import ASSESSMENT_STATUSES
+
+ITEM_STATE_CODES = "answered; declined (skipped by the patient); branched (not shown: branching, taken as 0 for " \
+    "PRO-CTCAE composites); not_applicable (a not-applicable option chosen); not_reached (left before shown)"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    label: str
+    type: str  # string | integer | number | date | datetime | boolean
+    values: str = ""  # allowed values with their labels
+    instrument: str = ""
+    scales: str = ""  # scales an item belongs to
+    missing: str = ""  # how missing data shows
+    extra: dict = field(default_factory=dict, compare=False)
+
+
+IDENTIFIERS = [
+    Column("study", "Study code", "string"),
+    Column("site", "Site code", "string"),
+    Column("participant", "Participant (pseudonymous study code)", "string"),
+    Column("timepoint", "Timepoint code", "string"),
+    Column("visit", "Visit number (order of the timepoint in the schedule)", "integer"),
+    Column("assessment_id", "Assessment id (unique within this installation)", "integer"),
+    Column("target_date", "Target date of the timepoint (site-local date)", "date"),
+    Column("window_start", "First day of the assessment window", "date"),
+    Column("window_end", "Last day of the assessment window", "date"),
+    Column("assessment_status", "Assessment status", "string", "; ".join(ASSESSMENT_STATUSES)),
+    Column("started_at", "When the first answer was given (UTC, ISO 8601)", "datetime", missing="blank: not started"),
+    Column("completed_at", "When the assessment was completed (UTC, ISO 8601)", "datetime",
+           missing="blank: not completed"),
+    Column("mode", "Mode of administration", "string",
+           "self = patient on the tablet; assisted = staff read the items aloud; paper = keyed from a paper form",
+           missing="blank: not started"),
+    Column("language", "Language the assessment was answered in (most items)", "string", "en; es",
+           missing="blank: no answers"),
+]
+
+ITEM_ROW = [
+    Column("instrument", "Instrument id", "string", "qlq_c30; qlq_br45; pro_ctcae"),
+    Column("instrument_version", "Version of the instrument definition used", "string"),
+    Column("item", "Item id", "string"),
+    Column("item_label", "Item text (English; pro-app's own paraphrased wording unless a licensed file is used)",
+           "string"),
+    Column("value", "Answer value", "integer", "see the item's answer scale in the codebook of the wide data set",
+           missing="blank unless state = answered"),
+    Column("value_label", "Label of the answer (English)", "string", missing="blank when there is no value"),
+    Column("state", "Item state", "string", ITEM_STATE_CODES),
+    Column("branched", "1 when the item was not shown because of branching (SDTM QSCBRFL)", "integer", "0; 1"),
+    Column("item_language", "Language the item was shown in", "string", "en; es"),
+    Column("answered_at", "When the item was answered or its state set (UTC, ISO 8601)", "datetime"),
+]
+
+SCORE_ROW = [
+    Column("instrument", "Instrument id", "string", "qlq_c30; qlq_br45; pro_ctcae"),
+    Column("instrument_version", "Version of the instrument definition used", "string"),
+    Column("scale", "Scale code", "string"),
+    Column("scale_name", "Scale name (English)", "string"),
+    Column("value", "Score, unrounded (EORTC 0-100; PRO-CTCAE composite grade 0-3)", "number",
+           missing="blank unless status = scored"),
+    Column("status", "Score status", "string",
+           "scored; insufficient (fewer answered items than the half rule needs); not_applicable (gated out)"),
+    Column("n_items", "Number of items the score used", "integer"),
+    Column("baseline_flag", "1 on the participant's baseline assessment (first timepoint)", "integer", "0; 1"),
+    Column("baseline_value", "The participant's baseline score on this scale", "number",
+           missing="blank when the baseline score is missing"),
+    Column("change", "Change from baseline (value − baseline_value)", "number",
+           missing="blank when either score is missing"),
+    Column("threshold_flag", "1 when the QLQ-C30 score is past the study's threshold for clinical importance",
+           "integer", "0; 1", missing="blank: no threshold for this scale, or no score"),
+    Column("days_from_target", "Days from the target date to completion", "integer",
+           missing="blank: not completed"),
+    Column("in_window", "1 when completed within the window", "integer", "0; 1", missing="blank: not completed"),
+    Column("scoring_version", "Version of pro-app's scoring code", "string"),
+]
+
+COMPLIANCE_ROW = [
+    Column("expected", "1 when the assessment was expected (window opened while the participant was on study)",
+           "integer", "0; 1"),
+    Column("not_expected_reason", "Why the assessment was not expected", "string",
+           "window_not_open (not yet due); withdrawn (withdrawn before the window opened)",
+           missing="blank when expected"),
+    Column("received", "1 when the assessment was completed", "integer", "0; 1"),
+    Column("items_answered", "Items answered", "integer"),
+    Column("items_asked", "Items the patient was asked (not counting items skipped by branching)", "integer"),
+    Column("not_done_reason", "Why the assessment was not done", "string",
+           "patient_refused; too_ill; staff_error; outside_window; device_failure; other",
+           missing="blank unless assessment_status = not_done"),
+]
+
+
+def option_text(instrument: Instrument, item_id: str) -> str:
+    option_set = instrument.item(item_id).option_set
+    parts = [f"{o.value} = {o.label.en}" for o in option_set.options if o.value is not None]
+    extras = [f"{o.label.en} (stored as state {o.state}, no value)" for o in option_set.extras]
+    return "; ".join(parts + extras)
+
+
+def item_column(instrument: Instrument, item_id: str) -> Column:
+    item = instrument.item(item_id)
+    scales = [s.code for s in instrument.scales if item_id in s.items]
+    return Column(item_id, item.text.en, "integer", option_text(instrument, item_id), instrument.id,
+                  ", ".join(scales), "blank: not answered (see the items data set for the state)")
+
+
+def scale_column(instrument: Instrument, code: str) -> Column:
+    scale = instrument.scale(code)
+    kind = "composite grade 0-3" if scale.method == "proctcae_composite" else f"{scale.type}, 0-100"
+    return Column(code, f"{scale.name.en} ({kind})", "number", "", instrument.id, "",
+                  "blank: not scored (insufficient or not applicable; see the scores data set)")
+

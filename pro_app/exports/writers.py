@@ -1,0 +1,159 @@
+"""Writing data-set chunks as CSV, Parquet, XLSX or Stata. Text cells are neutralised against spreadsheet
+formula injection (SECURITY.md §9); numbers stay numbers. CSV, Parquet and XLSX stream chunk by chunk."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Iterator
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+
+FORMATS = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet",
+           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+           "dta": "application/x-stata-dta"}
+_DANGEROUS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix an apostrophe to text cells that a spreadsheet would read as a formula."""
+    out = frame.copy()
+    for name in out.columns:
+        column = out[name]
+        if pd.api.types.is_string_dtype(column) or column.dtype == object:
+            text = column.astype("string")
+            risky = text.str.startswith(_DANGEROUS).fillna(False)
+            if risky.any():
+                out[name] = column.where(~risky, "'" + text)
+    return out
+
+
+def _text_for_csv(frame: pd.DataFrame) -> pd.DataFrame:
+    """ISO 8601 for timestamps (UTC, with Z); dates are written ISO by pandas already."""
+    out = frame.copy()
+    for name in out.columns:
+        if isinstance(out[name].dtype, pd.DatetimeTZDtype):
+            out[name] = out[name].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return out
+
+
+def write_csv(chunks: Iterable[pd.DataFrame], excel: bool = False) -> Iterator[bytes]:
+    """UTF-8 CSV, header once; `excel` adds a byte-order mark so Excel reads the accents right."""
+    first = True
+    for chunk in chunks:
+        text = _text_for_csv(neutralise(chunk)).to_csv(index=False, header=first, na_rep="", lineterminator="\n")
+        data = text.encode("utf-8")
+        if first and excel:
+            data = b"\xef\xbb\xbf" + data
+        first = False
+        yield data
+
+
+class _Drain(io.RawIOBase):
+    """A write-only sink whose bytes are taken out as they come, so Parquet can stream."""
+
+    def __init__(self):
+        self.parts: list[bytes] = []
+        self.position = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self.parts.append(bytes(data))
+        self.position += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.position
+
+    def take(self) -> bytes:
+        data, self.parts = b"".join(self.parts), []
+        return data
+
+
+def _arrow(frame: pd.DataFrame, schema: pa.Schema | None) -> pa.Table:
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if schema is None:
+        return table
+    return table.cast(schema)
+
+
+def write_parquet(chunks: Iterable[pd.DataFrame]) -> Iterator[bytes]:
+    sink = _Drain()
+    writer: pq.ParquetWriter | None = None
+    for chunk in chunks:
+        table = _arrow(chunk, writer.schema if writer else None)
+        if writer is None:
+            writer = pq.ParquetWriter(sink, table.schema)
+        writer.write_table(table)
+        yield sink.take()
+    if writer is not None:
+        writer.close()
+        yield sink.take()
+
+
+def _cell_value(value):
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.tz_convert("UTC").tz_localize(None).to_pydatetime() if value.tzinfo else value.to_pydatetime()
+    return value.item() if hasattr(value, "item") else value
+
+
+def write_xlsx(chunks: Iterable[pd.DataFrame], sheet: str = "data") -> Iterator[bytes]:
+    """One sheet, written row by row in openpyxl's write-only mode; text cells are stored as text,
+    never as formulas."""
+    workbook = Workbook(write_only=True)
+    worksheet = workbook.create_sheet(sheet[:31])
+    header_done = False
+    for chunk in chunks:
+        safe = neutralise(chunk)
+        if not header_done:
+            worksheet.append([str(c) for c in safe.columns])
+            header_done = True
+        for row in safe.itertuples(index=False, name=None):
+            cells = []
+            for value in row:
+                value = _cell_value(value)
+                if isinstance(value, str):
+                    cell = WriteOnlyCell(worksheet, value=value)
+                    cell.data_type = "s"
+                    cells.append(cell)
+                else:
+                    cells.append(value)
+            worksheet.append(cells)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    yield buffer.getvalue()
+
+
+def write_dta(chunks: Iterable[pd.DataFrame]) -> Iterator[bytes]:
+    """Stata 118 (.dta). Stata files are written whole: the data set is gathered first."""
+    parts = list(chunks)
+    frame = neutralise(pd.concat(parts, ignore_index=True)) if parts else pd.DataFrame()
+    out = pd.DataFrame(index=frame.index)
+    kinds: dict[str, str] = {}
+    for name in frame.columns:
+        column = frame[name]
+        if isinstance(column.dtype, pd.DatetimeTZDtype):
+            out[name], kinds[name] = column.dt.tz_convert("UTC").dt.tz_localize(None), "tc"
+        elif pd.api.types.infer_dtype(column, skipna=True) == "date":
+            out[name], kinds[name] = pd.to_datetime(column), "td"
+        elif pd.api.types.is_bool_dtype(column) or isinstance(column.dtype, pd.api.extensions.ExtensionDtype) \
+                and pd.api.types.is_numeric_dtype(column):
+            out[name] = column.astype("float64")  # Stata has no nullable integers: missing is "."
+        elif pd.api.types.is_numeric_dtype(column):
+            out[name] = column
+        else:
+            out[name] = column.astype("string").fillna("").astype(object)
+    long_text = [c for c in out.columns if out[c].dtype == object and len(out) and out[c].map(len).max() > 2000]
+    buffer = io.BytesIO()
+    out.to_stata(buffer, write_index=False, version=118, convert_dates=kinds, convert_strl=long_text)
+    yield buffer.getvalue()
+
+
+WRITERS = {"csv": write_csv, "parquet": write_parquet, "xlsx": write_xlsx, "dta": write_dta}
