@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask, redirect, url_for
 
 from . import errors, i18n
+from .api.views import bp as api_bp
 from .coordinator.views import bp as coordinator_bp
 from .database import configure_sqlite
 from .extensions import babel, csrf, db, migrate
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.register_blueprint(kiosk_bp)
     app.register_blueprint(coordinator_bp)
+    app.register_blueprint(api_bp)
 
     @app.get("/")
     def index():

@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from wtforms import SelectChoice
 
 from .. import access, audit
+from ..api import tokens
 from ..assessments.schedule import site_today
 from ..database import utcnow
 from ..extensions import db
@@ -16,7 +18,7 @@ from ..models import Assessment, Timepoint
 from ..security import sessions
 from .auth import login as do_login
 from .auth import staff_required
-from .forms import ActionForm, LoginForm
+from .forms import ActionForm, LoginForm, TokenForm
 
 bp = Blueprint("coordinator", __name__, url_prefix="/staff")
 
@@ -65,6 +67,11 @@ def participant_assessments(participant):
     ).all()
 
 
+def _require_role(*roles: str) -> None:
+    if g.user.role not in roles:
+        abort(403)
+
+
 def _assessment_or_404(assessment_id: int):
     assessment = access.get_assessment(g.user, assessment_id)
     if assessment is None:
@@ -75,6 +82,7 @@ def _assessment_or_404(assessment_id: int):
 @bp.post("/assessments/<int:assessment_id>/start-on-tablet")
 @staff_required
 def hand_over(assessment_id: int):
+    _require_role("admin", "coordinator")
     assessment = _assessment_or_404(assessment_id)
     if not ActionForm().validate():
         abort(400)
@@ -90,6 +98,7 @@ def hand_over(assessment_id: int):
 @bp.post("/assessments/<int:assessment_id>/code")
 @staff_required
 def issue_code(assessment_id: int):
+    _require_role("admin", "coordinator")
     assessment = _assessment_or_404(assessment_id)
     if not ActionForm().validate():
         abort(400)
@@ -100,3 +109,43 @@ def issue_code(assessment_id: int):
                  study_id=assessment.participant.study_id)
     db.session.commit()
     return render_template("coordinator/code.html", code=code, assessment=assessment)
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@staff_required
+def api_tokens():
+    _require_role(*tokens.ROLES_WITH_TOKENS)
+    form = TokenForm()
+    form.studies.choices = [SelectChoice(s.id, f"{s.code} · {s.title}")
+                            for s in db.session.scalars(access.visible_studies(g.user))]
+    created, status = None, 200
+    if request.method == "POST":
+        if form.validate():
+            try:
+                token, created = tokens.create(g.user, form.name.data, form.studies.data, form.days.data)
+            except tokens.TokenError as exc:
+                form.name.errors = [str(exc)]
+                status = 400
+            else:
+                db.session.commit()
+                form = TokenForm(formdata=None)
+                form.studies.choices = []
+                return render_template("coordinator/token_created.html", token=token, plain=created)
+        else:
+            status = 400
+    listed = tokens.tokens_of(g.user)
+    db.session.commit()
+    return render_template("coordinator/tokens.html", form=form, tokens=listed, action=ActionForm(),
+                           now=utcnow()), status
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@staff_required
+def revoke_token(token_id: int):
+    _require_role(*tokens.ROLES_WITH_TOKENS)
+    if not ActionForm().validate():
+        abort(400)
+    if tokens.revoke(g.user, token_id) is None:
+        abort(404)
+    db.session.commit()
+    return redirect(url_for(".api_tokens"))

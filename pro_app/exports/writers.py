@@ -4,7 +4,10 @@ formula injection (SECURITY.md §9); numbers stay numbers. CSV, Parquet and XLSX
 from __future__ import annotations
 
 import io
+import re
+import zipfile
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 
 import pandas as pd
 import pyarrow as pa
@@ -16,6 +19,7 @@ FORMATS = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
            "dta": "application/x-stata-dta"}
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r", "\n")
+FIXED_TIME = datetime(2000, 1, 1)  # workbook properties: no wall-clock time in the file
 
 
 def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
@@ -126,9 +130,26 @@ def write_xlsx(chunks: Iterable[pd.DataFrame], sheet: str = "data") -> Iterator[
                 else:
                     cells.append(value)
             worksheet.append(cells)
+    workbook.properties.creator = "pro-app"
+    workbook.properties.created = workbook.properties.modified = FIXED_TIME
     buffer = io.BytesIO()
     workbook.save(buffer)
-    yield buffer.getvalue()
+    yield _without_timestamps(buffer.getvalue())
+
+
+def _without_timestamps(xlsx: bytes) -> bytes:
+    """The same workbook with fixed zip-entry times, so one data set always gives the same bytes
+    (the command line and the API serve identical files)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            data = source.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps the save time here
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2000-01-01T00:00:00Z", data)
+            target.writestr(fixed, data)
+    return out.getvalue()
 
 
 def write_dta(chunks: Iterable[pd.DataFrame]) -> Iterator[bytes]:

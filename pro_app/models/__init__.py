@@ -6,10 +6,11 @@ from .audit import AuditEvent
 from .participant import Participant
 from .security import AuthSession, PatientCode, ThrottleEvent
 from .study import DEFAULT_THRESHOLDS, Site, Study, Timepoint
+from .token import ApiToken
 from .user import ROLES, StudyGrant, User
 
 __all__ = [
     "ALERT_KINDS", "ASSESSMENT_STATUSES", "DEFAULT_THRESHOLDS", "MODES", "ROLES",
-    "Alert", "Assessment", "AuditEvent", "AuthSession", "ItemResponse", "Participant", "PatientCode",
+    "Alert", "ApiToken", "Assessment", "AuditEvent", "AuthSession", "ItemResponse", "Participant", "PatientCode",
     "Score", "Site", "Study", "StudyGrant", "ThrottleEvent", "Timepoint", "User",
 ]

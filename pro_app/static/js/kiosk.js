@@ -21,9 +21,10 @@
     document.addEventListener(name, function () { if (!dialog || !dialog.open) { reset(); } }, { passive: true });
   });
   var keep = document.getElementById("idle-continue");
-  if (keep) {
-    keep.addEventListener("click", function () {
-      dialog.close();
+  if (keep) { keep.addEventListener("click", function () { dialog.close(); }); }
+  if (dialog) {
+    // "I am still here", or Escape (the dialog's own way out for keyboard users): the patient is back.
+    dialog.addEventListener("close", function () {
       // Tell the server the patient is still here, so the session stays alive too.
       fetch(window.location.href, { method: "GET", credentials: "same-origin", cache: "no-store" });
       reset();

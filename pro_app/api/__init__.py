@@ -1,0 +1,1 @@
+"""Token-authenticated, read-only HTTP access to the analyst data sets."""

@@ -1,0 +1,85 @@
+"""`/api/v1`: the analyst data sets over HTTP, with bearer tokens. Read-only; no cookies, so no CSRF."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Response, abort, current_app, jsonify, request, stream_with_context
+
+from ..exports.datasets import DATASETS, ExportError, Filters, study_by_code
+from ..exports.service import prepare, stream
+from ..exports.writers import WRITERS
+from ..extensions import csrf, db
+from . import tokens
+from .openapi import openapi
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+
+def _problem(status: int, detail: str) -> Response:
+    response = jsonify({"status": status, "detail": detail})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="pro-app"'
+    return response
+
+
+def _token_or_401():
+    token = tokens.authenticate(request.headers.get("Authorization"))
+    if token is None:
+        db.session.commit()
+        abort(_problem(401, "a valid, unexpired API token is needed: Authorization: Bearer <token>"))
+    return token
+
+
+def _date(name: str) -> date | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        abort(_problem(400, f"{name} must be a date, YYYY-MM-DD"))
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    return jsonify(openapi())
+
+
+@bp.get("/studies")
+def studies():
+    token = _token_or_401()
+    visible = [s for s in token.studies if tokens.allows(token, s)]
+    db.session.commit()
+    return jsonify([{"code": s.code, "title": s.title} for s in visible])
+
+
+@bp.get("/studies/<code>/datasets/<name>")
+def dataset(code: str, name: str):
+    token = _token_or_401()
+    try:
+        study = study_by_code(code)
+    except ExportError:
+        study = None
+    if study is None or not tokens.allows(token, study):
+        db.session.commit()
+        return _problem(403, f"this token does not give access to study {code!r}")
+    if name not in DATASETS:
+        return _problem(404, f"unknown data set {name!r} (one of: {', '.join(DATASETS)})")
+    fmt = request.args.get("format", "csv")
+    if fmt not in WRITERS:
+        return _problem(400, f"format must be one of: {', '.join(WRITERS)}")
+    filters = Filters(tuple(request.args.getlist("site")), tuple(request.args.getlist("timepoint")),
+                      _date("from"), _date("to"))
+    export = prepare(code, name, fmt, filters)
+    user_id, token_name = token.user_id, token.name
+    db.session.commit()
+    body = stream(export, actor="user", user_id=user_id, via=f"api:{token_name}",
+                  excel=request.args.get("excel") == "1")
+    response = Response(stream_with_context(body), mimetype=export.mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    current_app.logger.info("export %s/%s as %s via token %s", code, name, fmt, token_name)
+    return response

@@ -1,0 +1,229 @@
+"""Starting on the tablet with a patient code: what is accepted, what is refused (and how), throttling."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from pro_app import create_app
+from pro_app.extensions import db
+from pro_app.kiosk import codes
+from pro_app.models import Assessment, ThrottleEvent
+
+from .flow import (
+    answer,
+    continue_intro,
+    copy_cookie,
+    enter_code,
+    html,
+    issue_code,
+    later,
+    location,
+    start_with_code,
+    submit,
+)
+
+UNKNOWN = "That code was not recognised. Please check it and try again, or ask a member of staff."
+THROTTLED = "Too many attempts on this tablet. Please ask a member of staff for help."
+COMPLETED = "This questionnaire has already been completed. Thank you."
+CLOSED = "This questionnaire is not open at the moment. Please ask a member of staff."
+
+
+@pytest.fixture
+def settings(settings):
+    """Small limits so throttling shows after a few attempts."""
+    return settings.with_changes(code_attempts_per_code=2, code_attempts_per_tablet=3)
+
+
+@pytest.fixture
+def study(create_study):
+    return create_study(terms=[17], instruments=["pro_ctcae"])
+
+
+@pytest.fixture
+def open_assessment(study, create_participant):
+    """The baseline assessment of a participant whose window is open today."""
+    return create_participant(study).assessments["baseline"]
+
+
+def refused(response, status: int, message: str) -> None:
+    """The start screen again, with the status and the message the patient reads; nothing started."""
+    assert response.status_code == status
+    page = html(response)
+    assert message in page
+    assert 'name="code"' in page  # the patient can try again
+
+
+def throttle_rows(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(ThrottleEvent))
+
+
+# --- codes that start -----------------------------------------------------------------------------------
+
+def test_issued_code_uses_only_unambiguous_characters(app, open_assessment):
+    code = issue_code(app, open_assessment)
+    assert len(code) == 9 and code[4] == "-"
+    plain = code.replace("-", "")
+    assert set(plain) <= set(codes.ALPHABET)
+    assert not set(plain) & set("0O1IL2Z5S8B")
+
+
+def test_valid_code_starts_the_assessment_however_it_is_typed(app, open_assessment):
+    code = issue_code(app, open_assessment)  # e.g. ACDE-FGHJ
+    for typed in (code, code.lower(), code.replace("-", ""), "  " + code.lower().replace("-", " ") + " ",
+                  "\t" + code[:2] + " " + code[2:] + "\n"):
+        tablet = app.test_client()
+        r = enter_code(tablet, typed)
+        assert r.status_code == 302 and location(r).endswith("/kiosk/a"), repr(typed)
+        page = tablet.get("/kiosk/a", follow_redirects=True)
+        assert page.request.path == "/kiosk/a/intro/pro_ctcae"
+        assert "Symptom items (PRO-CTCAE-style)" in html(page)
+
+
+def test_code_starts_in_the_participants_language(app, client, study, create_participant):
+    assessment_id = create_participant(study, language="es").assessments["baseline"]
+    client.get("/kiosk/?lang=en")  # the start screen was in English
+    path = start_with_code(client, issue_code(app, assessment_id))
+    page = html(client.get(path))
+    assert '<html lang="es">' in page
+    assert "Preguntas sobre síntomas (estilo PRO-CTCAE)" in page
+
+
+def test_start_screen_language_can_be_chosen(client, open_assessment):
+    page = html(client.get("/kiosk/?lang=es"))
+    assert '<html lang="es">' in page and 'href="/kiosk/?lang=en"' in page
+    r = enter_code(client, "ZZZZ-ZZZZ")
+    assert r.status_code == 403 and "No hemos reconocido ese código." in html(r)
+    assert '<html lang="es">' in html(r)
+    assert '<html lang="en">' in html(client.get("/kiosk/?lang=en"))
+    assert client.get("/kiosk/?lang=xx").status_code == 200  # an unknown language is ignored
+
+
+# --- codes that are refused -----------------------------------------------------------------------------
+
+def test_unknown_or_garbage_code_is_refused_with_a_message(app, open_assessment):
+    for garbage in ("ZZZZ-ZZZZ", "hello", "<b>ACDE</b>", "ÅÄÖ-1234", "' OR 1=1 --", "ACDE-FGH\x00"):
+        tablet = app.test_client()
+        r = enter_code(tablet, garbage)
+        refused(r, 403, UNKNOWN)
+        assert "<b>ACDE</b>" not in html(r)  # nothing typed is echoed back unescaped
+        assert tablet.get("/kiosk/a").headers["Location"].endswith("/kiosk/?m=ended")  # nothing started
+
+
+def test_empty_or_overlong_code_is_a_400_not_a_500(client, open_assessment):
+    assert enter_code(client, "").status_code == 400
+    assert enter_code(client, "A" * 200).status_code == 400
+
+
+def test_code_expires(app, client, open_assessment, monkeypatch):
+    code = issue_code(app, open_assessment)  # valid for 24 hours
+    monkeypatch.setattr(codes, "utcnow", later(23 * 3600))
+    assert enter_code(app.test_client(), code).status_code == 302  # still valid just before
+    monkeypatch.setattr(codes, "utcnow", later(24 * 3600 + 60))
+    refused(enter_code(client, code), 403, UNKNOWN)
+
+
+def test_code_replaced_by_a_newer_one_stops_working(app, client, open_assessment):
+    old = issue_code(app, open_assessment)
+    new = issue_code(app, open_assessment)
+    refused(enter_code(client, old), 403, UNKNOWN)
+    assert enter_code(client, new).status_code == 302
+
+
+def test_code_of_a_completed_assessment(app, client, open_assessment):
+    code = issue_code(app, open_assessment)
+    with app.app_context():  # completed another way (e.g. keyed in from paper): the code is still on file
+        db.session.get(Assessment, open_assessment).status = "completed"
+        db.session.commit()
+    refused(enter_code(client, code), 409, COMPLETED)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "kiosk/services.py submit() revokes every code of the assessment, so after the patient submits, "
+    "entering the same code answers 403 'That code was not recognised. Please check it and try again' "
+    "(and counts a failed attempt towards throttling) instead of 409 'already been completed'; "
+    "the 'completed' message is unreachable after a kiosk submission"))
+def test_code_entered_again_after_submitting_says_already_completed(app, client, open_assessment):
+    code = issue_code(app, open_assessment)
+    start_with_code(client, code)
+    continue_intro(client, "pro_ctcae")
+    answer(client, "PROCTCAE_17A_SCL", 0)
+    assert location(submit(client)).endswith("/kiosk/thanks")
+    refused(enter_code(app.test_client(), code), 409, COMPLETED)
+
+
+@pytest.mark.parametrize("anchor_days, expected", [(60, "scheduled"), (-30, "missed")],
+                         ids=["window-not-open-yet", "window-closed"])
+def test_code_outside_the_window_is_refused(app, client, study, create_participant, anchor_days, expected):
+    from pro_app.database import utcnow
+
+    participant = create_participant(study, anchor=utcnow().date() + timedelta(days=anchor_days))
+    assessment_id = participant.assessments["baseline"]
+    code = issue_code(app, assessment_id)  # issued directly: staff screens refuse to issue one
+    refused(enter_code(client, code), 409, CLOSED)
+    with app.app_context():
+        assessment = db.session.get(Assessment, assessment_id)
+        assert assessment.status == "scheduled" and assessment.started_at is None
+
+
+# --- throttling (in the database, per code and per tablet, never per IP address) ------------------------
+
+def test_same_wrong_code_is_throttled_on_every_tablet(app, client, open_assessment):
+    for typed in ("ACDE-FGHJ", "acde fghj"):  # the same code, typed two ways
+        refused(enter_code(client, typed), 403, UNKNOWN)
+    other_tablet = app.test_client()  # same IP address as every tablet in the clinic
+    refused(enter_code(other_tablet, "ACDEFGHJ"), 429, THROTTLED)
+    # That tablet is not blocked for other codes.
+    assert enter_code(other_tablet, issue_code(app, open_assessment)).status_code == 302
+
+
+def test_tablet_is_throttled_after_repeated_wrong_codes(app, client, open_assessment):
+    for wrong in ("ACDE-FGH3", "ACDE-FGH4", "ACDE-FGH6"):
+        refused(enter_code(client, wrong), 403, UNKNOWN)
+    code = issue_code(app, open_assessment)
+    refused(enter_code(client, code), 429, THROTTLED)  # even a right code, from this tablet
+    assert client.get("/kiosk/a").status_code == 302
+    assert "m=ended" in client.get("/kiosk/a").headers["Location"]
+    # Another tablet on the same network is not affected.
+    assert enter_code(app.test_client(), code).status_code == 302
+
+
+def test_throttle_is_kept_in_the_database_not_in_the_worker(app, client, settings, open_assessment):
+    for wrong in ("ACDE-FGH3", "ACDE-FGH4", "ACDE-FGH6"):
+        enter_code(client, wrong)
+    assert throttle_rows(app) > 0
+    code = issue_code(app, open_assessment)
+    # A second worker (or a restarted server) on the same database sees the same counters.
+    second_worker = create_app(settings)
+    same_tablet = copy_cookie(second_worker, client.get_cookie("pro_app").value)
+    try:
+        refused(enter_code(same_tablet, code), 429, THROTTLED)
+    finally:
+        with second_worker.app_context():
+            db.engine.dispose()
+
+
+def test_throttle_ends_when_the_window_has_passed(app, client, settings, open_assessment, monkeypatch):
+    from pro_app.security import throttle
+
+    for wrong in ("ACDE-FGH3", "ACDE-FGH4", "ACDE-FGH6"):
+        enter_code(client, wrong)
+    code = issue_code(app, open_assessment)
+    assert enter_code(client, code).status_code == 429
+    monkeypatch.setattr(throttle, "utcnow", later(settings.throttle_window_seconds + 5))
+    assert enter_code(client, code).status_code == 302
+
+
+def test_refusals_that_are_not_guesses_are_not_counted(app, client, study, create_participant):
+    """An empty form, or a right code for a closed or completed assessment, is not a guess."""
+    from pro_app.database import utcnow
+
+    participant = create_participant(study, anchor=utcnow().date() + timedelta(days=60))
+    code = issue_code(app, participant.assessments["baseline"])
+    for _ in range(4):
+        assert enter_code(client, code).status_code == 409
+        assert enter_code(client, "").status_code == 400
+    assert throttle_rows(app) == 0
