@@ -61,7 +61,13 @@ def instrument_of(part: dict) -> Instrument:
 
 def lock(assessment_id: int) -> Assessment | None:
     """Load the assessment for a change, locked against a second tablet (PostgreSQL: row lock;
-    SQLite: every transaction begins IMMEDIATE, so writers already take turns)."""
+    SQLite: every transaction begins IMMEDIATE, so writers already take turns).
+
+    Everything the session read before the lock is expired, so the change works on what a request
+    that held the lock just before committed (a double-tapped Next, a second tablet), not on a
+    stale copy of the assessment and its answers.
+    """
+    db.session.expire_all()
     return db.session.scalar(select(Assessment).where(Assessment.id == assessment_id).with_for_update())
 
 

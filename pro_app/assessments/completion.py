@@ -31,9 +31,12 @@ def complete(assessment: Assessment, *, actor: str, user_id: int | None = None, 
         instrument = instrument_of(part)
         path = route(instrument, branching_view(rows), part["items"])
         for item_id in part["items"]:
-            if item_id in rows:
-                continue
             state = "branched" if item_id in path.branched else "not_reached"
+            if item_id in rows:
+                row = rows[item_id]
+                if row.state == "branched" and state == "not_reached":
+                    row.state = state  # hidden by an answer that was changed back: shown, never answered again
+                continue
             row = ItemResponse(assessment=assessment, instrument_id=instrument.id, instrument_version=part["version"],
                                item_id=item_id, value=None, option_code=None, state=state,
                                language=language, mode=assessment.mode or "self")

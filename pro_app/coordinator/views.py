@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import SelectChoice
@@ -89,10 +89,11 @@ def hand_over(assessment_id: int):
     if not kiosk.can_hand_over(assessment):
         abort(409)
     kiosk.begin_patient(assessment, handed_over_by=g.user.id)
+    session["lang"] = assessment.participant.language
     audit.record("assessment.hand_over", "assessment", assessment.id, actor="user", user_id=g.user.id,
                  study_id=assessment.participant.study_id)
     db.session.commit()
-    return redirect(url_for("kiosk.current", lang=assessment.participant.language))
+    return redirect(url_for("kiosk.current"))
 
 
 @bp.post("/assessments/<int:assessment_id>/code")

@@ -44,13 +44,15 @@ def issue(assessment: Assessment, user_id: int | None) -> str:
     return formatted(code)
 
 
-def find_valid(code: str) -> PatientCode | None:
+def find(code: str) -> PatientCode | None:
+    """The code's record, whatever its state (None for a code never issued)."""
     if len(normalise(code)) != LENGTH:
         return None
-    found = db.session.scalar(select(PatientCode).where(PatientCode.code_hash == digest(code)))
-    if found is None or found.revoked_at is not None or found.expires_at <= utcnow():
-        return None
-    return found
+    return db.session.scalar(select(PatientCode).where(PatientCode.code_hash == digest(code)))
+
+
+def is_valid(found: PatientCode) -> bool:
+    return found.revoked_at is None and found.expires_at > utcnow()
 
 
 def revoke_all(assessment: Assessment) -> None:

@@ -37,15 +37,15 @@ def start_with_code(code: str, device: str) -> AuthSession:
     limits = {code_key: settings.code_attempts_per_code, tablet_key: settings.code_attempts_per_tablet}
     if throttle.is_blocked(limits, settings.throttle_window_seconds):
         raise StartRefused("throttled")
-    found = codes.find_valid(code)
-    if found is None:
+    found = codes.find(code)
+    assessment = db.session.get(Assessment, found.assessment_id) if found else None
+    if assessment is not None and assessment.status == "completed":
+        raise StartRefused("completed")  # the patient's own code, typed again after finishing
+    if found is None or not codes.is_valid(found):
         throttle.fail(code_key, tablet_key)
         db.session.commit()
         raise StartRefused("unknown")
-    assessment = db.session.get(Assessment, found.assessment_id)
     status = assessment.effective_status(site_today(assessment.participant, utcnow()))
-    if status == "completed":
-        raise StartRefused("completed")
     if status not in STARTABLE:
         raise StartRefused("closed")
     throttle.clear(code_key)

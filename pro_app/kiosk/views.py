@@ -12,7 +12,7 @@ from flask_wtf.csrf import CSRFError
 
 from ..assessments import answers
 from ..assessments.answers import DONE_STATUSES
-from ..extensions import db
+from ..extensions import csrf, db
 from ..models import Assessment
 from ..security import sessions
 from . import services
@@ -132,12 +132,12 @@ def intro(record, assessment, instrument_id):
                            total=len(steps))
 
 
-def _render_item(assessment, pos, form, *, error=None, notice=None, status=200):
+def _render_item(assessment, pos, form, *, error=None, notice=None, status=200, from_review=False):
     item = pos.step.instrument.item(pos.step.item_id)
     instrument = pos.step.instrument
     return render_template(
         "kiosk/item.html", instrument=instrument, item=item, pos=pos, form=form, error=error, notice=notice,
-        recall=instrument.recall_periods[item.recall], lang=_language(),
+        recall=instrument.recall_periods[item.recall], lang=_language(), from_review=from_review,
     ), status
 
 
@@ -155,7 +155,7 @@ def item(record, assessment, item_id):
         chosen = row.option_code
     form = item_form(pos.step.instrument.item(item_id), _language(), formdata=None, data={"choice": chosen})
     db.session.commit()
-    return _render_item(assessment, pos, form)
+    return _render_item(assessment, pos, form, from_review=request.args.get("from") == "review")
 
 
 def _back_url(assessment, pos) -> str:
@@ -165,7 +165,10 @@ def _back_url(assessment, pos) -> str:
 
 
 def _after(assessment: Assessment, item_id: str) -> str:
-    """Where Next leads once the item has a response: the following item (branching re-applied)."""
+    """Where Next leads once the item has a response: back to the review screen when the patient came
+    from it, else the following item (branching re-applied)."""
+    if request.values.get("from") == "review":
+        return url_for(".review")
     pos = services.position(assessment, item_id)
     following = pos.following if pos else services.resume_point(assessment)
     return _step_url(assessment, following)
@@ -181,13 +184,16 @@ def item_post(record, assessment, item_id):
     if action == "back":
         return redirect(_back_url(assessment, pos))
     if action == "skip":
-        return redirect(url_for(".skip", item_id=item_id))
+        return redirect(url_for(".skip", item_id=item_id, **({"from": "review"} if request.form.get("from") else {})))
     item_def = pos.step.instrument.item(item_id)
     form = item_form(item_def, _language())
+    from_review = request.form.get("from") == "review"
     if not form.validate():
-        return _render_item(assessment, pos, form, error=_l("That answer is not one of the choices."), status=400)
+        return _render_item(assessment, pos, form, error=_l("That answer is not one of the choices."), status=400,
+                            from_review=from_review)
     if not form.choice.data:
-        return _render_item(assessment, pos, form, error=_l("Please choose an answer, or press Skip."))
+        return _render_item(assessment, pos, form, error=_l("Please choose an answer, or press Skip."),
+                            from_review=from_review)
     value, code, state = answers.parse_choice(pos.step.instrument, item_id, form.choice.data)
     locked = answers.lock(assessment.id)
     try:
@@ -220,8 +226,8 @@ def skip(record, assessment, item_id):
         db.session.commit()
         return redirect(_after(locked, item_id))
     db.session.commit()
-    return render_template("kiosk/skip.html", form=form, pos=pos,
-                           item=pos.step.instrument.item(item_id), lang=_language())
+    return render_template("kiosk/skip.html", form=form, pos=pos, item=pos.step.instrument.item(item_id),
+                           lang=_language(), from_review=request.args.get("from") == "review")
 
 
 @bp.get("/a/review")
@@ -254,6 +260,14 @@ def submit():
     return redirect(url_for(".thanks"))
 
 
+@bp.post("/alive")
+def alive():
+    """The page saw the patient tap or type: keep the session from timing out on the server."""
+    record = sessions.current("patient", touch="always")
+    db.session.commit()
+    return ("", 204) if record is not None else ("", 401)
+
+
 @bp.get("/thanks")
 def thanks():
     lang = _language()
@@ -262,6 +276,7 @@ def thanks():
 
 
 @bp.post("/timeout")
+@csrf.exempt  # ending this browser's patient session is harmless, and must work from a page of any age
 def timeout():
     """The tablet was left idle: back to the start screen. Answers are already saved."""
     sessions.end_current("idle")
@@ -284,23 +299,29 @@ def exit_patient_mode(record, assessment):
         return render_template("kiosk/exit.html", form=ExitForm(formdata=None),
                                error=_l("Those staff details were not accepted.")), 403
     db.session.commit()
+    if request.method == "POST":  # the form did not validate: fields missing
+        return render_template("kiosk/exit.html", form=form, error=_l("Please enter a staff email and password.")), 400
     return render_template("kiosk/exit.html", form=form, error=None)
 
 
 @bp.errorhandler(CSRFError)
 def csrf_expired(error):
-    """An expired or missing form token: on a question, show it again with the choice kept."""
+    """An expired or missing form token: keep what the patient did, never show a stack trace."""
+    if request.endpoint == "kiosk.start_post":
+        return render_template("kiosk/start.html", form=StartForm(formdata=None),
+                               message=_l("Please enter your code again.")), 400
     live = _live_patient()
-    if live is None or request.endpoint != "kiosk.item_post":
+    if live is None:
+        ended = sessions.find() is not None
         db.session.commit()
-        return redirect(url_for(".start", m="ended"))
+        return redirect(url_for(".start", m="ended") if ended else url_for(".start"))
     record, assessment = live
-    item_id = request.view_args["item_id"]
-    pos = services.position(assessment, item_id)
-    if pos is None:
+    pos = services.position(assessment, request.view_args.get("item_id", "")) if request.view_args else None
+    if request.endpoint != "kiosk.item_post" or pos is None:
+        db.session.commit()
         return redirect(url_for(".current"))
     chosen = request.form.get("choice")
-    form = item_form(pos.step.instrument.item(item_id), _language(), formdata=None, data={"choice": chosen})
+    form = item_form(pos.step.instrument.item(pos.step.item_id), _language(), formdata=None, data={"choice": chosen})
     db.session.commit()
     return _render_item(assessment, pos, form, notice=_l("Please check your answer and press Next again."),
-                        status=400)
+                        status=400, from_review=request.form.get("from") == "review")

@@ -20,6 +20,10 @@ from ..models import AuthSession
 COOKIE_KEY = "sid"
 # last_seen_at is written at most this often, so most requests do not write.
 TOUCH_EVERY = timedelta(seconds=15)
+# The page ends a patient session exactly at the idle time and tells the server about taps at most every
+# 20 s (kiosk.js), so the server's own check waits this much longer: it is the backstop for a page that
+# could not end the session, and must never end one while the patient is still tapping.
+SERVER_GRACE = timedelta(seconds=30)
 
 
 def _digest(token: str) -> str:
@@ -47,7 +51,7 @@ def idle_limit(kind: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def current(kind: str | None = None, *, touch: bool = True) -> AuthSession | None:
+def current(kind: str | None = None, *, touch: bool | str = True) -> AuthSession | None:
     """The live session of this browser (of `kind`, if given), or None. Ends it when idle too long."""
     token = session.get(COOKIE_KEY)
     if not token:
@@ -56,12 +60,12 @@ def current(kind: str | None = None, *, touch: bool = True) -> AuthSession | Non
     if record is None or record.ended_at is not None:
         return None
     now = utcnow()
-    if now - record.last_seen_at > idle_limit(record.kind):
+    if now - record.last_seen_at > idle_limit(record.kind) + SERVER_GRACE:
         end(record, "idle")
         return None
     if kind is not None and record.kind != kind:
         return None
-    if touch and now - record.last_seen_at > TOUCH_EVERY:
+    if touch is True and now - record.last_seen_at > TOUCH_EVERY or touch == "always":
         record.last_seen_at = now
     return record
 

@@ -183,9 +183,6 @@ def test_english_run_with_a_gated_item_and_a_language_switch(app, kiosk, enrol):
         assert (scores["HU"].status, scores["HU"].value) == ("not_applicable", None)
 
 
-@pytest.mark.xfail(strict=True, reason="kiosk/views.py _after(): Next on an item opened from the review screen "
-                   "goes to the following item, not back to the review, so the patient pages through every "
-                   "later item again")
 def test_an_answer_given_from_the_review_leads_back_to_the_review(kiosk, enrol):
     """A skipped question answered from the review screen: Next returns to the review."""
     patient = enrol(["pro_ctcae"], terms=[17], language="en")
@@ -262,9 +259,6 @@ def test_idle_tablet_warns_returns_to_start_and_resumes(app, kiosk, enrol, scree
 
 
 @pytest.mark.kiosk_settings(kiosk_idle_seconds=4, kiosk_idle_warning_seconds=1)
-@pytest.mark.xfail(strict=True, reason="security/sessions.py measures idle time from the last request (written at "
-                   "most every 15 s, TOUCH_EVERY) while kiosk.js restarts its idle timer on every tap: a patient "
-                   "who is tapping the screen is sent to the start screen without warning and the choice is lost")
 def test_a_patient_using_the_screen_is_not_timed_out(app, kiosk, enrol):
     """Tapping the screen counts as activity: the answer is saved and the next question shown."""
     patient = enrol(["qlq_c30"], language="en")

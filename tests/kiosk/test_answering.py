@@ -205,11 +205,6 @@ def test_changing_the_same_answer_again_is_not_a_change(app, client, begin):
     assert audit_events(app, "item.change") == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "assessments/completion.py complete() keeps any existing row as it is (`if item_id in rows: continue`), so "
-    "items that were hidden by branching (state 'branched') and shown again after the patient changed the "
-    "earlier answer back are stored as 'branched' although branching no longer hides them (17A = 2 with "
-    "17B/17C 'branched'); an item shown but left unanswered should end 'not_reached'/'declined'"))
 def test_items_shown_again_after_a_change_are_not_left_branched(app, client, begin):
     assessment_id = begin()
     continue_intro(client, "pro_ctcae")
@@ -218,7 +213,7 @@ def test_items_shown_again_after_a_change_are_not_left_branched(app, client, beg
     answer(client, A, 0)  # B and C hidden
     assert location(answer(client, A, 2)).endswith(f"/kiosk/a/item/{B}")  # shown again
     review = html(client.get("/kiosk/a/review"))
-    assert f'href="/kiosk/a/item/{B}"' in review and f'href="/kiosk/a/item/{C}"' in review
+    assert f'href="/kiosk/a/item/{B}?from=review"' in review and f'href="/kiosk/a/item/{C}?from=review"' in review
     submit(client)  # the patient finishes without answering them again
     rows = responses(app, assessment_id)
     assert rows[A].state == "answered"
@@ -245,7 +240,7 @@ def test_review_lists_unanswered_and_declined_items_with_links(client, begin):
     answer(client, A, 1)
     page = html(client.get("/kiosk/a/review"))
     links = re.findall(r'class="review-link" href="([^"]+)"', page)
-    assert links == ["/kiosk/a/item/PROCTCAE_9B_SCL", f"/kiosk/a/item/{B}", f"/kiosk/a/item/{C}"]
+    assert links == [f"/kiosk/a/item/{i}?from=review" for i in ("PROCTCAE_9B_SCL", B, C)]
     assert "3 questions have no answer." in page
     assert "Question 2" in page and shows(page, get_instrument("pro_ctcae").item("PROCTCAE_9B_SCL").text.en)
     assert "PROCTCAE_9A_SCL" not in page  # answered items are not listed
@@ -253,7 +248,7 @@ def test_review_lists_unanswered_and_declined_items_with_links(client, begin):
     assert client.get(links[0]).status_code == 200
     answer(client, "PROCTCAE_9B_SCL", 1)
     page = html(client.get("/kiosk/a/review"))
-    assert re.findall(r'class="review-link" href="([^"]+)"', page) == [f"/kiosk/a/item/{B}", f"/kiosk/a/item/{C}"]
+    assert re.findall(r'class="review-link" href="([^"]+)"', page) == [f"/kiosk/a/item/{i}?from=review" for i in (B, C)]
 
 
 def test_progress_counts_the_items_of_the_whole_assessment(client, begin):
@@ -339,3 +334,23 @@ def test_submit_stores_scores_and_raises_a_qlq_c30_threshold_alert(app, client, 
     rows = responses(app, assessment_id)
     assert len(rows) == 30
     assert {r.state for k, r in rows.items() if k not in ("q1", "q2", "q3", "q4", "q5")} == {"not_reached"}
+
+
+def test_answering_or_skipping_from_the_review_screen_returns_to_it(client, begin):
+    begin(terms=(9, 17))
+    continue_intro(client, "pro_ctcae")
+    skip(client, "PROCTCAE_9A_SCL")
+    for item_id in ("PROCTCAE_9B_SCL", A, B, C):
+        answer(client, item_id, 1)
+    review = html(client.get("/kiosk/a/review"))
+    link = re.findall(r'class="review-link" href="([^"]+)"', review)[0]
+    page = html(client.get(link))
+    assert 'name="from" value="review"' in page  # the form remembers where the patient came from
+    r = client.post("/kiosk/a/item/PROCTCAE_9A_SCL", data={"choice": "2", "action": "next", "from": "review",
+                                                            "csrf_token": csrf_token(page)})
+    assert location(r).endswith("/kiosk/a/review")  # not on to 9B, which the patient already answered
+    assert "You have answered every question." in html(client.get("/kiosk/a/review"))
+    # Skip, when opened from the review screen, also comes back to it.
+    confirm = html(client.get("/kiosk/a/item/PROCTCAE_9A_SCL/skip?from=review"))
+    r = client.post("/kiosk/a/item/PROCTCAE_9A_SCL/skip", data={"from": "review", "csrf_token": csrf_token(confirm)})
+    assert location(r).endswith("/kiosk/a/review")

@@ -9,7 +9,21 @@
   var warnTimer = null;
   var endTimer = null;
 
+  var aliveUrl = form ? form.dataset.aliveUrl : null;
+  var lastPing = Date.now();
+  var PING_EVERY = 20000;
+
   function end() { if (form) { form.submit(); } }
+  // Taps and typing happen in the page only; tell the server now and then, so its idle clock agrees.
+  function ping() {
+    if (!aliveUrl) { return; }
+    lastPing = Date.now();
+    var token = form.querySelector("input[name=csrf_token]");
+    fetch(aliveUrl, { method: "POST", credentials: "same-origin", cache: "no-store",
+                      headers: { "X-CSRFToken": token ? token.value : "" } })
+      .then(function (response) { if (response.status === 401) { window.location.reload(); } })
+      .catch(function () { /* offline for a moment: the next tap tries again */ });
+  }
   function warn() { if (dialog && typeof dialog.showModal === "function" && !dialog.open) { dialog.showModal(); } }
   function reset() {
     clearTimeout(warnTimer);
@@ -18,15 +32,19 @@
     endTimer = setTimeout(end, idle);
   }
   ["pointerdown", "keydown", "touchstart", "input"].forEach(function (name) {
-    document.addEventListener(name, function () { if (!dialog || !dialog.open) { reset(); } }, { passive: true });
+    document.addEventListener(name, function () {
+      if (!dialog || !dialog.open) {
+        reset();
+        if (Date.now() - lastPing > PING_EVERY) { ping(); }
+      }
+    }, { passive: true });
   });
   var keep = document.getElementById("idle-continue");
   if (keep) { keep.addEventListener("click", function () { dialog.close(); }); }
   if (dialog) {
     // "I am still here", or Escape (the dialog's own way out for keyboard users): the patient is back.
     dialog.addEventListener("close", function () {
-      // Tell the server the patient is still here, so the session stays alive too.
-      fetch(window.location.href, { method: "GET", credentials: "same-origin", cache: "no-store" });
+      ping();  // the server's session stays alive too
       reset();
     });
   }
