@@ -58,6 +58,8 @@ class Settings:
     kiosk_idle_seconds: int = 300
     #: seconds before that timeout when the patient is warned
     kiosk_idle_warning_seconds: int = 60
+    #: seconds the thank-you screen stays before the tablet returns to the start screen
+    kiosk_thanks_seconds: int = 30
     #: seconds of inactivity before a staff session ends
     staff_idle_seconds: int = 900
     #: hours a patient start code stays valid

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import wraps
 
-from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -272,7 +272,7 @@ def alive():
 def thanks():
     lang = _language()
     session.pop("lang", None)
-    return render_template("kiosk/thanks.html", lang=lang)
+    return render_template("kiosk/thanks.html", lang=lang, return_seconds=current_app.config["SETTINGS"].kiosk_thanks_seconds)
 
 
 @bp.post("/timeout")

@@ -273,6 +273,21 @@ def test_a_patient_using_the_screen_is_not_timed_out(app, kiosk, enrol):
         assert {i: r.value for i, r in stored(patient.assessment_id)[1].items()} == {"q1": 2}
 
 
+@pytest.mark.kiosk_settings(kiosk_thanks_seconds=2)
+def test_the_thank_you_screen_returns_to_the_start_screen_by_itself(kiosk, enrol):
+    patient = enrol(["pro_ctcae"], terms=[1], language="es")
+    kiosk.start_with_code(patient.code)
+    kiosk.continue_()
+    kiosk.answer(option_label("pro_ctcae", "PROCTCAE_1A_SCL", 0, "es"))
+    kiosk.next()
+    kiosk.submit()
+    assert kiosk.heading() == kiosk.t("Thank you")
+    kiosk.page.wait_for_url("**/kiosk/", timeout=10000)  # no tap needed: ready for the next patient
+    assert kiosk.on_start_screen()
+    kiosk.page.go_back()  # and Back does not bring the thank-you screen (or anything else) back
+    assert kiosk.on_start_screen()
+
+
 def test_back_button_after_submit_shows_nothing_and_nothing_is_prefilled(app, kiosk, enrol):
     """No item arrives with a choice, a tap does not move on by itself, and after the patient is done
     the browser's Back button and a reload show only the start screen."""
