@@ -272,7 +272,8 @@ def alive():
 def thanks():
     lang = _language()
     session.pop("lang", None)
-    return render_template("kiosk/thanks.html", lang=lang, return_seconds=current_app.config["SETTINGS"].kiosk_thanks_seconds)
+    seconds = current_app.config["SETTINGS"].kiosk_thanks_seconds
+    return render_template("kiosk/thanks.html", lang=lang, return_seconds=seconds)
 
 
 @bp.post("/timeout")
