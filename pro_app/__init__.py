@@ -8,7 +8,7 @@ from flask import Flask, redirect, url_for
 
 from . import errors, i18n
 from .api.views import bp as api_bp
-from .coordinator.views import bp as coordinator_bp
+from .coordinator import bp as coordinator_bp
 from .database import configure_sqlite
 from .extensions import babel, csrf, db, migrate
 from .kiosk.views import bp as kiosk_bp

@@ -1,1 +1,10 @@
-"""The staff side: login, the study dashboard, handing the tablet to a patient."""
+"""The staff side: login, studies, participants, assessments, alerts, reports, administration.
+
+Each module adds its routes to the one `coordinator` blueprint (blueprint.py) and its menu entry
+(navigation.py); importing them here is what registers them.
+"""
+
+from . import navigation, views  # noqa: F401  (registers routes and menu entries)
+from .blueprint import bp
+
+__all__ = ["bp"]

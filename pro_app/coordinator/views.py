@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
+from flask import abort, g, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import SelectChoice
@@ -18,9 +18,12 @@ from ..models import Assessment, Timepoint
 from ..security import sessions
 from .auth import login as do_login
 from .auth import staff_required
+from .blueprint import bp
 from .forms import ActionForm, LoginForm, TokenForm
+from .navigation import register
 
-bp = Blueprint("coordinator", __name__, url_prefix="/staff")
+register("coordinator.dashboard", _l("Assessments"), order=10)
+register("coordinator.api_tokens", _l("API tokens"), roles=("analyst", "admin"), order=90)
 
 
 @bp.route("/login", methods=["GET", "POST"])
