@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Select, and_, or_, select
 
 from .extensions import db
-from .models import Assessment, Participant, Study, StudyGrant, User
+from .models import Assessment, Participant, Site, Study, StudyGrant, User
 
 
 def visible_studies(user: User) -> Select:
@@ -38,3 +38,29 @@ def get_assessment(user: User, assessment_id: int) -> Assessment | None:
         select(Assessment).join(Assessment.participant).where(Assessment.id == assessment_id,
                                                                _participant_scope(user))
     )
+
+
+def get_study(user: User, code: str) -> Study | None:
+    """The study if the user has a grant for it (admins see all); None otherwise (the caller answers 404)."""
+    return db.session.scalar(visible_studies(user).where(Study.code == code))
+
+
+def get_participant(user: User, participant_id: int) -> Participant | None:
+    return db.session.scalar(visible_participants(user).where(Participant.id == participant_id))
+
+
+def granted_sites(user: User, study: Study) -> list[Site]:
+    """The study's sites the user works at: all for an admin or a whole-study grant, else the granted ones."""
+    if user.role == "admin":
+        return list(study.sites)
+    granted = db.session.scalars(select(StudyGrant.site_id).where(StudyGrant.user_id == user.id,
+                                                                 StudyGrant.study_id == study.id)).all()
+    if None in granted:
+        return list(study.sites)
+    return [s for s in study.sites if s.id in set(granted)]
+
+
+def granted_site_codes(user: User, study: Study) -> tuple[str, ...]:
+    """The site codes the user is limited to in this study; empty when the user sees every site."""
+    sites = granted_sites(user, study)
+    return () if len(sites) == len(study.sites) else tuple(sorted(s.code for s in sites))

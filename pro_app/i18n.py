@@ -20,6 +20,15 @@ from flask_babel import lazy_gettext as _l
 LANGUAGES = ("en", "es")
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 
+NOT_DONE_LABELS = {
+    "patient_refused": _l("Patient refused"),
+    "too_ill": _l("Too ill"),
+    "staff_error": _l("Staff or scheduling error"),
+    "outside_window": _l("Outside the window"),
+    "device_failure": _l("Device failure"),
+    "other": _l("Other reason"),
+}
+
 STATUS_LABELS = {
     "scheduled": _l("Scheduled"),
     "open": _l("Window open"),

@@ -109,9 +109,13 @@ def parse_choice(instrument: Instrument, item_id: str, choice: str) -> tuple[int
 
 def record(assessment: Assessment, instrument: Instrument, item_id: str, *, value: int | None,
            option_code: str | None, state: str, language: str, mode: str, actor: str,
-           user_id: int | None = None, reason: str | None = None) -> ItemResponse:
-    """Store what happened to one item; a repeat of the same response (a double tap) changes nothing."""
-    if assessment.status in DONE_STATUSES:
+           user_id: int | None = None, reason: str | None = None, correction: bool = False) -> ItemResponse:
+    """Store what happened to one item; a repeat of the same response (a double tap) changes nothing.
+
+    Only a staff `correction` (with its reason) may change a completed assessment; nothing changes one
+    marked not done.
+    """
+    if assessment.status == "not_done" or (assessment.status == "completed" and not correction):
         raise AssessmentClosed
     part = next(p for p in ensure_plan(assessment) if p["instrument"] == instrument.id)
     rows = responses_by_item(assessment)

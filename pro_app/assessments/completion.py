@@ -29,25 +29,36 @@ def complete(assessment: Assessment, *, actor: str, user_id: int | None = None, 
     rows = responses_by_item(assessment)
     for part in ensure_plan(assessment):
         instrument = instrument_of(part)
-        path = route(instrument, branching_view(rows), part["items"])
-        for item_id in part["items"]:
-            state = "branched" if item_id in path.branched else "not_reached"
-            if item_id in rows:
-                row = rows[item_id]
-                if row.state == "branched" and state == "not_reached":
-                    row.state = state  # hidden by an answer that was changed back: shown, never answered again
-                continue
-            row = ItemResponse(assessment=assessment, instrument_id=instrument.id, instrument_version=part["version"],
-                               item_id=item_id, value=None, option_code=None, state=state,
-                               language=language, mode=assessment.mode or "self")
-            db.session.add(row)
-            rows[item_id] = row
+        settle_states(assessment, instrument, part, rows, language)
         store_scores(assessment, instrument, part, rows)
     assessment.status, assessment.completed_at = "completed", utcnow()
     raise_alerts(assessment)
     audit.record("assessment.complete", "assessment", assessment.id, actor=actor, user_id=user_id,
                  study_id=assessment.participant.study_id, new={"status": "completed"})
     return True
+
+
+def settle_states(assessment: Assessment, instrument: Instrument, part: dict, rows: dict[str, ItemResponse],
+                  language: str) -> list[ItemResponse]:
+    """Give every item of the part its final state: items with no response become `branched` or
+    `not_reached`; an answer hidden by branching whose earlier answer was changed back is shown again
+    but was never answered again, so it becomes `not_reached`. Returns the rows changed that way."""
+    path = route(instrument, branching_view(rows), part["items"])
+    reopened = []
+    for item_id in part["items"]:
+        state = "branched" if item_id in path.branched else "not_reached"
+        row = rows.get(item_id)
+        if row is not None:
+            if row.state == "branched" and state == "not_reached":
+                row.state = state
+                reopened.append(row)
+            continue
+        row = ItemResponse(assessment=assessment, instrument_id=instrument.id, instrument_version=part["version"],
+                           item_id=item_id, value=None, option_code=None, state=state,
+                           language=language, mode=assessment.mode or "self")
+        db.session.add(row)
+        rows[item_id] = row
+    return reopened
 
 
 def store_scores(assessment: Assessment, instrument: Instrument, part: dict, rows: dict[str, ItemResponse]) -> None:

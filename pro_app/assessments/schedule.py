@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
 from ..extensions import db
 from ..models import Assessment, Participant, Timepoint
 
@@ -34,3 +36,24 @@ def create_assessments(participant: Participant) -> list[Assessment]:
         db.session.add(assessment)
         created.append(assessment)
     return created
+
+
+def reschedule(participant: Participant, new_anchor: date) -> list[dict]:
+    """Move the participant to a new anchor date. Only assessments still `scheduled` and never started move;
+    started, completed and not-done ones keep their dates. Returns each move (assessment id, old and new
+    dates as ISO strings) for the audit trail."""
+    moves = []
+    for assessment in db.session.scalars(select(Assessment).where(Assessment.participant_id == participant.id)):
+        if assessment.status != "scheduled" or assessment.started_at is not None:
+            continue
+        old = (assessment.target_date, assessment.window_start, assessment.window_end)
+        new = window(new_anchor, assessment.timepoint)
+        if old == new:
+            continue
+        assessment.target_date, assessment.window_start, assessment.window_end = new
+        keys = ("target_date", "window_start", "window_end")
+        moves.append({"assessment_id": assessment.id,
+                      "old": {k: v.isoformat() for k, v in zip(keys, old, strict=True)},
+                      "new": {k: v.isoformat() for k, v in zip(keys, new, strict=True)}})
+    participant.anchor_date = new_anchor
+    return moves

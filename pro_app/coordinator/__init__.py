@@ -4,7 +4,7 @@ Each module adds its routes to the one `coordinator` blueprint (blueprint.py) an
 (navigation.py); importing them here is what registers them.
 """
 
-from . import navigation, views  # noqa: F401  (registers routes and menu entries)
+from . import admin, alerts, assessments, dashboard, navigation, participants, reports, studies, views  # noqa: F401  (registers routes and menu entries)
 from .blueprint import bp
 
 __all__ = ["bp"]

@@ -20,6 +20,7 @@ from .auth import login as do_login
 from .auth import staff_required
 from .blueprint import bp
 from .forms import ActionForm, LoginForm, TokenForm
+from .lookups import assessment_or_404
 from .navigation import register
 
 register("coordinator.dashboard", _l("Assessments"), order=10)
@@ -75,18 +76,13 @@ def _require_role(*roles: str) -> None:
         abort(403)
 
 
-def _assessment_or_404(assessment_id: int):
-    assessment = access.get_assessment(g.user, assessment_id)
-    if assessment is None:
-        abort(404)
-    return assessment
 
 
 @bp.post("/assessments/<int:assessment_id>/start-on-tablet")
 @staff_required
 def hand_over(assessment_id: int):
     _require_role("admin", "coordinator")
-    assessment = _assessment_or_404(assessment_id)
+    assessment = assessment_or_404(assessment_id)
     if not ActionForm().validate():
         abort(400)
     if not kiosk.can_hand_over(assessment):
@@ -103,7 +99,7 @@ def hand_over(assessment_id: int):
 @staff_required
 def issue_code(assessment_id: int):
     _require_role("admin", "coordinator")
-    assessment = _assessment_or_404(assessment_id)
+    assessment = assessment_or_404(assessment_id)
     if not ActionForm().validate():
         abort(400)
     if not kiosk.can_hand_over(assessment):

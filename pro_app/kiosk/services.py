@@ -45,6 +45,8 @@ def start_with_code(code: str, device: str) -> AuthSession:
         throttle.fail(code_key, tablet_key)
         db.session.commit()
         raise StartRefused("unknown")
+    if assessment.participant.status != "active":
+        raise StartRefused("closed")  # withdrawn from the study: nothing more is asked
     status = assessment.effective_status(site_today(assessment.participant, utcnow()))
     if status not in STARTABLE:
         raise StartRefused("closed")
@@ -59,7 +61,8 @@ def begin_patient(assessment: Assessment, handed_over_by: int | None) -> AuthSes
 
 
 def can_hand_over(assessment: Assessment) -> bool:
-    return assessment.effective_status(site_today(assessment.participant, utcnow())) in STARTABLE
+    return assessment.participant.status == "active" and (
+        assessment.effective_status(site_today(assessment.participant, utcnow())) in STARTABLE)
 
 
 @dataclass(frozen=True)

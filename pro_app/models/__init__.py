@@ -1,7 +1,7 @@
 """SQLAlchemy models, a module per table family."""
 
 from .alert import ALERT_KINDS, Alert
-from .assessment import ASSESSMENT_STATUSES, MODES, Assessment, ItemResponse, Score
+from .assessment import ASSESSMENT_STATUSES, MODES, NOT_DONE_REASONS, Assessment, ItemResponse, Score
 from .audit import AuditEvent
 from .participant import Participant
 from .security import AuthSession, PatientCode, ThrottleEvent
@@ -10,7 +10,7 @@ from .token import ApiToken
 from .user import ROLES, StudyGrant, User
 
 __all__ = [
-    "ALERT_KINDS", "ASSESSMENT_STATUSES", "DEFAULT_THRESHOLDS", "MODES", "ROLES",
+    "ALERT_KINDS", "ASSESSMENT_STATUSES", "DEFAULT_THRESHOLDS", "MODES", "NOT_DONE_REASONS", "ROLES",
     "Alert", "ApiToken", "Assessment", "AuditEvent", "AuthSession", "ItemResponse", "Participant", "PatientCode",
     "Score", "Site", "Study", "StudyGrant", "ThrottleEvent", "Timepoint", "User",
 ]

@@ -14,6 +14,8 @@ from .study import Timepoint
 
 ASSESSMENT_STATUSES = ("scheduled", "open", "in_progress", "completed", "missed", "not_done")
 MODES = ("self", "assisted", "paper")
+#: Why an assessment was not done (SCORING.md §5); "other" needs a note.
+NOT_DONE_REASONS = ("patient_refused", "too_ill", "staff_error", "outside_window", "device_failure", "other")
 
 
 class Assessment(db.Model):

@@ -44,7 +44,8 @@ def dashboard_rows(page: str) -> list[str]:
     """The participant study codes listed on the dashboard, one per assessment row."""
     body = page[page.find("<tbody>"):page.find("</tbody>")] if "<tbody>" in page else ""
     rows = re.findall(r"<tr\b.*?</tr>", body, flags=re.S)
-    return [re.findall(r"<td\b[^>]*>(.*?)</td>", row, flags=re.S)[1].strip() for row in rows]
+    cells = [re.findall(r"<td\b[^>]*>(.*?)</td>", row, flags=re.S)[1] for row in rows]
+    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in cells]  # the code, whether or not it is a link
 
 
 def row_action(page: str, assessment_id: int, action: str) -> bool:

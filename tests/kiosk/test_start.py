@@ -227,3 +227,11 @@ def test_refusals_that_are_not_guesses_are_not_counted(app, client, study, creat
         assert enter_code(client, code).status_code == 409
         assert enter_code(client, "").status_code == 400
     assert throttle_rows(app) == 0
+
+
+def test_a_withdrawn_participant_cannot_be_started_by_code(app, client, open_assessment):
+    code = issue_code(app, open_assessment)
+    with app.app_context():
+        db.session.get(Assessment, open_assessment).participant.status = "withdrawn"
+        db.session.commit()
+    refused(enter_code(client, code), 409, CLOSED)

@@ -1,0 +1,34 @@
+"""What a staff route looks up, scoped to the logged-in user: not granted means 404, a role not allowed 403."""
+
+from __future__ import annotations
+
+from flask import abort, g
+
+from .. import access
+from ..models import Assessment, Participant, Study
+
+
+def require_role(*roles: str) -> None:
+    if g.user.role not in roles:
+        abort(403)
+
+
+def study_or_404(code: str) -> Study:
+    study = access.get_study(g.user, code)
+    if study is None:
+        abort(404)
+    return study
+
+
+def participant_or_404(participant_id: int) -> Participant:
+    participant = access.get_participant(g.user, participant_id)
+    if participant is None:
+        abort(404)
+    return participant
+
+
+def assessment_or_404(assessment_id: int) -> Assessment:
+    assessment = access.get_assessment(g.user, assessment_id)
+    if assessment is None:
+        abort(404)
+    return assessment
