@@ -65,9 +65,10 @@ def tokens_of(user: User) -> list[ApiToken]:
 
 def authenticate(header: str | None) -> ApiToken | None:
     """The live token named by an `Authorization: Bearer …` header, or None."""
-    if not header or not header.startswith("Bearer "):
+    scheme, _, credentials = (header or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():  # the scheme is case-insensitive (RFC 9110)
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(header[7:].strip())))
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(credentials.strip())))
     if token is None or token.revoked_at is not None or token.expires_at <= utcnow():
         return None
     if not token.user.active or token.user.role not in ROLES_WITH_TOKENS:

@@ -6,6 +6,7 @@ from datetime import date
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request, stream_with_context
 
+from .. import access
 from ..exports.datasets import DATASETS, ExportError, Filters, study_by_code
 from ..exports.service import prepare, stream
 from ..exports.writers import WRITERS
@@ -71,14 +72,20 @@ def dataset(code: str, name: str):
     fmt = request.args.get("format", "csv")
     if fmt not in WRITERS:
         return _problem(400, f"format must be one of: {', '.join(WRITERS)}")
-    filters = Filters(tuple(request.args.getlist("site")), tuple(request.args.getlist("timepoint")),
-                      _date("from"), _date("to"))
+    sites = tuple(request.args.getlist("site"))
+    granted = access.granted_site_codes(token.user, study)  # empty: every site
+    if granted:  # a site-limited analyst's token reads only those sites
+        if set(sites) - set(granted):
+            db.session.commit()
+            return _problem(403, f"this token gives access to sites {', '.join(granted)} only")
+        sites = sites or granted
+    filters = Filters(sites, tuple(request.args.getlist("timepoint")), _date("from"), _date("to"))
     export = prepare(code, name, fmt, filters)
     user_id, token_name = token.user_id, token.name
     db.session.commit()
     body = stream(export, actor="user", user_id=user_id, via=f"api:{token_name}",
                   excel=request.args.get("excel") == "1")
-    response = Response(stream_with_context(body), mimetype=export.mimetype)
+    response = Response(stream_with_context(body), content_type=export.mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
     response.headers["Cache-Control"] = "no-store"
     current_app.logger.info("export %s/%s as %s via token %s", code, name, fmt, token_name)

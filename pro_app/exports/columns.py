@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..instruments import Instrument
-from ..models import ASSESSMENT_STATUSES
+from ..models import ASSESSMENT_STATUSES, NOT_DONE_REASONS
 
 ITEM_STATE_CODES = "answered; declined (skipped by the patient); branched (not shown: branching, taken as 0 for " \
     "PRO-CTCAE composites); not_applicable (a not-applicable option chosen); not_reached (left before shown)"
@@ -92,7 +92,7 @@ COMPLIANCE_ROW = [
     Column("items_answered", "Items answered", "integer"),
     Column("items_asked", "Items the patient was asked (not counting items skipped by branching)", "integer"),
     Column("not_done_reason", "Why the assessment was not done", "string",
-           "patient_refused; too_ill; staff_error; outside_window; device_failure; other",
+           "; ".join(NOT_DONE_REASONS),
            missing="blank unless assessment_status = not_done"),
 ]
 
@@ -104,11 +104,15 @@ def option_text(instrument: Instrument, item_id: str) -> str:
     return "; ".join(parts + extras)
 
 
-def item_column(instrument: Instrument, item_id: str) -> Column:
+def item_column(instrument: Instrument, item_id: str, proae: bool = False) -> Column:
+    """An item's column; in the proae data set a branched item is written as 0, as ProAE expects."""
     item = instrument.item(item_id)
     scales = [s.code for s in instrument.scales if item_id in s.items]
+    missing = "blank: not answered (see the items data set for the state)"
+    if proae:
+        missing = "0 when skipped by branching (ProAE convention); blank: not answered"
     return Column(item_id, item.text.en, "integer", option_text(instrument, item_id), instrument.id,
-                  ", ".join(scales), "blank: not answered (see the items data set for the state)")
+                  ", ".join(scales), missing)
 
 
 def scale_column(instrument: Instrument, code: str) -> Column:

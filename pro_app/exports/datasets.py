@@ -108,7 +108,10 @@ def _assessments(study: Study, filters: Filters, participant_ids: list[int] | No
                                           frame["stored_status"])
     frame["today"] = today
     for column in ("started_at", "completed_at"):
-        frame[column] = pd.to_datetime(frame[column], utc=True)
+        frame[column] = pd.to_datetime(frame[column], utc=True).astype("datetime64[us, UTC]")
+    # Windows are site-local calendar days: so is the day an assessment was completed.
+    frame["completed_date"] = [ts.tz_convert(zone).date() if pd.notna(ts) else None
+                               for ts, zone in zip(frame["completed_at"], frame["timezone"], strict=True)]
     return frame
 
 
@@ -136,7 +139,7 @@ def _participant_chunks(study: Study, filters: Filters) -> Iterator[pd.DataFrame
         frame = _assessments(study, filters, list(ids[start:start + CHUNK_PARTICIPANTS]))
         if frame.empty:
             continue
-        frame["language"] = frame["assessment_id"].map(_languages(frame["assessment_id"].tolist()))
+        frame["language"] = frame["assessment_id"].map(_languages(frame["assessment_id"].tolist())).astype("string")
         yield frame
 
 
@@ -222,7 +225,7 @@ def scores(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
         result = _scores(base["assessment_id"].tolist())
         if result.empty:
             continue
-        frame = _identifiers(base).merge(result, on="assessment_id", how="inner")
+        frame = base[IDENTIFIER_NAMES + ["completed_date"]].merge(result, on="assessment_id", how="inner")
         frame = frame.assign(_order=frame["scale"].map(order)).sort_values(["participant", "visit", "_order"],
                                                                              kind="stable")
         frame["scale_name"] = frame["scale"].map(names)
@@ -231,7 +234,7 @@ def scores(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
         frame = frame.merge(baseline, on=["participant", "scale"], how="left")
         frame["change"] = frame["value"] - frame["baseline_value"]
         frame["threshold_flag"] = _threshold_flags(frame, study.thresholds or {})
-        completed = frame["completed_at"].dt.date
+        completed = frame["completed_date"]
         days = [(c - t).days if pd.notna(c) else pd.NA for c, t in zip(completed, frame["target_date"], strict=True)]
         frame["days_from_target"] = pd.array(days, dtype="Int64")
         inside = [(int(s <= c <= e) if pd.notna(c) else pd.NA)
@@ -334,7 +337,8 @@ def compliance(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
 
 # --- codebook --------------------------------------------------------------------------------------------
 
-def codebook_frame(study: Study) -> pd.DataFrame:
+def dataset_columns(study: Study) -> dict[str, list[C.Column]]:
+    """The columns of every data set of this study, in order (the codebook lists exactly these)."""
     instruments = {i.id: i for i in study_instruments(study)}
     item_cols, scale_cols = wide_columns(study)
     owner = {c: inst for inst in instruments.values() for c in (*inst.item_ids, *inst.scale_codes)}
@@ -353,8 +357,13 @@ def codebook_frame(study: Study) -> pd.DataFrame:
             C.Column("timepoint", "Timepoint code", "string"),
             C.Column("site", "Site code", "string"),
             C.Column("completed_at", "When the assessment was completed (UTC, ISO 8601)", "datetime"),
-        ] + [C.item_column(pc, i) for i in study_items(study, pc)] + [C.scale_column(pc, s)
-                                                                       for s in study_scales(study, pc)]
+        ] + [C.item_column(pc, i, proae=True) for i in study_items(study, pc)] + [
+            C.scale_column(pc, s) for s in study_scales(study, pc)]
+    return per_dataset
+
+
+def codebook_frame(study: Study) -> pd.DataFrame:
+    per_dataset = dataset_columns(study)
     rows = [
         {"dataset": name, "column": c.name, "label": c.label, "type": c.type, "values": c.values,
          "instrument": c.instrument, "scales": c.scales, "missing": c.missing}
@@ -373,7 +382,18 @@ BUILDERS = {"items": items, "scores": scores, "wide": wide, "proae": proae, "com
 
 
 def build(study: Study, dataset: str, filters: Filters | None = None) -> Iterator[pd.DataFrame]:
+    """The data set's chunks; a data set with no rows still yields one empty frame with its columns, so
+    every file written has a header."""
     if dataset not in BUILDERS:
         raise ExportError(f"unknown data set {dataset!r} (one of: {', '.join(DATASETS)})")
-    return BUILDERS[dataset](study, filters or Filters())
+    empty = True
+    for chunk in BUILDERS[dataset](study, filters or Filters()):
+        empty = False
+        yield chunk
+    if empty:
+        yield pd.DataFrame({c.name: pd.Series(dtype=_EMPTY_DTYPES[c.type]) for c in dataset_columns(study)[dataset]})
+
+
+_EMPTY_DTYPES = {"string": "string", "integer": "Int64", "number": "float64", "date": "object",
+                 "datetime": "datetime64[us, UTC]", "boolean": "boolean"}
 

@@ -48,7 +48,8 @@ def write_csv(chunks: Iterable[pd.DataFrame], excel: bool = False) -> Iterator[b
     """UTF-8 CSV, header once; `excel` adds a byte-order mark so Excel reads the accents right."""
     first = True
     for chunk in chunks:
-        text = _text_for_csv(neutralise(chunk)).to_csv(index=False, header=first, na_rep="", lineterminator="\n")
+        # CRLF line ends (RFC 4180): the csv writer then quotes any field holding a CR or an LF.
+        text = _text_for_csv(neutralise(chunk)).to_csv(index=False, header=first, na_rep="", lineterminator="\r\n")
         data = text.encode("utf-8")
         if first and excel:
             data = b"\xef\xbb\xbf" + data
@@ -79,8 +80,23 @@ class _Drain(io.RawIOBase):
         return data
 
 
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Give text columns a text type even when a chunk holds only blanks, and timestamps one unit, so
+    every chunk of a data set maps to the same Parquet schema."""
+    out = {}
+    for name in frame.columns:
+        column = frame[name]
+        if isinstance(column.dtype, pd.DatetimeTZDtype):
+            column = column.astype("datetime64[us, UTC]")
+        elif isinstance(column.dtype, pd.StringDtype) or (
+                column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty")):
+            column = column.astype(pd.StringDtype())  # one text type, whichever pandas made
+        out[name] = column
+    return pd.DataFrame(out, index=frame.index)
+
+
 def _arrow(frame: pd.DataFrame, schema: pa.Schema | None) -> pa.Table:
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = pa.Table.from_pandas(_typed(frame), preserve_index=False)
     if schema is None:
         return table
     return table.cast(schema)
@@ -156,21 +172,22 @@ def write_dta(chunks: Iterable[pd.DataFrame]) -> Iterator[bytes]:
     """Stata 118 (.dta). Stata files are written whole: the data set is gathered first."""
     parts = list(chunks)
     frame = neutralise(pd.concat(parts, ignore_index=True)) if parts else pd.DataFrame()
-    out = pd.DataFrame(index=frame.index)
+    columns: dict[str, pd.Series] = {}
     kinds: dict[str, str] = {}
     for name in frame.columns:
         column = frame[name]
         if isinstance(column.dtype, pd.DatetimeTZDtype):
-            out[name], kinds[name] = column.dt.tz_convert("UTC").dt.tz_localize(None), "tc"
+            columns[name], kinds[name] = column.dt.tz_convert("UTC").dt.tz_localize(None), "tc"
         elif pd.api.types.infer_dtype(column, skipna=True) == "date":
-            out[name], kinds[name] = pd.to_datetime(column), "td"
+            columns[name], kinds[name] = pd.to_datetime(column), "td"
         elif pd.api.types.is_bool_dtype(column) or isinstance(column.dtype, pd.api.extensions.ExtensionDtype) \
                 and pd.api.types.is_numeric_dtype(column):
-            out[name] = column.astype("float64")  # Stata has no nullable integers: missing is "."
+            columns[name] = column.astype("float64")  # Stata has no nullable integers: missing is "."
         elif pd.api.types.is_numeric_dtype(column):
-            out[name] = column
+            columns[name] = column
         else:
-            out[name] = column.astype("string").fillna("").astype(object)
+            columns[name] = column.astype("string").fillna("").astype(object)
+    out = pd.DataFrame(columns, index=frame.index)
     long_text = [c for c in out.columns if out[c].dtype == object and len(out) and out[c].map(len).max() > 2000]
     buffer = io.BytesIO()
     out.to_stata(buffer, write_index=False, version=118, convert_dates=kinds, convert_strl=long_text)

@@ -1,0 +1,38 @@
+"""API tests: quick password hashing (same algorithm and code path) and a seeded demo installation shared
+by the read-only download tests, on a database of its own."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import select
+
+from pro_app.api import tokens
+from pro_app.extensions import db
+from pro_app.models import Study
+from pro_app.security import passwords
+from pro_app.users import create_user
+from tests.exports.support import demo_installation
+
+
+@pytest.fixture(autouse=True)
+def quick_password_hashing(monkeypatch):
+    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+@pytest.fixture(scope="module")
+def demo_api(tmp_path_factory):
+    """The demo study (4 participants) and an analyst's live token for it (made by the service the staff
+    page uses; the page itself is tested in test_api.py)."""
+    with demo_installation(tmp_path_factory.mktemp("api-demo"), participants=4) as installation:
+        app = installation.app
+        with app.app_context():
+            user = create_user("analyst@example.org", "analyst", "correct horse battery staple", ["DEMO"])
+            study = db.session.scalar(select(Study).where(Study.code == "DEMO"))
+            token, plain = tokens.create(user, "R on my laptop", [study.id], 30)
+            db.session.commit()
+            ids = SimpleNamespace(user=user.id, token=token.id, study=study.id)
+        yield SimpleNamespace(app=app, settings=installation.settings, client=app.test_client(), token=plain,
+                              ids=ids)
