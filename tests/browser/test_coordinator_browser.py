@@ -89,7 +89,8 @@ def test_a_coordinators_morning(app, page, morning, screenshots, tmp_path):
     cells = [c.strip() for c in due_rows.first.locator("td").all_inner_texts()]
     today = site_date(app, morning.today)
     assert cells[:4] == ["P-001", "BCN", "baseline", today], cells
-    window = f"{site_date(app, morning.today - timedelta(days=14))} – {site_date(app, morning.today + timedelta(days=3))}"
+    first, last = morning.today - timedelta(days=14), morning.today + timedelta(days=3)
+    window = f"{site_date(app, first)} – {site_date(app, last)}"
     assert cells[4] == window, cells
     assert cells[5] == t(app, "Window open"), cells
     page.screenshot(path=screenshots / "coordinator-dashboard-en.png", full_page=True)
