@@ -78,15 +78,21 @@ def _require_role(*roles: str) -> None:
 
 
 
-@bp.post("/assessments/<int:assessment_id>/start-on-tablet")
-@staff_required
-def hand_over(assessment_id: int):
+def _startable(assessment_id: int):
+    """The assessment a coordinator asked to start, checked: role, access, form token, window open."""
     _require_role("admin", "coordinator")
     assessment = assessment_or_404(assessment_id)
     if not ActionForm().validate():
         abort(400)
     if not kiosk.can_hand_over(assessment):
         abort(409)
+    return assessment
+
+
+@bp.post("/assessments/<int:assessment_id>/start-on-tablet")
+@staff_required
+def hand_over(assessment_id: int):
+    assessment = _startable(assessment_id)
     kiosk.begin_patient(assessment, handed_over_by=g.user.id)
     session["lang"] = assessment.participant.language
     audit.record("assessment.hand_over", "assessment", assessment.id, actor="user", user_id=g.user.id,
@@ -98,12 +104,7 @@ def hand_over(assessment_id: int):
 @bp.post("/assessments/<int:assessment_id>/code")
 @staff_required
 def issue_code(assessment_id: int):
-    _require_role("admin", "coordinator")
-    assessment = assessment_or_404(assessment_id)
-    if not ActionForm().validate():
-        abort(400)
-    if not kiosk.can_hand_over(assessment):
-        abort(409)
+    assessment = _startable(assessment_id)
     code = codes.issue(assessment, g.user.id)
     audit.record("assessment.code", "assessment", assessment.id, actor="user", user_id=g.user.id,
                  study_id=assessment.participant.study_id)

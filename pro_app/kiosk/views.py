@@ -195,16 +195,21 @@ def item_post(record, assessment, item_id):
         return _render_item(assessment, pos, form, error=_l("Please choose an answer, or press Skip."),
                             from_review=from_review)
     value, code, state = answers.parse_choice(pos.step.instrument, item_id, form.choice.data)
+    return _record_and_go_on(record, assessment, pos, value=value, option_code=code, state=state)
+
+
+def _record_and_go_on(record, assessment, pos, *, value, option_code, state):
+    """Commit the patient's response to the item (under the assessment's lock), then go on."""
     locked = answers.lock(assessment.id)
     try:
-        answers.record(locked, pos.step.instrument, item_id, value=value, option_code=code, state=state,
-                       language=_language(), mode=locked.mode or "self",
-                       actor="patient", user_id=record.user_id)
+        answers.record(locked, pos.step.instrument, pos.step.item_id, value=value, option_code=option_code,
+                       state=state, language=_language(), mode=locked.mode or "self", actor="patient",
+                       user_id=record.user_id)
     except answers.AssessmentClosed:
         db.session.rollback()
         return redirect(url_for(".start", m="completed"))
     db.session.commit()
-    return redirect(_after(locked, item_id))
+    return redirect(_after(locked, pos.step.item_id))
 
 
 @bp.route("/a/item/<item_id>/skip", methods=["GET", "POST"])
@@ -215,16 +220,7 @@ def skip(record, assessment, item_id):
         return redirect(url_for(".current"))
     form = ConfirmForm()
     if request.method == "POST" and form.validate():
-        locked = answers.lock(assessment.id)
-        try:
-            answers.record(locked, pos.step.instrument, item_id, value=None, option_code=None, state="declined",
-                           language=_language(), mode=locked.mode or "self",
-                           actor="patient", user_id=record.user_id)
-        except answers.AssessmentClosed:
-            db.session.rollback()
-            return redirect(url_for(".start", m="completed"))
-        db.session.commit()
-        return redirect(_after(locked, item_id))
+        return _record_and_go_on(record, assessment, pos, value=None, option_code=None, state="declined")
     db.session.commit()
     return render_template("kiosk/skip.html", form=form, pos=pos, item=pos.step.instrument.item(item_id),
                            lang=_language(), from_review=request.args.get("from") == "review")
