@@ -24,7 +24,7 @@ from pro_app.api import tokens
 from pro_app.assessments import answers, completion
 from pro_app.extensions import db
 from pro_app.instruments import get_instrument
-from pro_app.models import Alert, Assessment, Participant, Site, Study, StudyGrant, Timepoint, User
+from pro_app.models import Alert, Participant, Site, Study, StudyGrant, Timepoint, User
 from pro_app.security import passwords
 from pro_app.settings import Settings
 from pro_app.users import create_user
@@ -190,7 +190,7 @@ def snapshot(world) -> dict:
         for table in db.metadata.sorted_tables:
             if table.name not in VOLATILE:
                 rows = db.session.execute(select(table)).all()
-                state[table.name] = sorted((tuple(str(v) for v in row) for row in rows))
+                state[table.name] = sorted(tuple(str(v) for v in row) for row in rows)
         db.session.rollback()
         return state
 
