@@ -15,11 +15,6 @@ from .extensions import db
 from .instruments import get_registry
 from .models import Alert, Assessment, ItemResponse, Participant, Study, User
 
-KIND_LABELS = {
-    "proctcae_grade3": _l("Severe symptom (PRO-CTCAE grade 3)"),
-    "proctcae_item4": _l("Highest answer on a PRO-CTCAE item"),
-    "threshold": _l("QLQ-C30 score past the threshold for clinical importance"),
-}
 URGENCY_LABELS = {1: _l("High"), 2: _l("Medium")}
 #: Roles that may acknowledge an alert (analysts only read).
 ACKNOWLEDGE_ROLES = ("admin", "coordinator")

@@ -29,6 +29,28 @@ NOT_DONE_LABELS = {
     "other": _l("Other reason"),
 }
 
+ITEM_STATE_LABELS = {
+    "answered": _l("Answered"),
+    "declined": _l("Declined"),
+    "branched": _l("Skipped by branching"),
+    "not_applicable": _l("Not applicable"),
+    "not_reached": _l("Not reached"),
+}
+
+SCORE_STATUS_LABELS = {
+    "scored": _l("Scored"),
+    "insufficient": _l("Too few answers"),
+    "not_applicable": _l("Not applicable"),
+}
+
+MODE_LABELS = {"self": _l("Tablet"), "assisted": _l("Assisted"), "paper": _l("Paper")}
+
+ALERT_KIND_LABELS = {
+    "proctcae_grade3": _l("Severe symptom (PRO-CTCAE grade 3)"),
+    "proctcae_item4": _l("Highest answer on a PRO-CTCAE item"),
+    "threshold": _l("QLQ-C30 score past the threshold for clinical importance"),
+}
+
 STATUS_LABELS = {
     "scheduled": _l("Scheduled"),
     "open": _l("Window open"),

@@ -13,6 +13,7 @@ from wtforms.validators import Length, Optional
 from .. import access, worklist
 from .. import alerts as service
 from ..extensions import db
+from ..i18n import ALERT_KIND_LABELS
 from .auth import staff_required
 from .blueprint import bp
 from .lookups import study_or_404
@@ -56,7 +57,7 @@ def alerts(code: str):
     response = current_app.make_response(render_template(
         "coordinator/alerts/list.html", study=study, open_rows=open_rows, done_rows=done_rows,
         can_acknowledge=g.user.role in service.ACKNOWLEDGE_ROLES, form=AcknowledgeForm(formdata=None),
-        kind_labels=service.KIND_LABELS, urgency_labels=service.URGENCY_LABELS, shown=ACKNOWLEDGED_SHOWN))
+        kind_labels=ALERT_KIND_LABELS, urgency_labels=service.URGENCY_LABELS, shown=ACKNOWLEDGED_SHOWN))
     response.headers["Cache-Control"] = "no-store"
     return response
 

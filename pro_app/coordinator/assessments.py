@@ -12,7 +12,15 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..assessments import answers, staff
 from ..extensions import db
-from ..i18n import LANGUAGE_NAMES, LANGUAGES, NOT_DONE_LABELS
+from ..i18n import (
+    ALERT_KIND_LABELS,
+    ITEM_STATE_LABELS,
+    LANGUAGE_NAMES,
+    LANGUAGES,
+    MODE_LABELS,
+    NOT_DONE_LABELS,
+    SCORE_STATUS_LABELS,
+)
 from ..models import Alert, AuditEvent
 from .auth import staff_required
 from .blueprint import bp
@@ -20,24 +28,6 @@ from .lookups import assessment_or_404
 
 EDIT_ROLES = ("admin", "coordinator")
 
-ITEM_STATE_LABELS = {
-    "answered": _l("Answered"),
-    "declined": _l("Declined"),
-    "branched": _l("Skipped by branching"),
-    "not_applicable": _l("Not applicable"),
-    "not_reached": _l("Not reached"),
-}
-SCORE_STATUS_LABELS = {
-    "scored": _l("Scored"),
-    "insufficient": _l("Too few answers"),
-    "not_applicable": _l("Not applicable"),
-}
-MODE_LABELS = {"self": _l("Tablet"), "assisted": _l("Assisted"), "paper": _l("Paper")}
-ALERT_KIND_LABELS = {
-    "proctcae_grade3": _l("PRO-CTCAE grade 3"),
-    "proctcae_item4": _l("PRO-CTCAE answer at the top of the scale"),
-    "threshold": _l("Past the threshold for clinical importance"),
-}
 
 
 class NotDoneForm(FlaskForm):
