@@ -33,6 +33,10 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+#: Execution option for a transaction that only reads (SQLite: a deferred BEGIN instead of IMMEDIATE).
+READ_ONLY = "pro_app_read_only"
+
+
 def configure_sqlite(engine: Engine) -> None:
     """WAL, a busy timeout, foreign keys, and transactions that begin IMMEDIATE.
 
@@ -53,4 +57,7 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A long read (an export) must not hold the write lock: in WAL mode a deferred transaction
+        # reads a snapshot while patients' answers keep being written.
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

@@ -40,6 +40,15 @@ class Filters:
                 "date_to": self.date_to.isoformat() if self.date_to else None}
 
 
+def _frame(stmt, columns: list[str]) -> pd.DataFrame:
+    """The query's rows as a DataFrame, built column by column: pandas inspects every SQLAlchemy Row
+    object it is given one by one, which costs more than the query itself on large exports."""
+    rows = db.session.execute(stmt).all()
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    return pd.DataFrame(dict(zip(columns, (list(c) for c in zip(*rows, strict=True)), strict=True)))
+
+
 def study_by_code(code: str) -> Study:
     study = db.session.scalar(select(Study).where(Study.code == code))
     if study is None:
@@ -95,7 +104,7 @@ def _assessments(study: Study, filters: Filters, participant_ids: list[int] | No
         stmt = stmt.where(Assessment.target_date <= filters.date_to)
     if participant_ids is not None:
         stmt = stmt.where(Participant.id.in_(participant_ids))
-    frame = pd.DataFrame(db.session.execute(stmt).all(), columns=[
+    frame = _frame(stmt, [
         "assessment_id", "participant_id", "participant", "participant_status", "site", "timezone", "timepoint",
         "visit", "target_date", "window_start", "window_end", "stored_status", "started_at", "completed_at",
         "mode", "not_done_reason"])
@@ -119,12 +128,10 @@ def _languages(assessment_ids: list[int]) -> pd.Series:
     """The language most items of each assessment were answered in."""
     if not assessment_ids:
         return pd.Series(dtype="string")
-    rows = db.session.execute(
+    counts = _frame(
         select(ItemResponse.assessment_id, ItemResponse.language, func.count())
         .where(ItemResponse.assessment_id.in_(assessment_ids), ItemResponse.state == "answered")
-        .group_by(ItemResponse.assessment_id, ItemResponse.language)
-    ).all()
-    counts = pd.DataFrame(rows, columns=["assessment_id", "language", "n"])
+        .group_by(ItemResponse.assessment_id, ItemResponse.language), ["assessment_id", "language", "n"])
     if counts.empty:
         return pd.Series(dtype="string")
     best = counts.sort_values(["assessment_id", "n", "language"], ascending=[True, False, True])
@@ -164,14 +171,22 @@ def _labels(instruments: list[Instrument]) -> tuple[dict, dict]:
 
 
 def _responses(assessment_ids: list[int]) -> pd.DataFrame:
-    rows = db.session.execute(
+    return _frame(
         select(ItemResponse.assessment_id, ItemResponse.instrument_id, ItemResponse.instrument_version,
                ItemResponse.item_id, ItemResponse.value, ItemResponse.option_code, ItemResponse.state,
                ItemResponse.language, ItemResponse.answered_at)
-        .where(ItemResponse.assessment_id.in_(assessment_ids)).order_by(ItemResponse.assessment_id, ItemResponse.id)
-    ).all()
-    return pd.DataFrame(rows, columns=["assessment_id", "instrument", "instrument_version", "item", "value",
-                                       "option_code", "state", "item_language", "answered_at"])
+        .where(ItemResponse.assessment_id.in_(assessment_ids)).order_by(ItemResponse.assessment_id, ItemResponse.id),
+        ["assessment_id", "instrument", "instrument_version", "item", "value", "option_code", "state",
+         "item_language", "answered_at"])
+
+
+def _values(assessment_ids: list[int], instrument: str | None = None) -> pd.DataFrame:
+    """Just what the wide and proae data sets need: assessment, item, value, state."""
+    stmt = select(ItemResponse.assessment_id, ItemResponse.item_id, ItemResponse.value, ItemResponse.state).where(
+        ItemResponse.assessment_id.in_(assessment_ids))
+    if instrument is not None:
+        stmt = stmt.where(ItemResponse.instrument_id == instrument)
+    return _frame(stmt, ["assessment_id", "item", "value", "state"])
 
 
 def items(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
@@ -198,14 +213,14 @@ def items(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
 
 # --- scores ----------------------------------------------------------------------------------------------
 
-def _scores(assessment_ids: list[int]) -> pd.DataFrame:
-    rows = db.session.execute(
-        select(Score.assessment_id, Score.instrument_id, Score.instrument_version, Score.scale_code, Score.value,
-               Score.status, Score.n_items, Score.scoring_version)
-        .where(Score.assessment_id.in_(assessment_ids)).order_by(Score.assessment_id, Score.id)
-    ).all()
-    return pd.DataFrame(rows, columns=["assessment_id", "instrument", "instrument_version", "scale", "value",
-                                       "status", "n_items", "scoring_version"])
+def _scores(assessment_ids: list[int], instrument: str | None = None) -> pd.DataFrame:
+    stmt = (select(Score.assessment_id, Score.instrument_id, Score.instrument_version, Score.scale_code, Score.value,
+                   Score.status, Score.n_items, Score.scoring_version)
+            .where(Score.assessment_id.in_(assessment_ids)).order_by(Score.assessment_id, Score.id))
+    if instrument is not None:
+        stmt = stmt.where(Score.instrument_id == instrument)
+    return _frame(stmt, ["assessment_id", "instrument", "instrument_version", "scale", "value", "status", "n_items",
+                         "scoring_version"])
 
 
 def _threshold_flags(frame: pd.DataFrame, thresholds: dict) -> pd.Series:
@@ -245,14 +260,13 @@ def scores(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
 
 
 def _baseline_scores(study: Study, participant_ids: list[int]) -> pd.DataFrame:
-    rows = db.session.execute(
+    return _frame(
         select(Participant.study_code, Score.scale_code, Score.value)
         .join(Assessment, Score.assessment_id == Assessment.id)
         .join(Participant, Assessment.participant_id == Participant.id)
         .join(Timepoint, Assessment.timepoint_id == Timepoint.id)
-        .where(Participant.id.in_(participant_ids), Timepoint.position == 1)
-    ).all()
-    return pd.DataFrame(rows, columns=["participant", "scale", "baseline_value"])
+        .where(Participant.id.in_(participant_ids), Timepoint.position == 1),
+        ["participant", "scale", "baseline_value"])
 
 
 # --- wide and proae --------------------------------------------------------------------------------------
@@ -269,7 +283,7 @@ def wide(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
     for base in _participant_chunks(study, filters):
         ids = base["assessment_id"].tolist()
         frame = _identifiers(base).set_index("assessment_id", drop=False)
-        answered = _responses(ids)
+        answered = _values(ids)
         values = (answered.pivot(index="assessment_id", columns="item", values="value")
                   if not answered.empty else pd.DataFrame(index=pd.Index([], name="assessment_id")))
         values = values.reindex(index=frame.index, columns=item_cols).astype("Int64")
@@ -291,15 +305,13 @@ def proae(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
     scale_cols = list(study_scales(study, pro_ctcae))
     for base in _participant_chunks(study, filters):
         ids = base["assessment_id"].tolist()
-        answered = _responses(ids)
-        answered = answered[answered["instrument"] == "pro_ctcae"]
+        answered = _values(ids, instrument="pro_ctcae")
         if answered.empty:
             continue
         answered = answered.assign(value=answered["value"].where(answered["state"] != "branched", 0))
         values = answered.pivot(index="assessment_id", columns="item", values="value")
         values = values.reindex(columns=item_cols).astype("Int64")
-        result = _scores(ids)
-        result = result[result["instrument"] == "pro_ctcae"]
+        result = _scores(ids, instrument="pro_ctcae")
         grades = result.pivot(index="assessment_id", columns="scale", values="value") if not result.empty else None
         grades = (grades.reindex(index=values.index, columns=scale_cols) if grades is not None
                   else pd.DataFrame(index=values.index, columns=scale_cols)).astype("Int64")
@@ -316,11 +328,10 @@ def compliance(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
     columns = IDENTIFIER_NAMES + [c.name for c in C.COMPLIANCE_ROW]
     for base in _participant_chunks(study, filters):
         ids = base["assessment_id"].tolist()
-        rows = db.session.execute(
+        counts = _frame(
             select(ItemResponse.assessment_id, ItemResponse.state, func.count())
-            .where(ItemResponse.assessment_id.in_(ids)).group_by(ItemResponse.assessment_id, ItemResponse.state)
-        ).all()
-        counts = pd.DataFrame(rows, columns=["assessment_id", "state", "n"]).pivot_table(
+            .where(ItemResponse.assessment_id.in_(ids)).group_by(ItemResponse.assessment_id, ItemResponse.state),
+            ["assessment_id", "state", "n"]).pivot_table(
             index="assessment_id", columns="state", values="n", aggfunc="sum", fill_value=0)
         answered = counts.get("answered", pd.Series(dtype="int64"))
         asked = counts.drop(columns=[c for c in ("branched",) if c in counts.columns]).sum(axis=1)

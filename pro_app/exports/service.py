@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .. import audit
+from ..database import READ_ONLY
 from ..extensions import db
 from .datasets import DATASETS, ExportError, Filters, build, study_by_code
 from .writers import FORMATS, WRITERS
@@ -43,7 +44,13 @@ def prepare(study_code: str, dataset: str, fmt: str = "csv", filters: Filters | 
 
 
 def stream(export: Export, *, actor: str, user_id: int | None, via: str, excel: bool = False) -> Iterator[bytes]:
-    """The file's bytes, chunk by chunk; when the last chunk is out, the export is audited with its row count."""
+    """The file's bytes, chunk by chunk; when the last chunk is out, the export is audited with its row count.
+
+    The reads run in a read-only transaction of their own, which on SQLite does not hold the write lock
+    (an export of a large study takes minutes; patients' answers must keep being saved meanwhile).
+    """
+    db.session.commit()  # end whatever the caller had open
+    db.session.connection(execution_options={READ_ONLY: True})
     study = study_by_code(export.study_code)
 
     def counted() -> Iterator[pd.DataFrame]:
@@ -53,6 +60,7 @@ def stream(export: Export, *, actor: str, user_id: int | None, via: str, excel: 
 
     writer = WRITERS[export.format]
     yield from (writer(counted(), excel=excel) if export.format == "csv" else writer(counted()))
+    db.session.commit()  # end the read-only transaction; the audit record gets a write transaction
     audit.record("export", "study", study.id, actor=actor, user_id=user_id, study_id=study.id,
                  new={"dataset": export.dataset, "format": export.format, "filters": export.filters.describe(),
                       "rows": export.rows, "via": via})
