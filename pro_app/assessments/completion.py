@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+from sqlalchemy import select
 
 from .. import audit
 from ..database import utcnow
@@ -83,8 +84,11 @@ def store_scores(assessment: Assessment, instrument: Instrument, part: dict, row
 
 def raise_alerts(assessment: Assessment) -> list[Alert]:
     """Alerts for a clinician: PRO-CTCAE grade 3, a PRO-CTCAE item answered 4, a QLQ-C30 scale past the
-    study's threshold for clinical importance."""
+    study's threshold for clinical importance. A condition the assessment already has an alert for (open
+    or acknowledged, e.g. before a staff correction re-scored it) is not raised again. Returns the new ones."""
     study = assessment.participant.study
+    existing = set(db.session.execute(
+        select(Alert.kind, Alert.source).where(Alert.assessment_id == assessment.id)).all())
     found: list[tuple[str, str, float]] = []
     for s in assessment.scores:
         if s.value is None:
@@ -98,6 +102,6 @@ def raise_alerts(assessment: Assessment) -> list[Alert]:
         if r.instrument_id == "pro_ctcae" and r.state == "answered" and r.value == ALERT_ITEM_VALUE:
             found.append(("proctcae_item4", r.item_id, float(r.value)))
     alerts = [Alert(assessment=assessment, study_id=study.id, kind=kind, urgency=ALERT_KINDS[kind],
-                    source=source, value=value) for kind, source, value in found]
+                    source=source, value=value) for kind, source, value in found if (kind, source) not in existing]
     db.session.add_all(alerts)
     return alerts

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from .. import audit
 from ..extensions import db
 from ..instruments import route
@@ -97,7 +95,7 @@ def enter_paper(assessment: Assessment, given: dict[str, str], *, language: str,
 
 def correct_answer(assessment: Assessment, item_id: str, choice: str, reason: str, *, user_id: int) -> list[Alert]:
     """Change one answer of a completed assessment with a reason (audited, old and new), re-score the
-    item's instrument and raise alerts only for conditions that have no alert yet. Returns the new alerts."""
+    item's instrument and raise alerts for conditions that have none yet. Returns the new alerts."""
     if assessment.status != "completed":
         raise StaffActionError(assessment.status)
     reason = (reason or "").strip()
@@ -112,8 +110,6 @@ def correct_answer(assessment: Assessment, item_id: str, choice: str, reason: st
     current = rows.get(item_id)
     language = current.language if current else assessment.participant.language
     mode = current.mode if current else (assessment.mode or "self")
-    existing = {(a.kind, a.source) for a in db.session.scalars(
-        select(Alert).where(Alert.assessment_id == assessment.id))}
     answers.record(assessment, instrument, item_id, value=value, option_code=option_code, state=state,
                    language=language, mode=mode, actor="user", user_id=user_id, reason=reason, correction=True)
     rows = answers.responses_by_item(assessment)
@@ -131,11 +127,4 @@ def correct_answer(assessment: Assessment, item_id: str, choice: str, reason: st
     audit.record("assessment.rescore", "assessment", assessment.id, actor="user", user_id=user_id,
                  study_id=assessment.participant.study_id, old={"item": item_id},
                  new={"instrument": instrument.id, "changed": changed}, reason=reason)
-    raised = completion.raise_alerts(assessment)
-    new_alerts = []
-    for alert in raised:
-        if (alert.kind, alert.source) in existing:
-            db.session.expunge(alert)
-        else:
-            new_alerts.append(alert)
-    return new_alerts
+    return completion.raise_alerts(assessment)  # only conditions that have no alert yet
