@@ -7,12 +7,14 @@ the browser's Accept-Language, English. English is the source language; Spanish 
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+from babel.messages.pofile import PoFileParser
 from flask import Flask, g, request, session
 from flask_babel import format_date, get_locale
 from flask_babel import lazy_gettext as _l
@@ -68,25 +70,41 @@ def translations_dir() -> Path:
     return installed if installed.is_dir() else here.parent / "translations"
 
 
+#: The catalogues' plural rules, fixed here rather than taken from the installed Babel's locale data: from
+#: Babel 2.18 (CLDR 46) Spanish has a third form, for whole millions, which the catalogue does not hold, so
+#: every plural message for more than one thing came out in English. The catalogue keeps the two gettext forms.
+PLURAL_FORMS = {"es": "nplurals=2; plural=(n != 1);"}
+
+
+def read_catalog(lang: str) -> Catalog:
+    """translations/<lang>/LC_MESSAGES/messages.po, with the plural rule of PLURAL_FORMS."""
+    po = translations_dir() / lang / "LC_MESSAGES" / "messages.po"
+    if not po.is_file():
+        raise RuntimeError(f"no message catalog for configured language {lang!r}: {po}")
+    catalog = Catalog(locale=lang)
+    catalog.mime_headers = [("Plural-Forms", PLURAL_FORMS[lang])]  # before reading: it sets the forms per message
+    with po.open("rb") as fh:
+        PoFileParser(catalog).parse(fh)
+    return catalog
+
+
 def compile_catalogs(target: Path) -> Path:
-    """Compile every translations/<lang>/LC_MESSAGES/messages.po into `target` (only when changed).
+    """Compile every translations/<lang>/LC_MESSAGES/messages.po into `target`, replacing a compiled file
+    only when its bytes differ (a new catalogue, or one compiled by an earlier version of pro-app or Babel).
 
     Compiled .mo files are build products and are not kept in the repository.
     """
-    source = translations_dir()
     for lang in LANGUAGES[1:]:
-        po = source / lang / "LC_MESSAGES" / "messages.po"
-        if not po.is_file():
-            raise RuntimeError(f"no message catalog for configured language {lang!r}: {po}")
+        buffer = io.BytesIO()
+        write_mo(buffer, read_catalog(lang))
+        compiled = buffer.getvalue()
         mo = target / lang / "LC_MESSAGES" / "messages.mo"
-        if mo.is_file() and mo.stat().st_mtime_ns >= po.stat().st_mtime_ns:
+        if mo.is_file() and mo.read_bytes() == compiled:
             continue
         mo.parent.mkdir(parents=True, exist_ok=True)
-        with po.open("rb") as fh:
-            catalog = read_po(fh, locale=lang)
         handle, temporary = tempfile.mkstemp(dir=mo.parent, suffix=".tmp")
         with os.fdopen(handle, "wb") as out:
-            write_mo(out, catalog)
+            out.write(compiled)
         os.replace(temporary, mo)
     return target
 

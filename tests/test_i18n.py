@@ -67,7 +67,7 @@ def template():
 
 @pytest.fixture(scope="module")
 def es():
-    return read_catalog(i18n.translations_dir() / "es" / "LC_MESSAGES" / "messages.po", locale="es")
+    return i18n.read_catalog("es")
 
 
 @pytest.fixture(scope="module")
@@ -167,6 +167,29 @@ def test_start_up_compiles_every_catalog(tmp_path):
     target = i18n.compile_catalogs(tmp_path)
     for lang in i18n.LANGUAGES[1:]:
         assert (target / lang / "LC_MESSAGES" / "messages.mo").stat().st_size > 0
+
+
+def test_spanish_plurals_are_spanish_for_every_count(tmp_path, es):
+    """Whatever Babel is installed (2.18+ gives Spanish a third CLDR form for millions), the compiled
+    catalogue picks a Spanish form for every count."""
+    mo = i18n.compile_catalogs(tmp_path) / "es" / "LC_MESSAGES" / "messages.mo"
+    with mo.open("rb") as fh:
+        compiled = Translations(fp=fh)
+    plurals = [m for m in messages(es) if m.pluralizable]
+    assert plurals
+    for m in plurals:
+        for n in (0, 1, 2, 3, 21, 1_000_000, 2_000_000):
+            assert compiled.ngettext(*m.id, n) == m.string[0 if n == 1 else 1], (m.id, n)
+
+
+def test_a_stale_compiled_catalog_is_replaced(tmp_path):
+    """A .mo compiled by an earlier pro-app or Babel (newer than the .po) is not kept."""
+    fresh = (i18n.compile_catalogs(tmp_path / "a") / "es" / "LC_MESSAGES" / "messages.mo").read_bytes()
+    stale = tmp_path / "b" / "es" / "LC_MESSAGES" / "messages.mo"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"stale")
+    i18n.compile_catalogs(tmp_path / "b")
+    assert stale.read_bytes() == fresh
 
 
 # --- which language a request gets ------------------------------------------------------------------------------
