@@ -11,6 +11,8 @@ from datetime import datetime
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -22,35 +24,46 @@ _DANGEROUS = ("=", "+", "-", "@", "\t", "\r", "\n")
 FIXED_TIME = datetime(2000, 1, 1)  # workbook properties: no wall-clock time in the file
 
 
+#: What an object column may hold and still be left alone: values no spreadsheet reads as a formula.
+_NOT_TEXT = {"empty", "date", "datetime", "datetime64", "integer", "floating", "decimal", "boolean"}
+
+
 def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
     """Prefix an apostrophe to text cells that a spreadsheet would read as a formula."""
-    out = frame.copy()
-    for name in out.columns:
-        column = out[name]
-        if pd.api.types.is_string_dtype(column) or column.dtype == object:
-            text = column.astype("string")
+    replaced = {}
+    for name, dtype in frame.dtypes.items():
+        if isinstance(dtype, pd.StringDtype) or (
+                pd.api.types.is_object_dtype(dtype) and pd.api.types.infer_dtype(frame[name]) not in _NOT_TEXT):
+            column = frame[name]
+            text = column if isinstance(dtype, pd.StringDtype) else column.astype("string")
             risky = text.str.startswith(_DANGEROUS).fillna(False)
             if risky.any():
-                out[name] = column.where(~risky, "'" + text)
-    return out
+                replaced[name] = column.where(~risky, "'" + text)
+    return frame.assign(**replaced) if replaced else frame
 
 
-def _text_for_csv(frame: pd.DataFrame) -> pd.DataFrame:
-    """ISO 8601 for timestamps (UTC, with Z); dates are written ISO by pandas already."""
-    out = frame.copy()
-    for name in out.columns:
-        if isinstance(out[name].dtype, pd.DatetimeTZDtype):
-            out[name] = out[name].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return out
+def _csv_table(frame: pd.DataFrame) -> pa.Table:
+    """The chunk as Arrow, timestamps as ISO 8601 text in UTC with a Z (to the second); dates are ISO already."""
+    table = _arrow(frame, None)
+    for n, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type):
+            # The UTC wall time without its zone: Arrow then formats it without a zone lookup per value.
+            utc = table.column(n).cast(pa.timestamp("s", "UTC"), safe=False).cast(pa.timestamp("s"))
+            text = pc.replace_substring(utc.cast(pa.string()), " ", "T", max_replacements=1)
+            table = table.set_column(n, field.name, pc.binary_join_element_wise(text, "Z", ""))
+    return table
 
 
 def write_csv(chunks: Iterable[pd.DataFrame], excel: bool = False) -> Iterator[bytes]:
-    """UTF-8 CSV, header once; `excel` adds a byte-order mark so Excel reads the accents right."""
+    """UTF-8 CSV (RFC 4180: CRLF line ends, text quoted), header once; `excel` adds a byte-order mark so
+    Excel reads the accents right. Arrow's writer formats numbers as the shortest text that reads back to
+    the same value, and writes missing values as empty cells."""
     first = True
     for chunk in chunks:
-        # CRLF line ends (RFC 4180): the csv writer then quotes any field holding a CR or an LF.
-        text = _text_for_csv(neutralise(chunk)).to_csv(index=False, header=first, na_rep="", lineterminator="\r\n")
-        data = text.encode("utf-8")
+        sink = pa.BufferOutputStream()
+        options = pa_csv.WriteOptions(include_header=first, eol="\r\n", quoting_header="none")
+        pa_csv.write_csv(_csv_table(neutralise(chunk)), sink, write_options=options)
+        data = sink.getvalue().to_pybytes()
         if first and excel:
             data = b"\xef\xbb\xbf" + data
         first = False
