@@ -6,9 +6,10 @@
    Rows go in through SQLAlchemy Core bulk inserts; scores come from the vectorised instrument library.
 2. Runs every data set (items, scores, wide, proae, compliance, codebook) as CSV, and items and wide as Parquet,
    through pro_app.exports.service (prepare + stream, chunks written to a file), each in a fresh subprocess,
-   and prints rows, seconds, rows/s, output size, the time spent building the data set (of which: reading the
-   database) vs writing, and peak memory: the peak RSS growth of that subprocess during the export and, in a
-   second subprocess run under tracemalloc, the peak of Python allocations during the export.
+   and prints rows, seconds, rows/s, output size, the time spent reading the database (in the read-ahead thread,
+   overlapping the rest), waiting for and shaping chunks, and writing, and peak memory: the peak RSS growth of
+   that subprocess during the export and, in a second subprocess run under tracemalloc, the peak of Python
+   allocations during the export.
 3. The baseline: the whole `wide` frame built in memory (the data set's chunks concatenated) and written by
    pandas `to_csv(path, index=False)`, and the ratio pro-app wide CSV export / pandas to_csv (target: at most
    2x). The pro-app time includes reading the database; the pandas time does not.
@@ -361,7 +362,7 @@ def export_one(args) -> None:
         return wrapper
 
     # the data set's database reads (query, fetch and the DataFrame of the rows): timed, not changed
-    for name in ("_assessments", "_languages", "_responses", "_values", "_scores", "_baseline_scores"):
+    for name in ("_assessment_rows", "_language_rows", "_fold", "_frame"):
         setattr(datasets, name, timed_db(getattr(datasets, name)))
     original_build = service.build
 
@@ -535,9 +536,10 @@ def main() -> None:
 
         code, n = studies[0]
         print(f"\nexports of {code} through pro_app.exports.service, each in a fresh process.\n"
-              f"seconds: prepare + stream + write the file, database reads included; build s: inside the data set's "
-              f"generator, of which db s: its database reads (query, fetch, DataFrame of the rows); write s = "
-              f"seconds - build s (writer: neutralise, timestamps, to_csv / Arrow per chunk); RSS0: process RSS "
+              f"seconds: prepare + stream + write the file, database reads included; db s: the database reads "
+              f"(query, fetch, rows to a DataFrame), which run one chunk ahead in a thread of their own, overlapping "
+              f"the rest; build s: the time the export waited for chunks and shaped them; write s = seconds - build "
+              f"s (writer: neutralise, timestamps, CSV / Parquet per chunk); RSS0: process RSS "
               f"before the export; peak RSS: the process's peak during the export (VmHWM, reset at the start); "
               f"+RSS = peak RSS - RSS0; py peak: tracemalloc peak of Python allocations, in a second run")
         print(HEADER)
@@ -566,9 +568,9 @@ def main() -> None:
                   f"from the data set's chunks")
             print(f"pandas frame.to_csv(path, index=False): {base['to_csv']:.2f} s "
                   f"({base['rows'] / base['to_csv']:,.0f} rows/s, {base['bytes'] / 1e6:.1f} MB)")
-            print(f"pro-app wide CSV export: {wide['seconds']:.2f} s ({wide['bytes'] / 1e6:.1f} MB) = "
-                  f"{wide['db']:.2f} s database reads + {wide['build'] - wide['db']:.2f} s shaping the chunks "
-                  f"+ {wide['seconds'] - wide['build']:.2f} s writing")
+            print(f"pro-app wide CSV export: {wide['seconds']:.2f} s ({wide['bytes'] / 1e6:.1f} MB): "
+                  f"{wide['build']:.2f} s waiting for and shaping chunks + {wide['seconds'] - wide['build']:.2f} s "
+                  f"writing; the database reads took {wide['db']:.2f} s in the read-ahead thread, overlapping both")
             print(f"ratio pro-app wide CSV export / pandas to_csv: {wide['seconds'] / base['to_csv']:.2f}x "
                   f"(target: at most 2x; the pro-app time includes the database reads, pandas' does not)")
             print(f"ratio of the writing part alone / pandas to_csv: "

@@ -3,20 +3,26 @@ exports within bounded memory. Column names and meanings are fixed in columns.py
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import io
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+import pyarrow as pa
+import pyarrow.json as pa_json
+from sqlalchemy import DateTime, Text, bindparam, case, cast, func, literal, select, type_coerce
 
 from ..assessments.schedule import local_today
 from ..database import utcnow
 from ..extensions import db
 from ..instruments import Instrument, get_registry
+from ..instruments.model import LANGUAGES
 from ..models import Assessment, ItemResponse, Participant, Score, Site, Study, Timepoint
 from . import columns as C
+from .ahead import built_ahead
 
 DATASETS = ("items", "scores", "wide", "proae", "compliance", "codebook")
 #: participants per chunk: about 4 x 120 item rows each, so a chunk of items is ~250,000 rows
@@ -41,9 +47,12 @@ class Filters:
 
 
 def _frame(stmt, columns: list[str]) -> pd.DataFrame:
-    """The query's rows as a DataFrame, built column by column: pandas inspects every SQLAlchemy Row
-    object it is given one by one, which costs more than the query itself on large exports."""
-    rows = db.session.execute(stmt).all()
+    return _frame_of(db.session.execute(stmt).all(), columns)
+
+
+def _frame_of(rows: list, columns: list[str]) -> pd.DataFrame:
+    """Rows as a DataFrame, built column by column: pandas inspects every SQLAlchemy Row object it is
+    given one by one, which costs more than the query itself on large exports."""
     if not rows:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     return pd.DataFrame(dict(zip(columns, (list(c) for c in zip(*rows, strict=True)), strict=True)))
@@ -79,19 +88,28 @@ def study_scales(study: Study, instrument: Instrument) -> tuple[str, ...]:
 
 # --- the assessments behind every data set -----------------------------------------------------------------
 
-def _assessments(study: Study, filters: Filters, participant_ids: list[int] | None = None) -> pd.DataFrame:
-    """One row per assessment with its identifiers (language added later), for the given participants."""
+ASSESSMENT_COLUMNS = ["assessment_id", "participant_id", "participant", "participant_status", "site", "timezone",
+                      "timepoint", "visit", "target_date", "window_start", "window_end", "stored_status",
+                      "started_at", "completed_at", "mode", "not_done_reason"]
+
+
+def _plain(column):
+    """A UTC timestamp column read without UTCDateTime's per-value Python (pandas makes them UTC at once:
+    SQLite's are naive UTC)."""
+    return type_coerce(column, DateTime(timezone=True))
+
+
+def _assessment_rows(study_id: int, filters: Filters, participant_ids: list[int]) -> list:
+    """The assessments of the given participants that the filters keep, in export order."""
     stmt = (
-        select(Assessment.id.label("assessment_id"), Participant.id.label("participant_id"),
-               Participant.study_code.label("participant"), Participant.status.label("participant_status"),
-               Site.code.label("site"), Site.timezone, Timepoint.code.label("timepoint"),
-               Timepoint.position.label("visit"), Assessment.target_date, Assessment.window_start,
-               Assessment.window_end, Assessment.status.label("stored_status"), Assessment.started_at,
-               Assessment.completed_at, Assessment.mode, Assessment.not_done_reason)
+        select(Assessment.id, Participant.id, Participant.study_code, Participant.status, Site.code, Site.timezone,
+               Timepoint.code, Timepoint.position, Assessment.target_date, Assessment.window_start,
+               Assessment.window_end, Assessment.status, _plain(Assessment.started_at),
+               _plain(Assessment.completed_at), Assessment.mode, Assessment.not_done_reason)
         .join(Participant, Assessment.participant_id == Participant.id)
         .join(Site, Participant.site_id == Site.id)
         .join(Timepoint, Assessment.timepoint_id == Timepoint.id)
-        .where(Participant.study_id == study.id)
+        .where(Participant.study_id == study_id, Participant.id.in_(bindparam("participant_ids", expanding=True)))
         .order_by(Participant.study_code, Timepoint.position)
     )
     if filters.sites:
@@ -102,15 +120,15 @@ def _assessments(study: Study, filters: Filters, participant_ids: list[int] | No
         stmt = stmt.where(Assessment.target_date >= filters.date_from)
     if filters.date_to:
         stmt = stmt.where(Assessment.target_date <= filters.date_to)
-    if participant_ids is not None:
-        stmt = stmt.where(Participant.id.in_(participant_ids))
-    frame = _frame(stmt, [
-        "assessment_id", "participant_id", "participant", "participant_status", "site", "timezone", "timepoint",
-        "visit", "target_date", "window_start", "window_end", "stored_status", "started_at", "completed_at",
-        "mode", "not_done_reason"])
-    frame.insert(0, "study", study.code)
+    return db.session.execute(stmt, {"participant_ids": participant_ids}).all()
+
+
+def _assessment_frame(study_code: str, rows: list) -> pd.DataFrame:
+    """One row per assessment with its identifiers (language added later) and what follows from the dates."""
+    frame = _frame_of(rows, ASSESSMENT_COLUMNS)
+    frame.insert(0, "study", study_code)
     now = utcnow()
-    today = frame["timezone"].map(lambda zone: local_today(zone, now))
+    today = frame["timezone"].map({zone: local_today(zone, now) for zone in frame["timezone"].unique()})
     open_or_missed = np.where(today > frame["window_end"], "missed",
                               np.where(today >= frame["window_start"], "open", "scheduled"))
     frame["assessment_status"] = np.where(frame["stored_status"] == "scheduled", open_or_missed,
@@ -119,35 +137,133 @@ def _assessments(study: Study, filters: Filters, participant_ids: list[int] | No
     for column in ("started_at", "completed_at"):
         frame[column] = pd.to_datetime(frame[column], utc=True).astype("datetime64[us, UTC]")
     # Windows are site-local calendar days: so is the day an assessment was completed.
-    frame["completed_date"] = [ts.tz_convert(zone).date() if pd.notna(ts) else None
-                               for ts, zone in zip(frame["completed_at"], frame["timezone"], strict=True)]
+    completed_date = pd.Series(None, index=frame.index, dtype=object)
+    for zone, rows_of_zone in frame.groupby("timezone").groups.items():
+        local = frame.loc[rows_of_zone, "completed_at"].dt.tz_convert(zone)
+        completed_date[rows_of_zone] = np.where(local.notna(), local.dt.date, None)
+    frame["completed_date"] = completed_date
     return frame
 
 
-def _languages(assessment_ids: list[int]) -> pd.Series:
-    """The language most items of each assessment were answered in."""
-    if not assessment_ids:
-        return pd.Series(dtype="string")
-    counts = _frame(
-        select(ItemResponse.assessment_id, ItemResponse.language, func.count())
+def _language_counts() -> tuple:
+    """Per language, how many of the rows of a group were shown in it; with `state = 'answered'` in the
+    WHERE clause, how many of an assessment's answers were given in it."""
+    return tuple(func.sum(case((ItemResponse.language == lang, 1), else_=0)).label(f"n_{lang}")
+                 for lang in LANGUAGES)
+
+
+def _majority_language(counts: pd.DataFrame) -> pd.Series:
+    """The language most items were answered in (a tie goes to the first in alphabetical order); blank
+    when none was answered (or the assessment has no row in `counts`: NaN)."""
+    languages = sorted(LANGUAGES)
+    n = counts[[f"n_{lang}" for lang in languages]].fillna(0).to_numpy(dtype="int64")
+    best = np.asarray(languages, dtype=object)[n.argmax(axis=1)]
+    return pd.Series(np.where(n.max(axis=1) > 0, best, None), index=counts.index, dtype="string")
+
+
+def _language_rows(assessment_ids: list[int]) -> list:
+    return db.session.execute(
+        select(ItemResponse.assessment_id, *_language_counts())
         .where(ItemResponse.assessment_id.in_(assessment_ids), ItemResponse.state == "answered")
-        .group_by(ItemResponse.assessment_id, ItemResponse.language), ["assessment_id", "language", "n"])
-    if counts.empty:
-        return pd.Series(dtype="string")
-    best = counts.sort_values(["assessment_id", "n", "language"], ascending=[True, False, True])
-    return best.drop_duplicates("assessment_id").set_index("assessment_id")["language"]
+        .group_by(ItemResponse.assessment_id)).all()
 
 
-def _participant_chunks(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
-    ids = db.session.scalars(
-        select(Participant.id).where(Participant.study_id == study.id).order_by(Participant.study_code)
+Reads = Callable[[list[int], list[int]], dict]
+
+
+def _participant_chunks(study: Study, filters: Filters, read: Reads | None = None,
+                        language: bool = True) -> Iterator[tuple[pd.DataFrame, dict]]:
+    """The assessments of a chunk of participants at a time, with what `read(assessment_ids,
+    participant_ids)` fetched for them (and, with `language`, the language each was answered in).
+
+    Every database read of the chunks (the assessments' and `read`'s) runs one chunk ahead in a thread of
+    its own (see ahead.py) while the caller shapes and writes the chunk before: the database works without
+    holding the GIL, so on two cores reading overlaps the rest. While the chunks are iterated, the caller
+    must not touch the database session itself.
+    """
+    study_id, study_code = study.id, study.code
+    participant_ids = db.session.scalars(
+        select(Participant.id).where(Participant.study_id == study_id).order_by(Participant.study_code)
     ).all()
-    for start in range(0, len(ids), CHUNK_PARTICIPANTS):
-        frame = _assessments(study, filters, list(ids[start:start + CHUNK_PARTICIPANTS]))
-        if frame.empty:
-            continue
-        frame["language"] = frame["assessment_id"].map(_languages(frame["assessment_id"].tolist())).astype("string")
-        yield frame
+
+    def fetch() -> Iterator[tuple[list, dict]]:
+        for start in range(0, len(participant_ids), CHUNK_PARTICIPANTS):
+            chunk = list(participant_ids[start:start + CHUNK_PARTICIPANTS])
+            rows = _assessment_rows(study_id, filters, chunk)
+            if not rows:
+                continue
+            assessment_ids = [row[0] for row in rows]
+            reads = read(assessment_ids, chunk) if read else {}
+            if language:
+                reads["languages"] = _language_rows(assessment_ids)
+            yield rows, reads
+
+    for rows, reads in built_ahead(fetch()):
+        frame = _assessment_frame(study_code, rows)
+        if language:
+            counts = _frame_of(reads.pop("languages"), ["assessment_id"] + [f"n_{lang}" for lang in LANGUAGES])
+            frame["language"] = frame["assessment_id"].map(_majority_language(counts.set_index("assessment_id")))
+            frame["language"] = frame["language"].astype("string")
+        yield frame, reads
+
+
+# --- one row per assessment, folded by the database ------------------------------------------------------
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def _json_object(key, value):
+    """The rows of a group folded into one JSON object {key: value}, as text."""
+    if _dialect() == "postgresql":
+        return cast(func.json_object_agg(key, value), Text)
+    return func.json_group_object(key, value)
+
+
+def _exact_number(column):
+    """A float for _json_object that reads back as the same double. SQLite's JSON functions keep 15
+    significant digits (66.6666666666667), so the value goes in as a 17-digit JSON number, which always
+    reads back exactly; PostgreSQL writes the shortest exact form itself."""
+    if _dialect() == "postgresql":
+        return column
+    return case((column.is_(None), None), else_=func.json(func.printf("%!.17g", column)))
+
+
+class Folded(NamedTuple):
+    lines: str | None  # a JSON object per line, one line per assessment (None: no rows)
+    extra: list[str]  # the names of the extra aggregates in every object
+
+
+def _fold(table, key, value, assessment_ids: list[int], *where, extra: tuple = ()) -> Folded:
+    """The given assessments' rows folded by the database into one text of one line per assessment,
+    each a JSON object: {"_id": assessment id, <extra label>: <extra aggregate>, ..., <key>: <value>, ...}.
+
+    The database does all of it in one step, without Python: millions of item rows reach Python as one
+    string per chunk, and a thread reading ahead (see _participant_chunks) hardly needs the GIL.
+    """
+    head = literal('{"_id":', Text) + cast(table.assessment_id, Text)
+    for aggregate in extra:
+        head = head + f',"{aggregate.name}":' + cast(aggregate.element, Text)
+    line = head + "," + func.substr(_json_object(key, value), 2, type_=Text)  # the object without its {
+    lines = (select(line.label("line")).where(table.assessment_id.in_(bindparam("ids", expanding=True)), *where)
+             .group_by(table.assessment_id).subquery())
+    return Folded(db.session.scalar(select(func.aggregate_strings(lines.c.line, "\n")), {"ids": assessment_ids}),
+                  [aggregate.name for aggregate in extra])
+
+
+def _unfold(folded: Folded, columns: dict[str, pa.DataType], assessment_ids: list[int]) -> pd.DataFrame:
+    """_fold's objects as a frame, parsed by pyarrow all at once: one row per assessment id (in the order
+    given, blank where the assessment had no rows), one typed column per key of `columns` (other keys are
+    left out), then the extra aggregates."""
+    schema = pa.schema([("_id", pa.int64()), *((name, pa.int64()) for name in folded.extra), *columns.items()])
+    if folded.lines:
+        options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+        parsed = pa_json.read_json(io.BytesIO(folded.lines.encode("utf-8")), parse_options=options)
+    else:
+        parsed = schema.empty_table()
+    frame = parsed.select(list(columns) + folded.extra).to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+    frame.index = pd.Index(parsed.column("_id").to_numpy(), dtype="int64")
+    return frame.reindex(assessment_ids)
 
 
 IDENTIFIER_NAMES = [c.name for c in C.IDENTIFIERS]
@@ -180,22 +296,13 @@ def _responses(assessment_ids: list[int]) -> pd.DataFrame:
          "item_language", "answered_at"])
 
 
-def _values(assessment_ids: list[int], instrument: str | None = None) -> pd.DataFrame:
-    """Just what the wide and proae data sets need: assessment, item, value, state."""
-    stmt = select(ItemResponse.assessment_id, ItemResponse.item_id, ItemResponse.value, ItemResponse.state).where(
-        ItemResponse.assessment_id.in_(assessment_ids))
-    if instrument is not None:
-        stmt = stmt.where(ItemResponse.instrument_id == instrument)
-    return _frame(stmt, ["assessment_id", "item", "value", "state"])
-
-
 def items(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
     instruments = study_instruments(study)
     item_labels, value_labels = _labels(instruments)
     order = {item_id: n for n, item_id in enumerate(i for inst in instruments for i in inst.item_ids)}
     names = IDENTIFIER_NAMES + [c.name for c in C.ITEM_ROW]
-    for base in _participant_chunks(study, filters):
-        responses = _responses(base["assessment_id"].tolist())
+    for base, reads in _participant_chunks(study, filters, lambda ids, _: {"responses": _responses(ids)}):
+        responses = reads["responses"]
         if responses.empty:
             continue
         frame = _identifiers(base).merge(responses, on="assessment_id", how="inner")
@@ -236,8 +343,13 @@ def scores(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
     names = {s.code: s.name.en for inst in instruments for s in inst.scales}
     order = {code: n for n, code in enumerate(c for inst in instruments for c in inst.scale_codes)}
     columns = IDENTIFIER_NAMES + [c.name for c in C.SCORE_ROW]
-    for base in _participant_chunks(study, filters):
-        result = _scores(base["assessment_id"].tolist())
+    thresholds = study.thresholds or {}
+
+    def read(assessment_ids: list[int], participant_ids: list[int]) -> dict:
+        return {"scores": _scores(assessment_ids), "baseline": _baseline_scores(participant_ids)}
+
+    for base, reads in _participant_chunks(study, filters, read):
+        result = reads["scores"]
         if result.empty:
             continue
         frame = base[IDENTIFIER_NAMES + ["completed_date"]].merge(result, on="assessment_id", how="inner")
@@ -245,10 +357,9 @@ def scores(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
                                                                              kind="stable")
         frame["scale_name"] = frame["scale"].map(names)
         frame["baseline_flag"] = (frame["visit"] == 1).astype("int64")
-        baseline = _baseline_scores(study, base["participant_id"].unique().tolist())
-        frame = frame.merge(baseline, on=["participant", "scale"], how="left")
+        frame = frame.merge(reads["baseline"], on=["participant", "scale"], how="left")
         frame["change"] = frame["value"] - frame["baseline_value"]
-        frame["threshold_flag"] = _threshold_flags(frame, study.thresholds or {})
+        frame["threshold_flag"] = _threshold_flags(frame, thresholds)
         completed = frame["completed_date"]
         days = [(c - t).days if pd.notna(c) else pd.NA for c, t in zip(completed, frame["target_date"], strict=True)]
         frame["days_from_target"] = pd.array(days, dtype="Int64")
@@ -259,7 +370,7 @@ def scores(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
         yield frame[columns].reset_index(drop=True)
 
 
-def _baseline_scores(study: Study, participant_ids: list[int]) -> pd.DataFrame:
+def _baseline_scores(participant_ids: list[int]) -> pd.DataFrame:
     return _frame(
         select(Participant.study_code, Score.scale_code, Score.value)
         .join(Assessment, Score.assessment_id == Assessment.id)
@@ -280,18 +391,22 @@ def wide_columns(study: Study) -> tuple[list[str], list[str]]:
 
 def wide(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
     item_cols, scale_cols = wide_columns(study)
-    for base in _participant_chunks(study, filters):
+
+    def read(assessment_ids: list[int], _participants) -> dict:
+        # Unanswered items are blank in wide whatever their state, so only answers are read; and the
+        # language (the one most answers were given in) is counted in the same pass.
+        return {"answers": _fold(ItemResponse, ItemResponse.item_id, ItemResponse.value, assessment_ids,
+                                 ItemResponse.state == "answered", extra=_language_counts()),
+                "scores": _fold(Score, Score.scale_code, _exact_number(Score.value), assessment_ids,
+                                Score.value.is_not(None))}
+
+    for base, reads in _participant_chunks(study, filters, read, language=False):
         ids = base["assessment_id"].tolist()
-        frame = _identifiers(base).set_index("assessment_id", drop=False)
-        answered = _values(ids)
-        values = (answered.pivot(index="assessment_id", columns="item", values="value")
-                  if not answered.empty else pd.DataFrame(index=pd.Index([], name="assessment_id")))
-        values = values.reindex(index=frame.index, columns=item_cols).astype("Int64")
-        result = _scores(ids)
-        scale_values = (result.pivot(index="assessment_id", columns="scale", values="value")
-                        if not result.empty else pd.DataFrame(index=pd.Index([], name="assessment_id")))
-        scale_values = scale_values.reindex(index=frame.index, columns=scale_cols).astype("float64")
-        yield pd.concat([frame, values, scale_values], axis=1).reset_index(drop=True)
+        values = _unfold(reads["answers"], dict.fromkeys(item_cols, pa.int64()), ids)
+        base["language"] = _majority_language(values).to_numpy()
+        scale_values = _unfold(reads["scores"], dict.fromkeys(scale_cols, pa.float64()), ids)
+        yield pd.concat([_identifiers(base).reset_index(drop=True), values[item_cols].reset_index(drop=True),
+                         scale_values.reset_index(drop=True)], axis=1)
 
 
 def proae(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
@@ -303,36 +418,43 @@ def proae(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
     pro_ctcae = registry.get("pro_ctcae")
     item_cols = list(study_items(study, pro_ctcae))
     scale_cols = list(study_scales(study, pro_ctcae))
-    for base in _participant_chunks(study, filters):
-        ids = base["assessment_id"].tolist()
-        answered = _values(ids, instrument="pro_ctcae")
-        if answered.empty:
+    value = case((ItemResponse.state == "branched", 0), else_=ItemResponse.value)
+
+    def read(assessment_ids: list[int], _participants) -> dict:
+        return {"answers": _fold(ItemResponse, ItemResponse.item_id, value, assessment_ids,
+                                 ItemResponse.instrument_id == "pro_ctcae", extra=(func.count().label("n_rows"),)),
+                "grades": _fold(Score, Score.scale_code, _exact_number(Score.value), assessment_ids,
+                                Score.instrument_id == "pro_ctcae")}
+
+    for base, reads in _participant_chunks(study, filters, read, language=False):
+        values = _unfold(reads["answers"], dict.fromkeys(item_cols, pa.int64()), base["assessment_id"].tolist())
+        started = values["n_rows"].notna().to_numpy()  # assessments with a PRO-CTCAE item shown or skipped
+        if not started.any():
             continue
-        answered = answered.assign(value=answered["value"].where(answered["state"] != "branched", 0))
-        values = answered.pivot(index="assessment_id", columns="item", values="value")
-        values = values.reindex(columns=item_cols).astype("Int64")
-        result = _scores(ids, instrument="pro_ctcae")
-        grades = result.pivot(index="assessment_id", columns="scale", values="value") if not result.empty else None
-        grades = (grades.reindex(index=values.index, columns=scale_cols) if grades is not None
-                  else pd.DataFrame(index=values.index, columns=scale_cols)).astype("Int64")
-        keys = base.set_index("assessment_id").loc[values.index]
+        keys = base[started]
+        grades = _unfold(reads["grades"], dict.fromkeys(scale_cols, pa.float64()),
+                         keys["assessment_id"].tolist()).astype("Int64")
         frame = pd.DataFrame({"id": keys["participant"].to_numpy(), "Cycle": keys["visit"].to_numpy(),
                               "timepoint": keys["timepoint"].to_numpy(), "site": keys["site"].to_numpy(),
                               "completed_at": keys["completed_at"].to_numpy()})
-        yield pd.concat([frame, values.reset_index(drop=True), grades.reset_index(drop=True)], axis=1)
+        yield pd.concat([frame, values[started][item_cols].reset_index(drop=True), grades.reset_index(drop=True)],
+                        axis=1)
 
 
 # --- compliance ------------------------------------------------------------------------------------------
 
 def compliance(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
     columns = IDENTIFIER_NAMES + [c.name for c in C.COMPLIANCE_ROW]
-    for base in _participant_chunks(study, filters):
-        ids = base["assessment_id"].tolist()
-        counts = _frame(
+
+    def read(assessment_ids: list[int], _participants) -> dict:
+        return {"states": _frame(
             select(ItemResponse.assessment_id, ItemResponse.state, func.count())
-            .where(ItemResponse.assessment_id.in_(ids)).group_by(ItemResponse.assessment_id, ItemResponse.state),
-            ["assessment_id", "state", "n"]).pivot_table(
-            index="assessment_id", columns="state", values="n", aggfunc="sum", fill_value=0)
+            .where(ItemResponse.assessment_id.in_(assessment_ids))
+            .group_by(ItemResponse.assessment_id, ItemResponse.state), ["assessment_id", "state", "n"])}
+
+    for base, reads in _participant_chunks(study, filters, read):
+        counts = reads["states"].pivot_table(index="assessment_id", columns="state", values="n", aggfunc="sum",
+                                             fill_value=0)
         answered = counts.get("answered", pd.Series(dtype="int64"))
         asked = counts.drop(columns=[c for c in ("branched",) if c in counts.columns]).sum(axis=1)
         frame = base.copy()

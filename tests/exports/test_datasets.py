@@ -162,6 +162,55 @@ def test_wide_holds_the_stored_answers_and_scores(demo):
     assert not any(c.startswith(("qlq_", "pro_ctcae")) for c in wide.columns), "unprefixed column names"
 
 
+def test_exported_scores_are_the_stored_doubles_to_the_last_bit(app, create_study, create_participant):
+    """Whatever double a score holds, every file gives it back exactly: SQLite's own JSON text keeps only 15
+    significant digits (66.6666666666667), so this checks the path the wide data set reads scores by."""
+    study = create_study(code="BITS", instruments=["qlq_c30"])
+    participant = create_participant(study, anchor=utcnow().date() - timedelta(days=120))
+    fill(app, participant.assessments["baseline"], c30_answers(2))
+    rng = np.random.default_rng(7)
+    awkward = [200 / 3, 100 / 3, 0.1 + 0.2, 1e-20, 5e300, -0.0, 83.33333333333334, 2 ** -1074,
+               *(rng.random(4) * 100), *(rng.standard_normal(3) * 10.0 ** rng.integers(-30, 30, 3))]
+    with app.app_context():
+        stored = db.session.scalars(select(Score).where(Score.assessment_id == participant.assessments["baseline"])
+                                    .order_by(Score.id)).all()
+        expected = dict(zip((s.scale_code for s in stored), awkward, strict=False))
+        for row in stored:
+            if row.scale_code in expected:
+                row.value = expected[row.scale_code]
+        db.session.commit()
+    assert len(expected) == len(awkward)
+    csv_wide = read_csv(export_bytes(app, study.code, "wide")).set_index("timepoint")
+    parquet_wide = read_parquet(export_bytes(app, study.code, "wide", "parquet")).set_index("timepoint")
+    scores = read_csv(export_bytes(app, study.code, "scores"), dtype=TEXT_COLUMNS).set_index("scale")
+    for code, value in expected.items():
+        assert csv_wide.at["baseline", code] == value, code
+        assert parquet_wide.at["baseline", code] == value, code
+        assert scores.at[code, "value"] == value, code
+
+
+def test_language_is_the_one_most_items_were_answered_in(app, create_study, create_participant):
+    study = create_study(code="LANG", instruments=["qlq_c30"])
+    participant = create_participant(study, language="en", anchor=utcnow().date() - timedelta(days=200))
+    a = participant.assessments
+    items = list(c30_answers(2))
+    fill(app, a["baseline"], dict.fromkeys(items[:12], 2), complete=False, language="en")
+    fill(app, a["baseline"], dict.fromkeys(items[12:], 3), language="es")  # 18 in Spanish, 12 in English
+    fill(app, a["wk12"], dict.fromkeys(items[:15], 2), complete=False, language="es")
+    fill(app, a["wk12"], dict.fromkeys(items[15:], 2), language="en")  # a tie: the first in A-Z order
+    fill(app, a["wk24"], {items[0]: 1, **dict.fromkeys(items[1:], None)}, complete=False, language="en")
+    fill(app, a["wk24"], dict.fromkeys(items[1:], None), language="es")  # 1 answered in English, 29 declined
+    fill(app, a["fu30"], dict.fromkeys(items, None), language="es")  # nothing answered: blank
+    expected = {"baseline": "es", "wk12": "en", "wk24": "en", "fu30": None}
+    for dataset in ("wide", "items", "scores", "compliance"):
+        for fmt in ("csv", "parquet"):
+            exported = read(fmt, export_bytes(app, study.code, dataset, fmt))
+            languages = exported.groupby("timepoint")["language"].agg(lambda s: set(s.map(
+                lambda v: None if blank(v) else v)))
+            assert {tp: next(iter(found)) for tp, found in languages.items()} == expected, (dataset, fmt)
+            assert all(len(found) == 1 for found in languages), (dataset, fmt)
+
+
 # --- the codebook -----------------------------------------------------------------------------------------
 
 def test_codebook_has_one_row_per_exported_column(demo):
