@@ -3,10 +3,8 @@ every data set written once in every format by `pro-app export`."""
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
-import pandas as pd
 import pytest
 from argon2 import PasswordHasher
 
@@ -39,11 +37,8 @@ def cli_files(demo, tmp_path_factory) -> dict[tuple[str, str], Written]:
     for dataset in DATASETS:
         for fmt in FORMATS:
             out = folder / f"DEMO_{dataset}.{fmt}"
-            with warnings.catch_warnings():
-                # wide as Stata makes pandas warn (a known defect, see test_formats.py); the file is still checked
-                warnings.simplefilter("ignore", category=pd.errors.PerformanceWarning)
-                result = run_cli(demo.settings, "export", "--study", "DEMO", "--dataset", dataset, "--format", fmt,
-                                 "-o", str(out))
+            result = run_cli(demo.settings, "export", "--study", "DEMO", "--dataset", dataset, "--format", fmt,
+                             "-o", str(out))
             written[(dataset, fmt)] = Written(out.read_bytes() if out.exists() else b"", result.exit_code,
                                               result.stderr, tuple(p.name for p in folder.glob(".*")))
     return written
