@@ -362,7 +362,7 @@ def export_one(args) -> None:
         return wrapper
 
     # the data set's database reads (query, fetch and the DataFrame of the rows): timed, not changed
-    for name in ("_assessment_rows", "_language_rows", "_fold", "_frame"):
+    for name in ("_assessment_rows", "_language_rows", "_fold", "_rows", "_frame"):
         setattr(datasets, name, timed_db(getattr(datasets, name)))
     original_build = service.build
 

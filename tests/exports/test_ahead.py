@@ -41,8 +41,11 @@ def test_the_next_item_is_produced_while_the_caller_works_on_this_one():
     items = built_ahead(numbers())
     assert next(items) == 0
     time.sleep(0.2)  # the caller works on item 0 ...
-    assert started[:2] == [0, 1]  # ... while item 1 is produced
-    assert list(items) == [1, 2]
+    assert started == [0, 1]  # ... while item 1 is produced, and no more: one chunk ahead, not two
+    assert next(items) == 1
+    time.sleep(0.2)
+    assert started == [0, 1, 2]
+    assert list(items) == [2]
 
 
 def test_an_error_in_the_producer_is_raised_in_the_caller():
