@@ -240,21 +240,30 @@ def _fold(table, key, value, assessment_ids: list[int], *where, extra: tuple = (
         head = head + f',"{aggregate.name}":' + cast(aggregate.element, Text)
     line = head + "," + func.substr(_json_object(key, value), 2, type_=Text)  # the object without its {
     lines = (select(line.label("line")).where(table.assessment_id.in_(bindparam("ids", expanding=True)), *where)
-             .group_by(table.assessment_id).subquery())
-    return Folded(db.session.scalar(select(func.aggregate_strings(lines.c.line, "\n")), {"ids": assessment_ids}),
-                  [aggregate.name for aggregate in extra])
+             .group_by(table.assessment_id))
+    return Folded(_joined(lines, ids=assessment_ids), [aggregate.name for aggregate in extra])
+
+
+def _joined(lines, **params) -> str | None:
+    """The one-column query's texts joined by newlines, by the database (None: no rows)."""
+    lines = lines.subquery()
+    return db.session.scalar(select(func.aggregate_strings(lines.c.line, "\n")), params)
+
+
+def _parsed(lines: str | None, schema: pa.Schema) -> pa.Table:
+    """JSON objects, one per line, as a table of the schema's columns (other keys are left out), parsed
+    by pyarrow all at once."""
+    if not lines:
+        return schema.empty_table()
+    options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    return pa_json.read_json(io.BytesIO(lines.encode("utf-8")), parse_options=options)
 
 
 def _unfold(folded: Folded, columns: dict[str, pa.DataType], assessment_ids: list[int]) -> pd.DataFrame:
-    """_fold's objects as a frame, parsed by pyarrow all at once: one row per assessment id (in the order
-    given, blank where the assessment had no rows), one typed column per key of `columns` (other keys are
-    left out), then the extra aggregates."""
+    """_fold's objects as a frame: one row per assessment id (in the order given, blank where the
+    assessment had no rows), one typed column per key of `columns`, then the extra aggregates."""
     schema = pa.schema([("_id", pa.int64()), *((name, pa.int64()) for name in folded.extra), *columns.items()])
-    if folded.lines:
-        options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
-        parsed = pa_json.read_json(io.BytesIO(folded.lines.encode("utf-8")), parse_options=options)
-    else:
-        parsed = schema.empty_table()
+    parsed = _parsed(folded.lines, schema)
     frame = parsed.select(list(columns) + folded.extra).to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
     frame.index = pd.Index(parsed.column("_id").to_numpy(), dtype="int64")
     return frame.reindex(assessment_ids)
@@ -274,15 +283,8 @@ def _rows(table, fields: dict[str, tuple], *where, **params) -> pd.DataFrame:
     quarter of a million rows). Timestamps come as their text and are parsed by pandas, as UTC."""
     pairs = [("_row", table.id)] + [(name, column) for name, (column, _) in fields.items()]
     row = _json_row([part for name, column in pairs for part in (literal(name, Text), _as_stored(column))])
-    lines = select(row.label("line")).where(*where).subquery()
-    text = db.session.scalar(select(func.aggregate_strings(lines.c.line, "\n")), params)
     schema = pa.schema([("_row", pa.int64())] + [(name, kind) for name, (_, kind) in fields.items()])
-    if text:
-        options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
-        parsed = pa_json.read_json(io.BytesIO(text.encode("utf-8")), parse_options=options)
-    else:
-        parsed = schema.empty_table()
-    parsed = parsed.sort_by("_row")
+    parsed = _parsed(_joined(select(row.label("line")).where(*where), **params), schema).sort_by("_row")
     frame = parsed.select(list(fields)).to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
     for name, (column, _) in fields.items():
         if isinstance(column.type, UTCDateTime):
