@@ -276,15 +276,17 @@ def _json_row(names_and_values: list):
     return func.json_object(*names_and_values)
 
 
-def _rows(table, fields: dict[str, tuple], *where, **params) -> pd.DataFrame:
-    """The matching rows of `table` as a frame of typed columns ({name: (column, Arrow type)}), in the
-    table's id order. The database writes each row as a JSON object and hands over all of them in one
-    string, which pyarrow parses at once: no Python object per row (a chunk of the items data set is a
-    quarter of a million rows). Timestamps come as their text and are parsed by pandas, as UTC."""
+def _rows(table, fields: dict[str, tuple], assessment_ids: list[int]) -> pd.DataFrame:
+    """The given assessments' rows of `table` as a frame of typed columns ({name: (column, Arrow type)};
+    one of them `assessment_id`), in the table's id order. The database writes each row as a JSON object
+    and hands over all of them in one string, which pyarrow parses at once: no Python object per row (a
+    chunk of the items data set is a quarter of a million rows). Timestamps come as their text and are
+    parsed by pandas, as UTC."""
     pairs = [("_row", table.id)] + [(name, column) for name, (column, _) in fields.items()]
     row = _json_row([part for name, column in pairs for part in (literal(name, Text), _as_stored(column))])
     schema = pa.schema([("_row", pa.int64())] + [(name, kind) for name, (_, kind) in fields.items()])
-    parsed = _parsed(_joined(select(row.label("line")).where(*where), **params), schema).sort_by("_row")
+    lines = select(row.label("line")).where(table.assessment_id.in_(bindparam("ids", expanding=True)))
+    parsed = _parsed(_joined(lines, ids=assessment_ids), schema).sort_by("_row")
     frame = parsed.select(list(fields)).to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
     for name, (column, _) in fields.items():
         if isinstance(column.type, UTCDateTime):
@@ -331,7 +333,7 @@ def _responses(assessment_ids: list[int]) -> pd.DataFrame:
         "state": (ItemResponse.state, pa.string()),
         "item_language": (ItemResponse.language, pa.string()),
         "answered_at": (ItemResponse.answered_at, pa.string()),
-    }, ItemResponse.assessment_id.in_(bindparam("ids", expanding=True)), ids=assessment_ids)
+    }, assessment_ids)
 
 
 def items(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
@@ -368,7 +370,7 @@ def _scores(assessment_ids: list[int]) -> pd.DataFrame:
         "status": (Score.status, pa.string()),
         "n_items": (Score.n_items, pa.int64()),
         "scoring_version": (Score.scoring_version, pa.string()),
-    }, Score.assessment_id.in_(bindparam("ids", expanding=True)), ids=assessment_ids)
+    }, assessment_ids)
 
 
 def _threshold_flags(frame: pd.DataFrame, thresholds: dict) -> pd.Series:
