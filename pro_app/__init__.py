@@ -6,16 +6,30 @@ from pathlib import Path
 
 from flask import Flask, redirect, url_for
 
-from . import errors, i18n
+from . import errors, i18n, transactions
+from .alerts.views import bp as alerts_bp
 from .api.views import bp as api_bp
-from .coordinator import bp as coordinator_bp
+from .assessments.views import bp as assessments_bp
+from .audit.views import bp as audit_bp
+from .auth.views import bp as auth_bp
 from .database import configure_sqlite
 from .extensions import babel, csrf, db, migrate
 from .kiosk.views import bp as kiosk_bp
+from .participants.views import bp as participants_bp
+from .reports.views import bp as reports_bp
 from .security import headers
 from .settings import Settings
+from .studies.views import bp as studies_bp
+from .tokens.views import bp as tokens_bp
+from .users.views import bp as users_bp
+from .web import navigation
+from .worklist.views import bp as worklist_bp
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+#: The patient's tablet, each staff feature (one folder each: views, forms, services), and the analysts' API.
+BLUEPRINTS = (kiosk_bp, auth_bp, worklist_bp, studies_bp, participants_bp, assessments_bp, alerts_bp, reports_bp,
+              users_bp, audit_bp, tokens_bp, api_bp)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -48,15 +62,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.install(app)
+    navigation.install(app)
     headers.install(app)
     errors.install(app)
 
-    app.register_blueprint(kiosk_bp)
-    app.register_blueprint(coordinator_bp)
-    app.register_blueprint(api_bp)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
 
     @app.get("/")
     def index():
         return redirect(url_for("kiosk.start"))
 
+    transactions.install(app)  # last: it wraps every view registered above
     return app

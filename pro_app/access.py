@@ -6,10 +6,19 @@ from sqlalchemy import Select, and_, or_, select
 
 from .extensions import db
 from .models import Assessment, Participant, Site, Study, StudyGrant, User
+from .vocabulary import Role
+
+#: The named role sets the staff views are guarded with (web/guards.roles_required).
+EVERYONE = frozenset(Role)
+#: Enrol, hand over the tablet, key in paper, correct, mark not done, acknowledge alerts.
+EDITORS = frozenset({Role.ADMIN, Role.COORDINATOR})
+#: May hold API tokens.
+TOKEN_HOLDERS = frozenset({Role.ANALYST, Role.ADMIN})
+ADMINS = frozenset({Role.ADMIN})
 
 
 def visible_studies(user: User) -> Select:
-    if user.role == "admin":
+    if user.role == Role.ADMIN:
         return select(Study).order_by(Study.code)
     granted = select(StudyGrant.study_id).where(StudyGrant.user_id == user.id)
     return select(Study).where(Study.id.in_(granted)).order_by(Study.code)
@@ -17,7 +26,7 @@ def visible_studies(user: User) -> Select:
 
 def _participant_scope(user: User):
     """A condition on Participant: in a granted study, and at a granted site where the grant names one."""
-    if user.role == "admin":
+    if user.role == Role.ADMIN:
         return True
     grants = db.session.scalars(select(StudyGrant).where(StudyGrant.user_id == user.id)).all()
     if not grants:
@@ -51,7 +60,7 @@ def get_participant(user: User, participant_id: int) -> Participant | None:
 
 def granted_sites(user: User, study: Study) -> list[Site]:
     """The study's sites the user works at: all for an admin or a whole-study grant, else the granted ones."""
-    if user.role == "admin":
+    if user.role == Role.ADMIN:
         return list(study.sites)
     granted = db.session.scalars(select(StudyGrant.site_id).where(StudyGrant.user_id == user.id,
                                                                  StudyGrant.study_id == study.id)).all()
@@ -64,3 +73,14 @@ def granted_site_codes(user: User, study: Study) -> tuple[str, ...]:
     """The site codes the user is limited to in this study; empty when the user sees every site."""
     sites = granted_sites(user, study)
     return () if len(sites) == len(study.sites) else tuple(sorted(s.code for s in sites))
+
+
+def may_edit_study(user: User, study: Study) -> bool:
+    """Admins, and coordinators granted the whole study (not one site of it)."""
+    if user.role == Role.ADMIN:
+        return True
+    if user.role != Role.COORDINATOR:
+        return False
+    return db.session.scalar(select(StudyGrant.id).where(StudyGrant.user_id == user.id,
+                                                         StudyGrant.study_id == study.id,
+                                                         StudyGrant.site_id.is_(None))) is not None

@@ -24,7 +24,7 @@ from .instruments.examples import check_examples
 from .instruments.registry import definition_files
 from .instruments.scorefile import ScoreFileError, score_file, write_result
 from .models import ROLES
-from .users import UserError, create_user, generate_password
+from .users.services import UserError, create_user, generate_password
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False, set_debug_flag=False,

@@ -16,10 +16,10 @@ from .assessments.schedule import create_assessments, local_today, site_today
 from .database import utcnow
 from .extensions import db
 from .instruments import get_registry, route
-from .kiosk import codes
+from .security import codes
 from .models import Assessment, ItemResponse, Participant, Site, Study, Timepoint, User
 from .security.passwords import hash_password
-from .users import create_user, generate_password
+from .users.services import create_user, generate_password
 
 STUDY_CODE = "DEMO"
 COORDINATOR = "coordinator@example.org"

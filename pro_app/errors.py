@@ -11,19 +11,15 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
+from .transactions import rollback_quietly
 
 log = logging.getLogger(__name__)
 
 
 def _rollback_quietly() -> None:
-    """Roll back after a failure; SQLite may already have rolled back by itself (disk full), and a
-    second ROLLBACK then fails with 'no transaction is active'. Either way the session is reset."""
-    try:
-        db.session.rollback()
-    except Exception:  # noqa: BLE001 - nothing more can be done; the session is discarded below
-        log.warning("rollback after a database error failed", exc_info=True)
-    finally:
-        db.session.remove()
+    """Nothing of a failed request is kept, and the next one starts with a fresh database session."""
+    rollback_quietly()
+    db.session.remove()
 
 
 def install(app: Flask) -> None:

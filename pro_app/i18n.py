@@ -17,50 +17,11 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import PoFileParser
 from flask import Flask, g, request, session
 from flask_babel import format_date, get_locale
-from flask_babel import lazy_gettext as _l
+
+from .vocabulary import STATUS_LABELS
 
 LANGUAGES = ("en", "es")
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}
-
-NOT_DONE_LABELS = {
-    "patient_refused": _l("Patient refused"),
-    "too_ill": _l("Too ill"),
-    "staff_error": _l("Staff or scheduling error"),
-    "outside_window": _l("Outside the window"),
-    "device_failure": _l("Device failure"),
-    "other": _l("Other reason"),
-}
-
-ITEM_STATE_LABELS = {
-    "answered": _l("Answered"),
-    "declined": _l("Declined"),
-    "branched": _l("Skipped by branching"),
-    "not_applicable": _l("Not applicable"),
-    "not_reached": _l("Not reached"),
-}
-
-SCORE_STATUS_LABELS = {
-    "scored": _l("Scored"),
-    "insufficient": _l("Too few answers"),
-    "not_applicable": _l("Not applicable"),
-}
-
-MODE_LABELS = {"self": _l("Tablet"), "assisted": _l("Assisted"), "paper": _l("Paper")}
-
-ALERT_KIND_LABELS = {
-    "proctcae_grade3": _l("Severe symptom (PRO-CTCAE grade 3)"),
-    "proctcae_item4": _l("Highest answer on a PRO-CTCAE item"),
-    "threshold": _l("QLQ-C30 score past the threshold for clinical importance"),
-}
-
-STATUS_LABELS = {
-    "scheduled": _l("Scheduled"),
-    "open": _l("Window open"),
-    "in_progress": _l("In progress"),
-    "completed": _l("Completed"),
-    "missed": _l("Missed"),
-    "not_done": _l("Not done"),
-}
 
 
 def translations_dir() -> Path:
@@ -109,6 +70,11 @@ def compile_catalogs(target: Path) -> Path:
     return target
 
 
+def current_language() -> str:
+    """The language of this request's pages ("en" or "es"), as select_locale decided it."""
+    return str(get_locale() or "en")
+
+
 def select_locale() -> str:
     asked = request.args.get("lang")
     if asked in LANGUAGES:
@@ -125,6 +91,6 @@ def select_locale() -> str:
 def install(app: Flask) -> None:
     @app.context_processor
     def _languages():
-        current = str(get_locale() or "en")
+        current = current_language()
         return {"lang": current, "language_names": LANGUAGE_NAMES, "languages": LANGUAGES,
                 "status_labels": STATUS_LABELS, "format_date": format_date}

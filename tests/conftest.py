@@ -23,7 +23,7 @@ from pro_app.extensions import db
 from pro_app.instruments import get_instrument
 from pro_app.models import Participant, Site, Study, Timepoint
 from pro_app.settings import Settings
-from pro_app.users import create_user
+from pro_app.users.services import create_user
 
 from .helpers import PASSWORD, login
 

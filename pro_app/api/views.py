@@ -10,8 +10,8 @@ from .. import access
 from ..exports.datasets import DATASETS, ExportError, Filters, study_by_code
 from ..exports.service import prepare, stream
 from ..exports.writers import WRITERS
-from ..extensions import csrf, db
-from . import tokens
+from ..extensions import csrf
+from ..tokens import services as tokens
 from .openapi import openapi
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -29,7 +29,6 @@ def _problem(status: int, detail: str) -> Response:
 def _token_or_401():
     token = tokens.authenticate(request.headers.get("Authorization"))
     if token is None:
-        db.session.commit()
         abort(_problem(401, "a valid, unexpired API token is needed: Authorization: Bearer <token>"))
     return token
 
@@ -53,7 +52,6 @@ def openapi_document():
 def studies():
     token = _token_or_401()
     visible = [s for s in token.studies if tokens.allows(token, s)]
-    db.session.commit()
     return jsonify([{"code": s.code, "title": s.title} for s in visible])
 
 
@@ -65,7 +63,6 @@ def dataset(code: str, name: str):
     except ExportError:
         study = None
     if study is None or not tokens.allows(token, study):
-        db.session.commit()
         return _problem(403, f"this token does not give access to study {code!r}")
     if name not in DATASETS:
         return _problem(404, f"unknown data set {name!r} (one of: {', '.join(DATASETS)})")
@@ -76,13 +73,12 @@ def dataset(code: str, name: str):
     granted = access.granted_site_codes(token.user, study)  # empty: every site
     if granted:  # a site-limited analyst's token reads only those sites
         if set(sites) - set(granted):
-            db.session.commit()
             return _problem(403, f"this token gives access to sites {', '.join(granted)} only")
         sites = sites or granted
     filters = Filters(sites, tuple(request.args.getlist("timepoint")), _date("from"), _date("to"))
     export = prepare(code, name, fmt, filters)
     user_id, token_name = token.user_id, token.name
-    db.session.commit()
+    # The body runs after this view has committed, in a read-only transaction of its own.
     body = stream(export, actor="user", user_id=user_id, via=f"api:{token_name}",
                   excel=request.args.get("excel") == "1")
     response = Response(stream_with_context(body), content_type=export.mimetype)

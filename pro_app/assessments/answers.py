@@ -50,9 +50,15 @@ def build_plan(assessment: Assessment) -> list[dict]:
 
 
 def ensure_plan(assessment: Assessment) -> list[dict]:
+    """The assessment's plan, fixed (stored) now if it was not yet: what is asked never changes once started."""
     if not assessment.plan:
         assessment.plan = build_plan(assessment)
     return assessment.plan
+
+
+def plan_of(assessment: Assessment) -> list[dict]:
+    """The plan as it stands, or as it would be fixed now (nothing is stored: a page that only shows it)."""
+    return assessment.plan or build_plan(assessment)
 
 
 def instrument_of(part: dict) -> Instrument:

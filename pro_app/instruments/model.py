@@ -4,15 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import cached_property
 from types import MappingProxyType
 
 LANGUAGES = ("en", "es")
 
-#: Item states of SCORING.md §5.
-ITEM_STATES = ("answered", "declined", "branched", "not_applicable", "not_reached")
-#: Score statuses of SCORING.md §5.
-SCORE_STATUSES = ("scored", "insufficient", "not_applicable")
+
+class ItemState(StrEnum):
+    """What happened to one item of one administration (SCORING.md §5)."""
+
+    ANSWERED = "answered"
+    DECLINED = "declined"
+    BRANCHED = "branched"
+    NOT_APPLICABLE = "not_applicable"
+    NOT_REACHED = "not_reached"
+
+
+class ScoreStatus(StrEnum):
+    """Why a scale has a score or not (SCORING.md §5)."""
+
+    SCORED = "scored"
+    INSUFFICIENT = "insufficient"
+    NOT_APPLICABLE = "not_applicable"
+
+
+ITEM_STATES = tuple(s.value for s in ItemState)
+SCORE_STATUSES = tuple(s.value for s in ScoreStatus)
 
 ATTRIBUTES = ("frequency", "severity", "interference", "amount", "presence")
 SCALE_TYPES = ("functional", "symptom", "global", "summary", "composite")

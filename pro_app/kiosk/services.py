@@ -12,9 +12,9 @@ from ..assessments.schedule import site_today
 from ..database import utcnow
 from ..extensions import db
 from ..models import Assessment, AuthSession, User
-from ..security import sessions, throttle
+from ..security import codes, sessions, throttle
 from ..security.accounts import authenticate
-from . import codes
+from ..vocabulary import Actor, SessionKind
 
 STARTABLE = ("open", "in_progress")
 
@@ -42,8 +42,7 @@ def start_with_code(code: str, device: str) -> AuthSession:
     if assessment is not None and assessment.status == "completed":
         raise StartRefused("completed")  # the patient's own code, typed again after finishing
     if found is None or not codes.is_valid(found):
-        throttle.fail(code_key, tablet_key)
-        db.session.commit()
+        throttle.fail(code_key, tablet_key)  # kept: the view returns the refusal normally, so it commits
         raise StartRefused("unknown")
     if assessment.participant.status != "active":
         raise StartRefused("closed")  # withdrawn from the study: nothing more is asked
@@ -56,7 +55,7 @@ def start_with_code(code: str, device: str) -> AuthSession:
 
 def begin_patient(assessment: Assessment, handed_over_by: int | None) -> AuthSession:
     answers.ensure_plan(assessment)
-    return sessions.begin("patient", user_id=handed_over_by, assessment_id=assessment.id,
+    return sessions.begin(SessionKind.PATIENT, user_id=handed_over_by, assessment_id=assessment.id,
                           language=assessment.participant.language)
 
 
@@ -111,8 +110,8 @@ def leave_patient_mode(record: AuthSession, email: str, password: str) -> User |
     user = authenticate(email, password)
     if user is None or access.get_assessment(user, record.assessment_id) is None:
         return None
-    sessions.begin("staff", user_id=user.id)
-    audit.record("patient_mode.leave", "assessment", record.assessment_id, actor="user", user_id=user.id)
+    sessions.begin(SessionKind.STAFF, user_id=user.id)
+    audit.record("patient_mode.leave", "assessment", record.assessment_id, actor=Actor.USER, user_id=user.id)
     return user
 
 

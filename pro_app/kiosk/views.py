@@ -6,15 +6,16 @@ import secrets
 from functools import wraps
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
 from ..assessments import answers
-from ..assessments.answers import DONE_STATUSES
 from ..extensions import csrf, db
+from ..i18n import current_language
 from ..models import Assessment
 from ..security import sessions
+from ..transactions import commit_early, committing
+from ..vocabulary import DONE_STATUSES, SessionKind
 from . import services
 from .forms import ConfirmForm, ExitForm, StartForm, item_form
 
@@ -30,10 +31,6 @@ START_MESSAGES = {
 START_STATUS = {"throttled": 429, "unknown": 403, "completed": 409, "closed": 409}
 
 
-def _language() -> str:
-    return str(get_locale() or "en")
-
-
 @bp.before_request
 def _tablet_id() -> None:
     # A random id for this tablet's browser, for throttling code entry per tablet (not per IP address).
@@ -41,7 +38,7 @@ def _tablet_id() -> None:
 
 
 def _live_patient():
-    record = sessions.current("patient")
+    record = sessions.current(SessionKind.PATIENT)
     if record is None:
         return None
     assessment = db.session.get(Assessment, record.assessment_id)
@@ -59,7 +56,6 @@ def patient_required(view):
     def wrapper(*args, **kwargs):
         live = _live_patient()
         if live is None:
-            db.session.commit()  # keep an idle session's end
             session.pop("lang", None)
             return redirect(url_for(".start", m="ended"))
         return view(*live, *args, **kwargs)
@@ -86,7 +82,6 @@ def start_post():
         return render_template("kiosk/start.html", form=StartForm(formdata=None),
                                message=START_MESSAGES[refused.reason]), START_STATUS[refused.reason]
     session["lang"] = record.language
-    db.session.commit()
     return redirect(url_for(".current"))
 
 
@@ -102,7 +97,6 @@ def _step_url(assessment: Assessment, step: answers.Step | None):
 @bp.get("/a")
 @patient_required
 def current(record, assessment):
-    db.session.commit()
     return redirect(_step_url(assessment, services.resume_point(assessment)))
 
 
@@ -122,11 +116,9 @@ def intro(record, assessment, instrument_id):
     first = next((s for s in steps if s.instrument.id == instrument_id), None)
     form = ConfirmForm()
     if request.method == "POST" and form.validate():
-        db.session.commit()
         return redirect(url_for(".item", item_id=first.item_id) if first else url_for(".review"))
     earlier = steps[: steps.index(first)] if first else steps
     back = url_for(".item", item_id=earlier[-1].item_id) if earlier else None
-    db.session.commit()
     return render_template("kiosk/intro.html", instrument=instrument, form=form, back=back,
                            recall=instrument.recall_periods[instrument.recall], position=len(earlier),
                            total=len(steps))
@@ -137,7 +129,7 @@ def _render_item(assessment, pos, form, *, error=None, notice=None, status=200, 
     instrument = pos.step.instrument
     return render_template(
         "kiosk/item.html", instrument=instrument, item=item, pos=pos, form=form, error=error, notice=notice,
-        recall=instrument.recall_periods[item.recall], lang=_language(), from_review=from_review,
+        recall=instrument.recall_periods[item.recall], lang=current_language(), from_review=from_review,
     ), status
 
 
@@ -153,8 +145,7 @@ def item(record, assessment, item_id):
         chosen = str(row.value)
     elif row is not None and row.option_code and row.state == "not_applicable":
         chosen = row.option_code
-    form = item_form(pos.step.instrument.item(item_id), _language(), formdata=None, data={"choice": chosen})
-    db.session.commit()
+    form = item_form(pos.step.instrument.item(item_id), current_language(), formdata=None, data={"choice": chosen})
     return _render_item(assessment, pos, form, from_review=request.args.get("from") == "review")
 
 
@@ -186,7 +177,7 @@ def item_post(record, assessment, item_id):
     if action == "skip":
         return redirect(url_for(".skip", item_id=item_id, **({"from": "review"} if request.form.get("from") else {})))
     item_def = pos.step.instrument.item(item_id)
-    form = item_form(item_def, _language())
+    form = item_form(item_def, current_language())
     from_review = request.form.get("from") == "review"
     if not form.validate():
         return _render_item(assessment, pos, form, error=_l("That answer is not one of the choices."), status=400,
@@ -199,16 +190,16 @@ def item_post(record, assessment, item_id):
 
 
 def _record_and_go_on(record, assessment, pos, *, value, option_code, state):
-    """Commit the patient's response to the item (under the assessment's lock), then go on."""
+    """Commit the patient's response to the item (under the assessment's lock), then go on: the answer is
+    stored before anything else is worked out (the documented early commit of transactions.py)."""
     locked = answers.lock(assessment.id)
     try:
         answers.record(locked, pos.step.instrument, pos.step.item_id, value=value, option_code=option_code,
-                       state=state, language=_language(), mode=locked.mode or "self", actor="patient",
+                       state=state, language=current_language(), mode=locked.mode or "self", actor="patient",
                        user_id=record.user_id)
     except answers.AssessmentClosed:
-        db.session.rollback()
         return redirect(url_for(".start", m="completed"))
-    db.session.commit()
+    commit_early()
     return redirect(_after(locked, pos.step.item_id))
 
 
@@ -221,9 +212,8 @@ def skip(record, assessment, item_id):
     form = ConfirmForm()
     if request.method == "POST" and form.validate():
         return _record_and_go_on(record, assessment, pos, value=None, option_code=None, state="declined")
-    db.session.commit()
     return render_template("kiosk/skip.html", form=form, pos=pos, item=pos.step.instrument.item(item_id),
-                           lang=_language(), from_review=request.args.get("from") == "review")
+                           lang=current_language(), from_review=request.args.get("from") == "review")
 
 
 @bp.get("/a/review")
@@ -232,9 +222,8 @@ def review(record, assessment):
     steps = answers.sequence(assessment)
     missing = services.review_list(assessment)
     numbers = {s.item_id: n + 1 for n, s in enumerate(steps)}
-    db.session.commit()
     return render_template("kiosk/review.html", missing=missing, numbers=numbers, total=len(steps),
-                           form=ConfirmForm(), lang=_language(),
+                           form=ConfirmForm(), lang=current_language(),
                            last=url_for(".item", item_id=steps[-1].item_id) if steps else None)
 
 
@@ -243,30 +232,26 @@ def submit():
     live = _live_patient()
     if live is None:
         found = sessions.find()
-        db.session.commit()
         if found is not None and found.end_reason == "submitted":
             return redirect(url_for(".thanks"))  # a second tap on Submit
         return redirect(url_for(".start", m="ended"))
     record, assessment = live
     if not ConfirmForm().validate():
         abort(400)
-    locked = answers.lock(assessment.id)
-    services.submit(locked, record, _language())
-    db.session.commit()
+    services.submit(answers.lock(assessment.id), record, current_language())
     return redirect(url_for(".thanks"))
 
 
 @bp.post("/alive")
 def alive():
     """The page saw the patient tap or type: keep the session from timing out on the server."""
-    record = sessions.current("patient", touch="always")
-    db.session.commit()
+    record = sessions.current(SessionKind.PATIENT, touch="always")
     return ("", 204) if record is not None else ("", 401)
 
 
 @bp.get("/thanks")
 def thanks():
-    lang = _language()
+    lang = current_language()
     session.pop("lang", None)
     seconds = current_app.config["SETTINGS"].kiosk_thanks_seconds
     return render_template("kiosk/thanks.html", lang=lang, return_seconds=seconds)
@@ -278,7 +263,6 @@ def timeout():
     """The tablet was left idle: back to the start screen. Answers are already saved."""
     sessions.end_current("idle")
     session.pop("lang", None)
-    db.session.commit()
     return redirect(url_for(".start", m="ended"))
 
 
@@ -290,18 +274,16 @@ def exit_patient_mode(record, assessment):
         user = services.leave_patient_mode(record, form.email.data, form.password.data)
         if user is not None:
             session.pop("lang", None)
-            db.session.commit()
-            return redirect(url_for("coordinator.dashboard"))
-        db.session.commit()
+            return redirect(url_for("worklist.index"))
         return render_template("kiosk/exit.html", form=ExitForm(formdata=None),
                                error=_l("Those staff details were not accepted.")), 403
-    db.session.commit()
     if request.method == "POST":  # the form did not validate: fields missing
         return render_template("kiosk/exit.html", form=form, error=_l("Please enter a staff email and password.")), 400
     return render_template("kiosk/exit.html", form=form, error=None)
 
 
 @bp.errorhandler(CSRFError)
+@committing  # an idle session ended on the way is kept
 def csrf_expired(error):
     """An expired or missing form token: keep what the patient did, never show a stack trace."""
     if request.endpoint == "kiosk.start_post":
@@ -310,15 +292,13 @@ def csrf_expired(error):
     live = _live_patient()
     if live is None:
         ended = sessions.find() is not None
-        db.session.commit()
         return redirect(url_for(".start", m="ended") if ended else url_for(".start"))
     record, assessment = live
     pos = services.position(assessment, request.view_args.get("item_id", "")) if request.view_args else None
     if request.endpoint != "kiosk.item_post" or pos is None:
-        db.session.commit()
         return redirect(url_for(".current"))
     chosen = request.form.get("choice")
-    form = item_form(pos.step.instrument.item(pos.step.item_id), _language(), formdata=None, data={"choice": chosen})
-    db.session.commit()
+    form = item_form(pos.step.instrument.item(pos.step.item_id), current_language(), formdata=None,
+                     data={"choice": chosen})
     return _render_item(assessment, pos, form, notice=_l("Please check your answer and press Next again."),
                         status=400, from_review=request.form.get("from") == "review")

@@ -12,7 +12,7 @@ from ..extensions import db
 from .assessment import Assessment
 
 #: kind → urgency (1 = most urgent)
-ALERT_KINDS = {"proctcae_grade3": 1, "proctcae_item4": 1, "threshold": 2}
+ALERT_KINDS = {"grade_at_least": 1, "item_value": 1, "threshold": 2}
 
 
 class Alert(db.Model):
@@ -21,7 +21,7 @@ class Alert(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id"), index=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("study.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(32))  # proctcae_grade3 | proctcae_item4 | threshold
+    kind: Mapped[str] = mapped_column(String(32))  # grade_at_least | item_value | threshold (vocabulary.AlertKind)
     urgency: Mapped[int] = mapped_column(default=2)
     source: Mapped[str] = mapped_column(String(40))  # the scale code or item id that triggered it
     value: Mapped[float | None] = mapped_column(Float(precision=53))

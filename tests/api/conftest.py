@@ -9,11 +9,11 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from pro_app.api import tokens
 from pro_app.extensions import db
 from pro_app.models import Study
 from pro_app.security import passwords
-from pro_app.users import create_user
+from pro_app.tokens import services as tokens
+from pro_app.users.services import create_user
 from tests.exports.support import demo_installation
 
 

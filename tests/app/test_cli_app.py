@@ -23,8 +23,8 @@ from pro_app.cli import main
 from pro_app.database import utcnow
 from pro_app.extensions import db
 from pro_app.instruments import get_instrument, score
-from pro_app.kiosk import codes
 from pro_app.models import Assessment, ItemResponse, Participant, PatientCode, Score, Study, User
+from pro_app.security import codes
 from pro_app.security.passwords import verify_password
 from pro_app.settings import Settings
 from tests.helpers import csrf_token

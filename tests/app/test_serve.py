@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from pro_app.kiosk import codes
+from pro_app.security import codes
 from tests.helpers import csrf_token
 
 from .support import DemoOutput, parse_demo_output

@@ -16,8 +16,8 @@ from playwright.sync_api import sync_playwright
 from waitress import wasyncore
 
 from pro_app.extensions import db
-from pro_app.kiosk import codes
 from pro_app.models import Assessment
+from pro_app.security import codes
 
 from .kiosk_page import PORTRAIT, Kiosk
 

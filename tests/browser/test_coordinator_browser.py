@@ -45,7 +45,7 @@ def morning(app, create_study, create_participant, create_staff):
     staff = create_staff(studies=[study])
     with app.app_context():
         alerts = db.session.scalars(select(Alert).order_by(Alert.id)).all()
-        item4 = [a.id for a in alerts if a.kind == "proctcae_item4"]
+        item4 = [a.id for a in alerts if a.kind == "item_value"]
         assert item4, [(a.kind, a.source) for a in alerts]
         n_alerts = len(alerts)
         db.session.rollback()

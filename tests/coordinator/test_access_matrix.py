@@ -20,20 +20,20 @@ from argon2 import PasswordHasher
 from sqlalchemy import select, text
 
 from pro_app import create_app
-from pro_app.api import tokens
 from pro_app.assessments import answers, completion
 from pro_app.extensions import db
 from pro_app.instruments import get_instrument
 from pro_app.models import Alert, Participant, Site, Study, StudyGrant, Timepoint, User
 from pro_app.security import passwords
 from pro_app.settings import Settings
-from pro_app.users import create_user
+from pro_app.tokens import services as tokens
+from pro_app.users.services import create_user
 from tests.helpers import PASSWORD, csrf_token, login
 
 ITEM = "PROCTCAE_17A_SCL"
 A, B = "NCT-A-0001", "NCT-B-0002"
 CODES = {"A_BCN": "PA-BCN-7001", "A_MIA": "PA-MIA-7002", "B": "PB-BCN-7003"}
-SKIPPED = {"coordinator.login", "coordinator.logout"}
+SKIPPED = {"auth.login", "auth.logout"}
 USERS = ["admin", "coord_all", "coord_bcn", "analyst", "nogrant", "disabled"]
 NON_ADMIN = ["coord_all", "coord_bcn", "analyst", "nogrant"]
 #: The fully granted user of each role: a 403 that they also get on study A is a role refusal, not a leak.
@@ -302,7 +302,7 @@ def test_post_cannot_change_what_is_not_granted(world, rule, endpoint, methods, 
         assert snapshot(world) == before, where
 
 
-CSRF_TARGET = {"coordinator.paper_entry": "open"}  # paper entry on a completed assessment is 409 first
+CSRF_TARGET = {"assessments.paper": "open"}  # paper entry on a completed assessment is 409 first
 
 
 @pytest.mark.parametrize("rule,endpoint,methods,args", POST_RULES, ids=[r[1] for r in POST_RULES])

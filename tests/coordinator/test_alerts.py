@@ -40,8 +40,8 @@ def raised(app, study, create_participant):
         made = [Alert(assessment=assessment, study_id=study.id, kind=kind, urgency=urgency, source=source,
                       value=value, created_at=now - timedelta(hours=age))
                 for kind, urgency, source, value, age in [("threshold", 2, "PF2", 40.0, 30),
-                                                          ("proctcae_grade3", 1, "PROCTCAE_17_COMP", 3.0, 2),
-                                                          ("proctcae_item4", 1, ITEM, 4.0, 5)]]
+                                                          ("grade_at_least", 1, "PROCTCAE_17_COMP", 3.0, 2),
+                                                          ("item_value", 1, ITEM, 4.0, 5)]]
         db.session.add_all(made)
         db.session.commit()
         ids = {a.kind: a.id for a in made}
@@ -68,7 +68,7 @@ def test_open_alerts_by_urgency_then_age_with_their_trigger(client, study, raise
     staff = create_staff(studies=[study])
     login(client, staff.email)
     page = html(client.get(f"/staff/studies/{study.code}/alerts?lang=en"))
-    assert listed(page, "open") == [raised.proctcae_item4, raised.proctcae_grade3, raised.threshold]
+    assert listed(page, "open") == [raised.item_value, raised.grade_at_least, raised.threshold]
     assert listed(page, "acknowledged") == []
     item = get_instrument("pro_ctcae").item(ITEM)
     opened = section(page, "open")
@@ -86,20 +86,20 @@ def test_open_alerts_by_urgency_then_age_with_their_trigger(client, study, raise
 def test_acknowledge_with_a_note_is_audited_and_moves_the_alert(app, client, study, raised, create_staff):
     staff = create_staff(studies=[study])
     login(client, staff.email)
-    r = acknowledge(client, study.code, raised.proctcae_item4, "Called the patient; seen in clinic today.")
+    r = acknowledge(client, study.code, raised.item_value, "Called the patient; seen in clinic today.")
     assert r.status_code == 302 and f"/staff/studies/{study.code}/alerts" in location(r)
     page = html(client.get(f"/staff/studies/{study.code}/alerts?lang=en"))
-    assert listed(page, "open") == [raised.proctcae_grade3, raised.threshold]
-    assert listed(page, "acknowledged") == [raised.proctcae_item4]
+    assert listed(page, "open") == [raised.grade_at_least, raised.threshold]
+    assert listed(page, "acknowledged") == [raised.item_value]
     assert "Called the patient; seen in clinic today." in section(page, "acknowledged")
     assert staff.email in section(page, "acknowledged")
     with app.app_context():
-        alert = db.session.get(Alert, raised.proctcae_item4)
+        alert = db.session.get(Alert, raised.item_value)
         assert (alert.status, alert.acknowledged_by_id, alert.note) == (
             "acknowledged", staff.id, "Called the patient; seen in clinic today.")
         [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "alert.acknowledge")).all()
         assert (event.entity, event.entity_id, event.user_id, event.study_id) == (
-            "alert", raised.proctcae_item4, staff.id, study.id)
+            "alert", raised.item_value, staff.id, study.id)
         assert event.old == {"status": "open"}
         assert event.new == {"status": "acknowledged", "note": "Called the patient; seen in clinic today."}
 
@@ -110,12 +110,12 @@ def test_a_second_acknowledge_is_harmless(app, client, study, raised, create_sta
     acknowledge(client, study.code, raised.threshold, "first")
     r = acknowledge(client, study.code, raised.threshold, "second")
     assert r.status_code == 302
-    acknowledge(client, study.code, raised.proctcae_grade3)  # no note: fine
+    acknowledge(client, study.code, raised.grade_at_least)  # no note: fine
     with app.app_context():
         assert db.session.get(Alert, raised.threshold).note == "first"
-        assert db.session.get(Alert, raised.proctcae_grade3).note is None
+        assert db.session.get(Alert, raised.grade_at_least).note is None
         events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "alert.acknowledge")).all()
-        assert sorted(e.entity_id for e in events) == sorted([raised.threshold, raised.proctcae_grade3])
+        assert sorted(e.entity_id for e in events) == sorted([raised.threshold, raised.grade_at_least])
 
 
 def test_acknowledge_needs_the_form_token_and_a_sensible_note(app, client, study, raised, create_staff):

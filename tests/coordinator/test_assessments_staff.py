@@ -193,7 +193,7 @@ def test_correction_to_grade_3_raises_one_alert(app, client, participant, coordi
     assert paper(client, aid, c30_answers() | CTCAE).status_code == 302
     with app.app_context():
         before = db.session.scalars(select(Alert).where(Alert.assessment_id == aid)).all()
-        assert not [a for a in before if a.kind == "proctcae_grade3"]
+        assert not [a for a in before if a.kind == "grade_at_least"]
         before_count = len(before)
     assert correct(client, aid, "PROCTCAE_17C_SCL", "3").status_code == 302
     assert stored_scores(app, aid)["PROCTCAE_17_COMP"] == 3
@@ -201,7 +201,7 @@ def test_correction_to_grade_3_raises_one_alert(app, client, participant, coordi
     assert stored_scores(app, aid)["PROCTCAE_17_COMP"] == 3
     with app.app_context():
         alerts = db.session.scalars(select(Alert).where(Alert.assessment_id == aid)).all()
-        grade3 = [a for a in alerts if a.kind == "proctcae_grade3"]
+        grade3 = [a for a in alerts if a.kind == "grade_at_least"]
         assert len(grade3) == 1 and grade3[0].source == "PROCTCAE_17_COMP"
         assert len(alerts) == before_count + 1
 

@@ -7,9 +7,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from pro_app import reports
 from pro_app.extensions import db
 from pro_app.models import Participant
+from pro_app.reports import services as reports
 from tests.coordinator.test_assessments_staff import C30_EXAMPLE, c30_answers, paper
 from tests.helpers import login
 from tests.kiosk.flow import html, location

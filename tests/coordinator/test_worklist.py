@@ -13,7 +13,6 @@ from babel.dates import format_date
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from pro_app import worklist
 from pro_app.assessments.schedule import local_today, site_today
 from pro_app.database import utcnow
 from pro_app.demo import seed_demo
@@ -30,6 +29,8 @@ from pro_app.models import (
     StudyGrant,
     User,
 )
+from pro_app.worklist import compliance
+from pro_app.worklist import services as worklist
 from tests.helpers import login
 from tests.kiosk.flow import html
 
@@ -239,7 +240,7 @@ def test_compliance_table_agrees_with_the_compliance_data_set(app, demo, create_
     with app.app_context():
         user = db.session.get(User, staff.id)
         study = db.session.scalar(select(Study).where(Study.code == demo.code))
-        table = worklist.compliance_table(user, study, utcnow())
+        table = compliance.compliance_table(user, study, utcnow())
         frame = next(iter(datasets.build(study, "compliance")))
         overall = table[table["site"].isna()]
         assert overall["expected"].sum() == frame["expected"].sum()

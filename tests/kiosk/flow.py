@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from pro_app.database import utcnow
 from pro_app.extensions import db
-from pro_app.kiosk import codes
 from pro_app.models import Assessment, AuditEvent, ItemResponse
+from pro_app.security import codes
 from tests.helpers import csrf_token
 
 COOKIE = "pro_app"

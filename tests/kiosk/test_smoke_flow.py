@@ -3,8 +3,8 @@
 from sqlalchemy import select
 
 from pro_app.extensions import db
-from pro_app.kiosk import codes
 from pro_app.models import Alert, Assessment, ItemResponse, Score
+from pro_app.security import codes
 from tests.helpers import csrf_token
 
 
@@ -43,7 +43,7 @@ def test_complete_an_assessment_with_a_code(app, client, create_study, create_pa
         score = db.session.scalar(select(Score).where(Score.assessment_id == assessment_id))
         assert (score.scale_code, score.value, score.status) == ("PROCTCAE_17_COMP", 3.0, "scored")
         kinds = {(a.kind, a.source) for a in db.session.scalars(select(Alert)).all()}
-        assert kinds == {("proctcae_grade3", "PROCTCAE_17_COMP"), ("proctcae_item4", "PROCTCAE_17C_SCL")}
+        assert kinds == {("grade_at_least", "PROCTCAE_17_COMP"), ("item_value", "PROCTCAE_17C_SCL")}
     # After submit the questionnaire pages show nothing: back to the start screen.
     after = client.get("/kiosk/a/item/PROCTCAE_17A_SCL")
     assert after.status_code == 302 and "/kiosk/?m=ended" in after.headers["Location"]

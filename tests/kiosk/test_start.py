@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from pro_app import create_app
 from pro_app.extensions import db
-from pro_app.kiosk import codes
 from pro_app.models import Assessment, ThrottleEvent
+from pro_app.security import codes
 
 from .flow import (
     answer,

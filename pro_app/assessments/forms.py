@@ -1,0 +1,55 @@
+"""Staff forms for one assessment: not done with a reason, a correction, and the paper form (built from the
+instrument definitions: one field per item of the assessment's plan)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from ..i18n import LANGUAGE_NAMES, LANGUAGES
+from ..instruments import Instrument
+from ..vocabulary import NOT_DONE_LABELS, NotDoneReason
+from . import answers
+
+
+class NotDoneForm(FlaskForm):
+    reason = SelectField(_l("Reason"), choices=[SelectChoice(k, v) for k, v in NOT_DONE_LABELS.items()],
+                         validators=[DataRequired()])
+    note = TextAreaField(_l("Note"), validators=[Length(max=500)])
+
+    def validate_note(self, field):
+        if self.reason.data == NotDoneReason.OTHER and not (field.data or "").strip():
+            raise ValidationError(_l("Please explain the reason in the note."))
+
+
+class CorrectionForm(FlaskForm):
+    choice = SelectField(_l("New answer"), validators=[DataRequired()], validate_choice=True)
+    reason = StringField(_l("Reason for the correction"), validators=[DataRequired(), Length(max=500)])
+
+
+def item_choices(instrument: Instrument, item_id: str, lang: str, blank=None) -> list[SelectChoice]:
+    """The item's options as select choices ("2 · A little"), optionally after a blank choice."""
+    options = instrument.item(item_id).option_set.options
+    choices = [SelectChoice("", blank)] if blank is not None else []
+    for o in options:
+        key = str(o.value) if o.value is not None else o.code
+        label = f"{o.value} · {o.label.get(lang)}" if o.value is not None else o.label.get(lang)
+        choices.append(SelectChoice(key, label))
+    return choices
+
+
+def paper_form(plan: list[dict], lang: str, **kwargs) -> FlaskForm:
+    """A form with one select per item of the plan (field name = item id) and the paper's language."""
+    blank = _l("(blank: not answered)")
+    fields = {"language": SelectField(_l("Language of the paper form"),
+                                      choices=[SelectChoice(c, LANGUAGE_NAMES[c]) for c in LANGUAGES])}
+    for part in plan:
+        instrument = answers.instrument_of(part)
+        for item_id in part["items"]:
+            item = instrument.item(item_id)
+            fields[item_id] = SelectField(f"{item.number}. {item.text.get(lang)}",
+                                          choices=item_choices(instrument, item_id, lang, blank=blank),
+                                          validators=[Optional()], validate_choice=False)
+    return type("PaperForm", (FlaskForm,), fields)(**kwargs)

@@ -1,0 +1,184 @@
+"""What staff do to an assessment: mark it not done, key in a paper questionnaire, correct an answer; and
+what the assessment page shows (answers and scores per instrument, alerts, changes made by staff).
+
+Thin wrappers over answers.record / completion.complete (the one validation and scoring path), each with
+an audit record and, where the brief asks, a reason. Each refuses (raises) before it changes anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from .. import audit
+from ..alerts import rules
+from ..extensions import db
+from ..instruments import Instrument, route
+from ..models import NOT_DONE_REASONS, Alert, Assessment, AuditEvent, ItemResponse
+from ..security import codes
+from ..vocabulary import Actor
+from . import answers, completion
+
+#: Statuses in which a paper questionnaire may still be keyed in.
+PAPER_STATUSES = ("scheduled", "in_progress")
+
+
+class StaffActionError(Exception):
+    """The action does not fit the assessment's state (the view answers 409)."""
+
+
+@dataclass(frozen=True)
+class ChoiceError:
+    instrument_id: str
+    item_id: str
+    choice: str
+
+
+def mark_not_done(assessment: Assessment, reason: str, note: str | None, *, user_id: int) -> None:
+    """Close an assessment that will not be done, with a reason (and a note, required for `other`)."""
+    if reason not in NOT_DONE_REASONS:
+        raise ValueError(reason)
+    if assessment.status in answers.DONE_STATUSES:
+        raise StaffActionError(assessment.status)
+    old = {"status": assessment.status}
+    assessment.status = "not_done"
+    assessment.not_done_reason = reason
+    assessment.not_done_note = (note or "").strip() or None
+    codes.revoke_all(assessment)
+    audit.record("assessment.not_done", "assessment", assessment.id, actor=Actor.USER, user_id=user_id,
+                 study_id=assessment.participant.study_id, old=old,
+                 new={"status": "not_done", "reason": reason, "note": assessment.not_done_note}, reason=reason)
+
+
+def validate_paper(assessment: Assessment, given: dict[str, str]) -> list[ChoiceError]:
+    """Choices that are not options of their item (blank means declined and is always allowed)."""
+    errors = []
+    for part in answers.plan_of(assessment):
+        instrument = answers.instrument_of(part)
+        for item_id in part["items"]:
+            choice = (given.get(item_id) or "").strip()
+            if not choice:
+                continue
+            try:
+                answers.parse_choice(instrument, item_id, choice)
+            except answers.InvalidChoice:
+                errors.append(ChoiceError(instrument.id, item_id, choice))
+    return errors
+
+
+def enter_paper(assessment: Assessment, given: dict[str, str], *, language: str, user_id: int) -> None:
+    """Record a paper questionnaire (mode `paper`) and complete the assessment.
+
+    Items the branching rules skip, given what is on the paper, are not recorded (completion marks them
+    `branched`); a blank item the patient was meant to see is `declined`.
+    """
+    if assessment.status not in PAPER_STATUSES:
+        raise StaffActionError(assessment.status)
+    if validate_paper(assessment, given):
+        raise answers.InvalidChoice("paper")
+    for part in answers.ensure_plan(assessment):
+        instrument = answers.instrument_of(part)
+        parsed: dict[str, tuple[int | None, str | None, str]] = {}
+        for item_id in part["items"]:
+            choice = (given.get(item_id) or "").strip()
+            parsed[item_id] = (answers.parse_choice(instrument, item_id, choice) if choice
+                               else (None, None, "declined"))
+        view = {i: (v if s == "answered" else c) for i, (v, c, s) in parsed.items()}
+        branched = set(route(instrument, view, part["items"]).branched)
+        for item_id in part["items"]:
+            if item_id in branched:
+                continue
+            value, option_code, state = parsed[item_id]
+            answers.record(assessment, instrument, item_id, value=value, option_code=option_code, state=state,
+                           language=language, mode="paper", actor=Actor.USER, user_id=user_id)
+    assessment.mode = "paper"
+    audit.record("assessment.paper_entry", "assessment", assessment.id, actor=Actor.USER, user_id=user_id,
+                 study_id=assessment.participant.study_id, new={"mode": "paper", "language": language})
+    completion.complete(assessment, actor=Actor.USER, user_id=user_id, language=language)
+
+
+def correct_answer(assessment: Assessment, item_id: str, choice: str, reason: str, *, user_id: int) -> list[Alert]:
+    """Change one answer of a completed assessment with a reason (audited, old and new), re-score the
+    item's instrument and raise alerts for conditions that have none yet. Returns the new alerts."""
+    if assessment.status != "completed":
+        raise StaffActionError(assessment.status)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValueError("reason")
+    part = next((p for p in answers.ensure_plan(assessment) if item_id in p["items"]), None)
+    if part is None:
+        raise KeyError(item_id)
+    instrument = answers.instrument_of(part)
+    value, option_code, state = answers.parse_choice(instrument, item_id, choice)  # InvalidChoice → 400
+    rows = answers.responses_by_item(assessment)
+    current = rows.get(item_id)
+    language = current.language if current else assessment.participant.language
+    mode = current.mode if current else (assessment.mode or "self")
+    answers.record(assessment, instrument, item_id, value=value, option_code=option_code, state=state,
+                   language=language, mode=mode, actor=Actor.USER, user_id=user_id, reason=reason, correction=True)
+    rows = answers.responses_by_item(assessment)
+    db.session.flush()
+    for row in completion.settle_states(assessment, instrument, part, rows, language):
+        audit.record("item.change", "item_response", row.id, actor=Actor.USER, user_id=user_id,
+                     study_id=assessment.participant.study_id,
+                     old={"item": row.item_id, "state": "branched"}, new={"state": row.state}, reason=reason)
+    old_scores = {s.scale_code: s.value for s in assessment.scores if s.instrument_id == instrument.id}
+    completion.store_scores(assessment, instrument, part, rows)
+    db.session.flush()
+    new_scores = {s.scale_code: s.value for s in assessment.scores if s.instrument_id == instrument.id}
+    changed = {code: [old_scores.get(code), value] for code, value in new_scores.items()
+               if old_scores.get(code) != value}
+    audit.record("assessment.rescore", "assessment", assessment.id, actor=Actor.USER, user_id=user_id,
+                 study_id=assessment.participant.study_id, old={"item": item_id},
+                 new={"instrument": instrument.id, "changed": changed}, reason=reason)
+    return rules.raise_alerts(assessment)  # only conditions that have no alert yet
+
+
+# --- what the assessment page shows ----------------------------------------------------------------------
+
+def answer_label(instrument: Instrument, row: ItemResponse, lang: str) -> str:
+    """The answer as staff read it: "2 · A little", or the extra option's label."""
+    for o in instrument.item(row.item_id).option_set.options:
+        if row.state == "answered" and o.value is not None and o.value == row.value:
+            return f"{o.value} · {o.label.get(lang)}"
+        if row.option_code and o.code == row.option_code:
+            return o.label.get(lang)
+    return ""
+
+
+def sections(assessment: Assessment, lang: str) -> list[dict]:
+    """Per instrument of the plan: its items with text, answer and stored row, and its scores."""
+    rows = answers.responses_by_item(assessment)
+    scores = {s.scale_code: s for s in assessment.scores}
+    result = []
+    for part in assessment.plan or []:
+        instrument = answers.instrument_of(part)
+        items = []
+        for item_id in part["items"]:
+            item = instrument.item(item_id)
+            row = rows.get(item_id)
+            items.append({"id": item_id, "number": item.number, "text": item.text.get(lang), "row": row,
+                          "instrument": instrument,
+                          "answer": answer_label(instrument, row, lang) if row else ""})
+        scale_rows = [(scale, scores[scale.code]) for scale in instrument.scales if scale.code in scores]
+        result.append({"instrument": instrument, "version": part["version"], "items": items, "scores": scale_rows})
+    return result
+
+
+def alerts_of(assessment: Assessment) -> list[Alert]:
+    return db.session.scalars(select(Alert).where(Alert.assessment_id == assessment.id).order_by(Alert.id)).all()
+
+
+def staff_changes(assessment: Assessment) -> list[AuditEvent]:
+    """The audit records of answers changed by staff (corrections), oldest first."""
+    return db.session.scalars(
+        select(AuditEvent).where(AuditEvent.entity == "item_response",
+                                 AuditEvent.entity_id.in_([r.id for r in assessment.responses] or [-1]),
+                                 AuditEvent.actor == Actor.USER)
+        .order_by(AuditEvent.id)).all()
+
+
+def correctable_part(assessment: Assessment, item_id: str) -> dict | None:
+    """The plan part that asks the item (None: the assessment does not ask it)."""
+    return next((p for p in assessment.plan or [] if item_id in p["items"]), None)

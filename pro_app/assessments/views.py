@@ -1,0 +1,112 @@
+"""Routes for one assessment: answers and scores, not done with a reason, paper entry, corrections."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask_babel import format_datetime
+from flask_babel import lazy_gettext as _l
+
+from ..access import EDITORS
+from ..i18n import LANGUAGE_NAMES, current_language
+from ..vocabulary import (
+    ALERT_KIND_LABELS,
+    ITEM_STATE_LABELS,
+    MODE_LABELS,
+    NOT_DONE_LABELS,
+    SCORE_STATUS_LABELS,
+)
+from ..web.guards import roles_required, staff_required
+from ..web.lookups import assessment_or_404
+from . import answers, services
+from .forms import CorrectionForm, NotDoneForm, item_choices, paper_form
+
+bp = Blueprint("assessments", __name__, url_prefix="/staff")
+
+
+@bp.get("/assessments/<int:assessment_id>")
+@staff_required
+def detail(assessment_id: int):
+    found = assessment_or_404(assessment_id)
+    lang = current_language()
+    sections = services.sections(found, lang)
+    for section in sections:
+        for it in section["items"]:
+            it["choices"] = item_choices(it["instrument"], it["id"], lang)
+    return render_template(
+        "assessments/detail.html", assessment=found, sections=sections,
+        alerts=services.alerts_of(found), corrections=services.staff_changes(found),
+        not_done_form=NotDoneForm(formdata=None), correction_form=CorrectionForm(formdata=None),
+        can_edit=g.user.role in EDITORS, not_done_labels=NOT_DONE_LABELS, state_labels=ITEM_STATE_LABELS,
+        score_labels=SCORE_STATUS_LABELS, mode_labels=MODE_LABELS, alert_labels=ALERT_KIND_LABELS,
+        language_names=LANGUAGE_NAMES, paper_open=found.status in services.PAPER_STATUSES,
+        format_datetime=format_datetime)
+
+
+@bp.post("/assessments/<int:assessment_id>/not-done")
+@roles_required(EDITORS)
+def not_done(assessment_id: int):
+    assessment_or_404(assessment_id)
+    form = NotDoneForm()
+    if not form.validate():
+        return render_template("assessments/form_error.html", form=form, assessment_id=assessment_id), 400
+    try:
+        services.mark_not_done(answers.lock(assessment_id), form.reason.data, form.note.data, user_id=g.user.id)
+    except services.StaffActionError:
+        abort(409)
+    return redirect(url_for(".detail", assessment_id=assessment_id))
+
+
+@bp.route("/assessments/<int:assessment_id>/paper", methods=["GET", "POST"])
+@roles_required(EDITORS)
+def paper(assessment_id: int):
+    found = assessment_or_404(assessment_id)
+    if found.status not in services.PAPER_STATUSES:
+        abort(409)
+    plan = answers.plan_of(found)  # fixed when the paper is saved, not when the page is looked at
+    form = paper_form(plan, current_language(), formdata=request.form if request.method == "POST" else None,
+                      language=found.participant.language)
+    errors, status = [], 200
+    if request.method == "POST":
+        given = {name: field.data for name, field in form._fields.items() if name not in ("language", "csrf_token")}
+        if not form.validate():
+            errors = [(field.name, field.label.text) for field in form if field.errors and field.name != "csrf_token"]
+            if form.csrf_token.errors:
+                errors.append(("", _l("The form has expired. Please enter it again.")))
+            status = 400
+        elif bad := services.validate_paper(found, given):
+            for e in bad:
+                form[e.item_id].errors = [_l("This answer is not one of the item's options.")]
+            errors, status = [(e.item_id, form[e.item_id].label.text) for e in bad], 400
+        else:
+            try:
+                services.enter_paper(answers.lock(assessment_id), given, language=form.language.data,
+                                     user_id=g.user.id)
+            except (services.StaffActionError, answers.AssessmentClosed):
+                abort(409)
+            return redirect(url_for(".detail", assessment_id=assessment_id))
+    sections = [(answers.instrument_of(part), [form[i] for i in part["items"]]) for part in plan]
+    return render_template("assessments/paper.html", assessment=found, form=form, sections=sections,
+                           errors=errors), status
+
+
+@bp.post("/assessments/<int:assessment_id>/answers/<item_id>/correct")
+@roles_required(EDITORS)
+def correct(assessment_id: int, item_id: str):
+    found = assessment_or_404(assessment_id)
+    part = services.correctable_part(found, item_id)
+    if part is None:
+        abort(404)
+    if found.status != "completed":
+        abort(409)
+    form = CorrectionForm()
+    form.choice.choices = item_choices(answers.instrument_of(part), item_id, current_language())
+    if not form.validate():
+        return render_template("assessments/form_error.html", form=form, assessment_id=assessment_id), 400
+    try:
+        services.correct_answer(answers.lock(assessment_id), item_id, form.choice.data, form.reason.data,
+                                user_id=g.user.id)
+    except services.StaffActionError:
+        abort(409)
+    except (answers.InvalidChoice, ValueError, KeyError):
+        abort(400)
+    return redirect(url_for(".detail", assessment_id=assessment_id) + f"#item-{item_id}")

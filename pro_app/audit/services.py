@@ -1,0 +1,82 @@
+"""The append-only audit trail (models/audit.py holds the table): writing a record, and reading a filtered
+page of records for the admins' view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import AuditEvent, Study, User
+
+#: Records per page of the audit view.
+PER_PAGE = 50
+
+
+def record(
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    *,
+    actor: str,
+    user_id: int | None = None,
+    study_id: int | None = None,
+    old: dict[str, Any] | None = None,
+    new: dict[str, Any] | None = None,
+    reason: str | None = None,
+) -> AuditEvent:
+    """Add an audit record to the current transaction (it commits with the change it describes)."""
+    event = AuditEvent(actor=actor, user_id=user_id, study_id=study_id, action=action, entity=entity,
+                       entity_id=entity_id, old=old, new=new, reason=reason)
+    db.session.add(event)
+    return event
+
+
+@dataclass(frozen=True)
+class Query:
+    """What the admin asked for; None means any."""
+
+    study_id: int | None = None
+    user_id: int | None = None
+    action: str | None = None
+    start: date | None = None  # UTC dates, inclusive
+    end: date | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[tuple[AuditEvent, str | None, str | None]]  # (record, staff email, study code)
+    page: int
+    pages: int
+    total: int
+
+
+def actions() -> list[str]:
+    """Every action recorded so far, A to Z (for the filter)."""
+    return list(db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
+
+
+def search(query: Query, page: int) -> Page:
+    """One page of the records that match, most recent first (`page` is clamped to the pages there are)."""
+    stmt = select(AuditEvent)
+    if query.study_id is not None:
+        stmt = stmt.where(AuditEvent.study_id == query.study_id)
+    if query.user_id is not None:
+        stmt = stmt.where(AuditEvent.user_id == query.user_id)
+    if query.action:
+        stmt = stmt.where(AuditEvent.action == query.action)
+    if query.start:
+        stmt = stmt.where(AuditEvent.at >= datetime.combine(query.start, time.min, UTC))
+    if query.end:
+        stmt = stmt.where(AuditEvent.at < datetime.combine(query.end + timedelta(days=1), time.min, UTC))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    pages = max(1, -(-total // PER_PAGE))
+    page = min(max(page, 1), pages)
+    events = db.session.scalars(stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+                                .limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    emails = dict(db.session.execute(select(User.id, User.email)).all())
+    codes = dict(db.session.execute(select(Study.id, Study.code)).all())
+    return Page([(e, emails.get(e.user_id), codes.get(e.study_id)) for e in events], page, pages, total)

@@ -1,0 +1,62 @@
+"""Routes: /staff/login, /staff/logout, and handing an assessment over to the tablet."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
+from flask_babel import lazy_gettext as _l
+
+from ..access import EDITORS
+from ..web.forms import ActionForm
+from ..web.guards import roles_required
+from ..web.lookups import assessment_or_404
+from . import services
+from .forms import LoginForm
+
+bp = Blueprint("auth", __name__, url_prefix="/staff")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if request.method == "POST":
+        if form.validate() and services.login(form.email.data, form.password.data):
+            return redirect(services.safe_next(request.args.get("next")) or url_for("worklist.index"))
+        return render_template("auth/login.html", form=form,
+                               error=_l("Email or password not accepted, or the account is locked for now.")), 401
+    return render_template("auth/login.html", form=form, error=None)
+
+
+@bp.post("/logout")
+def logout():
+    if ActionForm().validate():
+        services.logout()
+    return redirect(url_for(".login"))
+
+
+def _startable(assessment_id: int):
+    assessment = assessment_or_404(assessment_id)
+    if not ActionForm().validate():
+        abort(400)
+    return assessment
+
+
+@bp.post("/assessments/<int:assessment_id>/start-on-tablet")
+@roles_required(EDITORS)
+def hand_over(assessment_id: int):
+    assessment = _startable(assessment_id)
+    try:
+        session["lang"] = services.hand_over(g.user, assessment)
+    except services.NotStartable:
+        abort(409)
+    return redirect(url_for("kiosk.current"))
+
+
+@bp.post("/assessments/<int:assessment_id>/code")
+@roles_required(EDITORS)
+def issue_code(assessment_id: int):
+    assessment = _startable(assessment_id)
+    try:
+        code = services.issue_code(g.user, assessment)
+    except services.NotStartable:
+        abort(409)
+    return render_template("auth/code.html", code=code, assessment=assessment)

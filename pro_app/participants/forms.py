@@ -1,0 +1,39 @@
+"""Participant forms: enrol, change, withdraw."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Regexp
+
+from ..i18n import LANGUAGE_NAMES, LANGUAGES
+from ..models import Site
+
+
+class ParticipantForm(FlaskForm):
+    study_code = StringField(
+        _l("Participant study code"),
+        validators=[DataRequired(), Length(max=64),
+                    Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+                           message=_l("Use letters, digits, dots, dashes and underscores only."))],
+        description=_l("Pseudonymous: never a name or a medical record number."))
+    site = SelectField(_l("Site"), coerce=int, validators=[DataRequired()])
+    language = SelectField(_l("Preferred language"), validators=[DataRequired()])
+    anchor_date = DateField(_l("Anchor date"), validators=[DataRequired()],
+                            description=_l("The site-local date of the study's anchor event."))
+    reason = StringField(_l("Reason"), validators=[Length(max=500)])
+
+    def offer(self, sites: list[Site]) -> None:
+        """The sites this user may enrol at, and the interface languages."""
+        self.site.choices = [SelectChoice(s.id, f"{s.code} · {s.name}") for s in sites]
+        self.language.choices = [SelectChoice(code, LANGUAGE_NAMES[code]) for code in LANGUAGES]
+
+
+class ParticipantEditForm(ParticipantForm):
+    study_code = None
+    reason = StringField(_l("Reason for the change"), validators=[DataRequired(), Length(max=500)])
+
+
+class WithdrawForm(FlaskForm):
+    reason = TextAreaField(_l("Reason for withdrawal"), validators=[DataRequired(), Length(max=500)])

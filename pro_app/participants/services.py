@@ -1,0 +1,89 @@
+"""The audited changes staff make to participants: enrol, change site / language / anchor date, withdraw."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from .. import access, audit
+from ..assessments.schedule import create_assessments, reschedule
+from ..extensions import db
+from ..models import Participant, Site, Study, User
+from ..studies.definition import StudyError
+from ..vocabulary import Actor
+
+
+def site_named(sites: list[Site], code: str) -> Site | None:
+    return next((s for s in sites if s.code == code), None)
+
+
+def listed(user: User, study: Study, site: Site | None) -> list[Participant]:
+    """The study's participants the user may see (at one site, when given), by code."""
+    query = access.visible_participants(user).where(Participant.study_id == study.id)
+    if site is not None:
+        query = query.where(Participant.site_id == site.id)
+    return db.session.scalars(query.order_by(Participant.study_code)).all()
+
+
+class ParticipantError(StudyError):
+    """A change to a participant that cannot be made; `messages` are whole, translated sentences."""
+
+
+def participant_code_taken(study: Study, code: str, *, except_id: int | None = None) -> bool:
+    query = select(Participant.id).where(Participant.study_id == study.id, Participant.study_code == code)
+    if except_id is not None:
+        query = query.where(Participant.id != except_id)
+    return db.session.scalar(query) is not None
+
+
+def enrol(study: Study, site: Site, study_code: str, language: str, anchor: date, user: User,
+          reason: str | None = None) -> Participant:
+    """Enrol a participant; the schedule (one assessment per timepoint) follows from the study."""
+    if participant_code_taken(study, study_code):
+        raise ParticipantError([_("Participant %(code)s is already enrolled in this study.", code=study_code)])
+    participant = Participant(study=study, site=site, study_code=study_code, language=language,
+                              anchor_date=anchor)
+    db.session.add(participant)
+    db.session.flush()
+    create_assessments(participant)
+    db.session.flush()
+    audit.record("participant.enrol", "participant", participant.id, actor=Actor.USER, user_id=user.id,
+                 study_id=study.id, reason=reason,
+                 new={"study_code": study_code, "site": site.code, "language": language,
+                      "anchor_date": anchor.isoformat()})
+    return participant
+
+
+def change_participant(participant: Participant, *, site: Site, language: str, anchor: date, user: User,
+                       reason: str) -> list[dict]:
+    """Change site, language or anchor date. A new anchor date moves only the assessments not yet started;
+    the audit trail keeps the old and new dates of each. Returns the moves."""
+    old = {"site": participant.site.code, "language": participant.language,
+           "anchor_date": participant.anchor_date.isoformat()}
+    moves = []
+    if anchor != participant.anchor_date:
+        moves = reschedule(participant, anchor)
+    participant.site, participant.site_id, participant.language = site, site.id, language
+    new = {"site": site.code, "language": language, "anchor_date": anchor.isoformat()}
+    if old != new:
+        audit.record("participant.update", "participant", participant.id, actor=Actor.USER, user_id=user.id,
+                     study_id=participant.study_id, old=old, new=new, reason=reason)
+    for move in moves:
+        audit.record("assessment.reschedule", "assessment", move["assessment_id"], actor=Actor.USER,
+                     user_id=user.id, study_id=participant.study_id, old=move["old"], new=move["new"],
+                     reason=reason)
+    db.session.flush()
+    return moves
+
+
+def withdraw(participant: Participant, user: User, reason: str) -> None:
+    """Withdraw: the data stay; no later assessment is expected (exports read the participant's status)."""
+    if participant.status == "withdrawn":
+        raise ParticipantError([_("This participant has already been withdrawn.")])
+    participant.status, participant.withdrawn_reason = "withdrawn", reason[:500]
+    audit.record("participant.withdraw", "participant", participant.id, actor=Actor.USER, user_id=user.id,
+                 study_id=participant.study_id, old={"status": "active"}, new={"status": "withdrawn"},
+                 reason=reason)
+    db.session.flush()

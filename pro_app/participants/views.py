@@ -1,0 +1,110 @@
+"""Routes: participants of a study (with a site filter), enrol, one participant with the schedule, change
+site / language / anchor date, withdraw. Every change goes through participants/services.py (audited)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+
+from .. import access
+from ..access import EDITORS
+from ..assessments.schedule import site_today
+from ..database import utcnow
+from ..i18n import LANGUAGE_NAMES
+from ..web.forms import ActionForm, form_errors
+from ..web.guards import roles_required
+from ..web.lookups import participant_or_404, study_or_404
+from ..worklist.services import participant_assessments
+from . import services
+from .forms import ParticipantEditForm, ParticipantForm, WithdrawForm
+
+bp = Blueprint("participants", __name__, url_prefix="/staff")
+
+
+@bp.get("/studies/<code>/participants")
+@roles_required(EDITORS)
+def index(code: str):
+    study = study_or_404(code)
+    sites = access.granted_sites(g.user, study)
+    chosen = request.args.get("site", "")
+    site = services.site_named(sites, chosen) if chosen else None
+    if chosen and site is None:
+        abort(404)
+    listed = services.listed(g.user, study, site)
+    return render_template("participants/list.html", study=study, participants=listed, sites=sites,
+                           chosen=site.code if site else "")
+
+
+@bp.route("/studies/<code>/participants/new", methods=["GET", "POST"])
+@roles_required(EDITORS)
+def new(code: str):
+    study = study_or_404(code)
+    sites = access.granted_sites(g.user, study)
+    form = ParticipantForm()
+    form.offer(sites)
+    errors, status = [], 200
+    if request.method == "POST":
+        if not form.validate():
+            errors, status = form_errors(form), 400
+        else:
+            site = next(s for s in sites if s.id == form.site.data)
+            try:
+                participant = services.enrol(study, site, form.study_code.data.strip(), form.language.data,
+                                             form.anchor_date.data, g.user, (form.reason.data or "").strip() or None)
+            except services.ParticipantError as exc:
+                errors, status = exc.messages, 400
+            else:
+                return redirect(url_for(".detail", participant_id=participant.id))
+    elif len(sites) == 1:
+        form.site.data = sites[0].id
+    return render_template("participants/new.html", study=study, form=form, errors=errors), status
+
+
+@bp.get("/participants/<int:participant_id>")
+@roles_required(EDITORS)
+def detail(participant_id: int):
+    participant = participant_or_404(participant_id)
+    today = site_today(participant, utcnow())
+    rows = [(a, a.effective_status(today)) for a in participant_assessments(participant)]
+    return render_template("participants/detail.html", participant=participant, rows=rows,
+                           today=today, form=ActionForm(), language_names=LANGUAGE_NAMES)
+
+
+@bp.route("/participants/<int:participant_id>/edit", methods=["GET", "POST"])
+@roles_required(EDITORS)
+def edit(participant_id: int):
+    participant = participant_or_404(participant_id)
+    sites = access.granted_sites(g.user, participant.study)
+    form = ParticipantEditForm(obj=participant if request.method == "GET" else None)
+    form.offer(sites)
+    errors, status = [], 200
+    if request.method == "GET":
+        form.site.data = participant.site_id
+    elif not form.validate():
+        errors, status = form_errors(form), 400
+    else:
+        site = next(s for s in sites if s.id == form.site.data)
+        services.change_participant(participant, site=site, language=form.language.data,
+                                    anchor=form.anchor_date.data, user=g.user, reason=form.reason.data.strip())
+        return redirect(url_for(".detail", participant_id=participant.id))
+    return render_template("participants/edit.html", participant=participant, form=form,
+                           errors=errors), status
+
+
+@bp.route("/participants/<int:participant_id>/withdraw", methods=["GET", "POST"])
+@roles_required(EDITORS)
+def withdraw(participant_id: int):
+    participant = participant_or_404(participant_id)
+    form = WithdrawForm()
+    errors, status = [], 200
+    if request.method == "POST":
+        if not form.validate():
+            errors, status = form_errors(form), 400
+        else:
+            try:
+                services.withdraw(participant, g.user, form.reason.data.strip())
+            except services.ParticipantError as exc:
+                errors, status = exc.messages, 409
+            else:
+                return redirect(url_for(".detail", participant_id=participant.id))
+    return render_template("participants/withdraw.html", participant=participant, form=form,
+                           errors=errors), status

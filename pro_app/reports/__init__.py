@@ -1,0 +1,1 @@
+"""A participant's report: every scale over time, change from baseline, flags, and charts."""

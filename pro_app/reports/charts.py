@@ -1,0 +1,59 @@
+"""A participant's charts, drawn on the server by matplotlib as standalone SVG documents."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from ..instruments import get_registry  # noqa: E402
+from .services import Chart, timepoint_labels  # noqa: E402
+
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "h", "<", ">", "p", "d", "8", "H")
+_STYLES = ("-", "--", "-.", ":")
+
+
+def chart_svg(chart: Chart, frame: pd.DataFrame, *, lang: str, title: str, y_label: str) -> str:
+    """One line per scale over the timepoints, as a standalone SVG document (text drawn as paths: no fonts,
+    no URLs)."""
+    instrument = get_registry().get(chart.instrument)
+    df = frame[(frame["instrument_id"] == chart.instrument) & frame["scale_type"].isin(chart.types)]
+    labels = timepoint_labels(frame[frame["instrument_id"] == chart.instrument])
+    x_of = {code: i for i, code in enumerate(labels)}
+    fig = Figure(figsize=(9, 4.2), dpi=96)
+    ax = fig.add_subplot()
+    codes = [s.code for s in instrument.scales if s.code in set(df["scale_code"])]
+    for n, code in enumerate(codes):
+        rows = df[df["scale_code"] == code]
+        xs = [x_of[t] for t in rows["timepoint"]]
+        name = (instrument.scale(code).name.get(lang) if chart.instrument == "pro_ctcae"
+                else f"{code} · {instrument.scale(code).name.get(lang)}")
+        ax.plot(xs, rows["value"].tolist(), marker=_MARKERS[n % len(_MARKERS)],
+                linestyle=_STYLES[(n // len(_MARKERS)) % len(_STYLES)], linewidth=1.6, markersize=6,
+                color=plt.get_cmap("tab20")(n % 20), label=name)
+    ax.set_xticks(range(len(labels)), list(labels.values()))
+    if chart.instrument == "pro_ctcae":
+        ax.set_ylim(-0.2, 3.2)
+        ax.set_yticks([0, 1, 2, 3])
+    else:
+        ax.set_ylim(-3, 103)
+        ax.set_yticks([0, 20, 40, 60, 80, 100])
+    ax.set_xlim(-0.3, max(len(labels) - 1, 1) + 0.3)
+    ax.set_ylabel(y_label)
+    ax.set_title(title, loc="left", fontsize=11)
+    ax.grid(axis="y", color="#d0d0d0", linewidth=0.6)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7.5, frameon=False)
+    fig.tight_layout()
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": "pro-app"}):
+        fig.savefig(buffer, format="svg", metadata={"Creator": None, "Date": None, "Format": None, "Type": None})
+    svg = buffer.getvalue()
+    return re.sub(r"<!DOCTYPE[^>]*>\s*", "", svg, count=1)

@@ -1,0 +1,227 @@
+"""A study's definition as plain data: to and from YAML, and its validation (every problem found, each a
+whole translated sentence). The changes made from a definition are in services.py."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from flask_babel import gettext as _
+
+from ..instruments import get_registry
+from ..models import DEFAULT_THRESHOLDS, Study
+
+FORMAT_VERSION = 1
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+TOP_FIELDS = ("format", "code", "title", "anchor_event", "sites", "timepoints", "proctcae_terms", "thresholds")
+SITE_FIELDS = ("code", "name", "timezone")
+TIMEPOINT_FIELDS = ("code", "label", "target_day", "window_before", "window_after", "instruments")
+LANGUAGES = ("en", "es")
+
+
+class StudyError(ValueError):
+    """A definition or change that cannot be accepted; `messages` are whole, translated sentences."""
+
+    def __init__(self, messages: list[str]):
+        super().__init__("; ".join(messages))
+        self.messages = messages
+
+
+class StudyExists(StudyError):
+    """An import names a study that already exists and the update was not confirmed."""
+
+
+# --- definition <-> dict / YAML -------------------------------------------------------------------------
+
+def definition_of(study: Study) -> dict[str, Any]:
+    """The study as plain data, in the order a reader expects (the YAML export and the audit trail)."""
+    return {
+        "format": FORMAT_VERSION,
+        "code": study.code,
+        "title": study.title,
+        "anchor_event": study.anchor_event,
+        "sites": [{"code": s.code, "name": s.name, "timezone": s.timezone} for s in study.sites],
+        "timepoints": [
+            {"code": t.code, "label": t.label, "target_day": t.target_day, "window_before": t.window_before,
+             "window_after": t.window_after, "instruments": list(t.instruments)}
+            for t in sorted(study.timepoints, key=lambda t: t.position)
+        ],
+        "proctcae_terms": list(study.proctcae_terms or []),
+        "thresholds": {code: dict(rule) for code, rule in (study.thresholds or {}).items()},
+    }
+
+
+def to_yaml(data: Any) -> str:
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=None, width=100)
+
+
+def parse_yaml(text: str) -> Any:
+    try:
+        return yaml.safe_load(text) if text and text.strip() else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        raise StudyError([_("The text is not valid YAML (near line %(line)d).", line=line)]) from None
+
+
+# --- validation -----------------------------------------------------------------------------------------
+
+def _whole_number(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?\d{1,6}", value.strip()):
+        return int(value)
+    return None
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ("" if value is None else str(value).strip())
+
+
+def _validate_sites(raw: Any, errors: list[str]) -> list[dict]:
+    if not isinstance(raw, list) or not raw:
+        errors.append(_("At least one site is required, each with a code, a name and a time zone."))
+        return []
+    sites, seen = [], set()
+    for position, entry in enumerate(raw, start=1):
+        if not isinstance(entry, dict) or not _text(entry.get("code")) or not _text(entry.get("name")):
+            errors.append(_("Site %(position)d needs a code and a name.", position=position))
+            continue
+        code, zone = _text(entry["code"]), _text(entry.get("timezone")) or "UTC"
+        for field in entry:
+            if field not in SITE_FIELDS:
+                errors.append(_("Site %(code)s has an unknown field: %(field)s.", code=code, field=field))
+        if not CODE_PATTERN.fullmatch(code) or len(code) > 32:
+            errors.append(_("Site code %(code)s may use only letters, digits, dots, dashes and underscores "
+                            "(at most 32).", code=code))
+        if code in seen:
+            errors.append(_("Site code %(code)s appears more than once.", code=code))
+        seen.add(code)
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            errors.append(_("Site %(code)s has an unknown time zone: %(timezone)s.", code=code, timezone=zone))
+        sites.append({"code": code, "name": _text(entry["name"])[:200], "timezone": zone})
+    return sites
+
+
+def _validate_timepoints(raw: Any, errors: list[str]) -> list[dict]:
+    if not isinstance(raw, list) or not raw:
+        errors.append(_("At least one timepoint is required."))
+        return []
+    known = get_registry().ids
+    timepoints, seen = [], set()
+    for position, entry in enumerate(raw, start=1):
+        if not isinstance(entry, dict) or not _text(entry.get("code")):
+            errors.append(_("Timepoint %(position)d needs a code.", position=position))
+            continue
+        code = _text(entry["code"])
+        for field in entry:
+            if field not in TIMEPOINT_FIELDS:
+                errors.append(_("Timepoint %(code)s has an unknown field: %(field)s.", code=code, field=field))
+        if not CODE_PATTERN.fullmatch(code) or len(code) > 32:
+            errors.append(_("Timepoint code %(code)s may use only letters, digits, dots, dashes and underscores "
+                            "(at most 32).", code=code))
+        if code in seen:
+            errors.append(_("Timepoint code %(code)s appears more than once.", code=code))
+        seen.add(code)
+        numbers = {}
+        for field, default in (("target_day", None), ("window_before", 0), ("window_after", 0)):
+            value = entry.get(field, default)
+            number = _whole_number(value)
+            if number is None:
+                errors.append(_("Timepoint %(code)s: %(field)s must be a whole number of days.",
+                                code=code, field=field))
+            numbers[field] = number
+        if any(n is not None and n < 0 for n in (numbers["window_before"], numbers["window_after"])):
+            errors.append(_("Timepoint %(code)s: a window before or after the target day cannot be negative.",
+                            code=code))
+        instruments = entry.get("instruments")
+        if not isinstance(instruments, list) or not instruments:
+            errors.append(_("Timepoint %(code)s needs at least one instrument.", code=code))
+            instruments = []
+        for instrument in instruments:
+            if instrument not in known:
+                errors.append(_("Timepoint %(code)s: unknown instrument %(instrument)s (known: %(known)s).",
+                                code=code, instrument=instrument, known=", ".join(known)))
+        if len(set(map(str, instruments))) != len(instruments):
+            errors.append(_("Timepoint %(code)s lists an instrument more than once.", code=code))
+        timepoints.append({"code": code, "label": _text(entry.get("label")) or code, **numbers,
+                           "instruments": [str(i) for i in instruments]})
+    return timepoints
+
+
+def _validate_terms(raw: Any, errors: list[str]) -> list[int]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        errors.append(_("The PRO-CTCAE terms must be a list of term numbers."))
+        return []
+    known = {t.number for t in get_registry().get("pro_ctcae").terms}
+    terms: list[int] = []
+    for value in raw:
+        number = _whole_number(value)
+        if number is None or number not in known:
+            errors.append(_("Unknown PRO-CTCAE term: %(term)s.", term=value))
+        elif number not in terms:
+            terms.append(number)
+    return terms
+
+
+def _validate_thresholds(raw: Any, errors: list[str]) -> dict[str, dict[str, float]]:
+    if raw is None:
+        return dict(DEFAULT_THRESHOLDS)
+    if not isinstance(raw, dict):
+        errors.append(_("The thresholds must map scale codes to a rule such as {below: 83} or {above: 39}."))
+        return {}
+    scales = {code for instrument in get_registry() for code in instrument.scale_codes}
+    thresholds = {}
+    for code, rule in raw.items():
+        if code not in scales:
+            errors.append(_("Thresholds name an unknown scale: %(scale)s.", scale=code))
+            continue
+        value = next(iter(rule.values()), None) if isinstance(rule, dict) and len(rule) == 1 else None
+        if (not isinstance(rule, dict) or len(rule) != 1 or next(iter(rule)) not in ("below", "above")
+                or isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100):
+            errors.append(_("The threshold for %(scale)s must be either below or above a number from 0 to 100.",
+                            scale=code))
+            continue
+        thresholds[str(code)] = {next(iter(rule)): value}
+    return thresholds
+
+
+def validate(data: Any) -> dict[str, Any]:
+    """A clean definition from untrusted data (a form, an uploaded file); StudyError lists every problem."""
+    if not isinstance(data, dict):
+        raise StudyError([_("A study definition must be a mapping with code, title, sites and timepoints.")])
+    errors: list[str] = []
+    for field in data:
+        if field not in TOP_FIELDS:
+            errors.append(_("Unknown field in the study definition: %(field)s.", field=field))
+    if data.get("format", FORMAT_VERSION) != FORMAT_VERSION:
+        errors.append(_("This file is in a study definition format this version does not read: %(format)s.",
+                        format=data.get("format")))
+    code, title = _text(data.get("code")), _text(data.get("title"))
+    if not CODE_PATTERN.fullmatch(code):
+        errors.append(_("The study code is required and may use only letters, digits, dots, dashes and "
+                        "underscores (at most 64), for example NCT01234567."))
+    if not title or len(title) > 300:
+        errors.append(_("The title is required (at most 300 characters)."))
+    anchor = _text(data.get("anchor_event")) or "Start of radiotherapy"
+    clean = {
+        "code": code, "title": title, "anchor_event": anchor[:120],
+        "sites": _validate_sites(data.get("sites"), errors),
+        "timepoints": _validate_timepoints(data.get("timepoints"), errors),
+        "proctcae_terms": _validate_terms(data.get("proctcae_terms"), errors),
+        "thresholds": _validate_thresholds(data.get("thresholds"), errors),
+    }
+    if any("pro_ctcae" in t["instruments"] for t in clean["timepoints"]) and not clean["proctcae_terms"] \
+            and not errors:
+        errors.append(_("PRO-CTCAE is asked at a timepoint, so the study needs a PRO-CTCAE term set."))
+    if errors:
+        raise StudyError(errors)
+    return clean

@@ -1,0 +1,99 @@
+"""Study forms: the study's definition (fields, plus sites, timepoints and thresholds as YAML) and import."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from ..i18n import current_language
+from ..instruments import get_registry
+from .definition import StudyError, parse_yaml, to_yaml
+
+#: The term-set choice that means "use the numbers typed below".
+CUSTOM_TERMS = ""
+
+
+def _term_sets():
+    return get_registry().get("pro_ctcae").term_sets
+
+
+class StudyForm(FlaskForm):
+    code = StringField(_l("Study code"), validators=[DataRequired(), Length(max=64)],
+                       description=_l("For example the trial's NCT number. It cannot change later."))
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
+    anchor_event = StringField(_l("Anchor event"), validators=[DataRequired(), Length(max=120)],
+                               description=_l("The day 0 of every participant's schedule, for example the "
+                                              "start of radiotherapy."))
+    term_set = SelectField(_l("PRO-CTCAE term set"), validators=[Optional()])
+    terms = StringField(_l("PRO-CTCAE term numbers"), validators=[Optional(), Length(max=1000)],
+                        description=_l("Used when no term set is chosen: numbers separated by commas."))
+    sites = TextAreaField(_l("Sites (YAML)"), validators=[Length(max=20000)],
+                          description=_l("A list of sites, each with code, name and an IANA time zone."))
+    timepoints = TextAreaField(_l("Timepoints (YAML)"), validators=[Length(max=50000)],
+                               description=_l("A list of timepoints, each with code, label, target_day, "
+                                              "window_before, window_after and instruments."))
+    thresholds = TextAreaField(_l("Thresholds for flags (YAML)"), validators=[Length(max=20000)],
+                               description=_l("Scale code, then below or above a score, for example PF2: "
+                                              "{below: 83}."))
+    reason = StringField(_l("Reason for the change"), validators=[Length(max=500)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        lang = current_language()
+        self.term_set.choices = [SelectChoice(CUSTOM_TERMS, _l("None: use the numbers below"))] + [
+            SelectChoice(t.id, t.name.get(lang)) for t in _term_sets()]
+
+    def fill(self, definition: dict) -> None:
+        """Show a definition (services' plain-data form of a study) in the fields."""
+        self.code.data, self.title.data = definition["code"], definition["title"]
+        self.anchor_event.data = definition["anchor_event"]
+        terms = tuple(definition["proctcae_terms"])
+        self.term_set.data = next((t.id for t in _term_sets() if t.terms == terms), CUSTOM_TERMS)
+        self.terms.data = ", ".join(str(n) for n in terms)
+        self.sites.data = to_yaml(definition["sites"])
+        self.timepoints.data = to_yaml(definition["timepoints"])
+        self.thresholds.data = to_yaml(definition["thresholds"])
+
+    def definition(self) -> dict:
+        """The fields as a definition for the services to validate (StudyError: YAML that does not parse)."""
+        errors: list[str] = []
+        parsed = {}
+        for name in ("sites", "timepoints", "thresholds"):
+            try:
+                parsed[name] = parse_yaml(getattr(self, name).data or "")
+            except StudyError:
+                errors.append(_("%(field)s: the text is not valid YAML.", field=getattr(self, name).label.text))
+        if errors:
+            raise StudyError(errors)
+        if self.term_set.data:
+            terms = list(next(t.terms for t in _term_sets() if t.id == self.term_set.data))
+        else:
+            terms = [part.strip() for part in (self.terms.data or "").split(",") if part.strip()]
+        return {"code": self.code.data, "title": self.title.data, "anchor_event": self.anchor_event.data,
+                "sites": parsed["sites"], "timepoints": parsed["timepoints"], "proctcae_terms": terms,
+                "thresholds": parsed["thresholds"]}
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("Study definition file (YAML)"))
+    definition = TextAreaField(_l("Or paste the definition"), validators=[Length(max=200000)])
+    confirm = BooleanField(_l("Update the existing study with this definition"))
+    reason = StringField(_l("Reason"), validators=[Length(max=500)])
+
+    def text(self) -> str:
+        """The uploaded file's text, else the pasted definition (StudyError: not UTF-8, or nothing given)."""
+        upload = self.file.data
+        if upload is not None and getattr(upload, "filename", ""):
+            try:
+                text = upload.read().decode("utf-8")
+            except UnicodeDecodeError:
+                raise StudyError([_("The file is not UTF-8 text.")]) from None
+        else:
+            text = self.definition.data or ""
+        if not text.strip():
+            raise StudyError([_("Choose a file or paste a study definition.")])
+        return text

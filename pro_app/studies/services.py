@@ -1,0 +1,159 @@
+"""The audited changes staff make to studies: create one, update it from a definition, import one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from .. import audit
+from ..assessments.schedule import window
+from ..extensions import db
+from ..models import Assessment, Participant, Site, Study, Timepoint, User
+from ..vocabulary import Actor
+from .definition import StudyError, StudyExists, definition_of, parse_yaml, validate
+
+
+def find(code: str) -> Study | None:
+    return db.session.scalar(select(Study).where(Study.code == code))
+
+
+def create_study(data: Any, user: User, reason: str | None = None) -> Study:
+    clean = validate(data)
+    if find(clean["code"]) is not None:
+        raise StudyExists([_("A study with code %(code)s already exists.", code=clean["code"])])
+    study = Study(code=clean["code"], title=clean["title"], anchor_event=clean["anchor_event"],
+                  proctcae_terms=clean["proctcae_terms"], thresholds=clean["thresholds"])
+    db.session.add(study)
+    for site in clean["sites"]:
+        db.session.add(Site(study=study, **site))
+    for position, tp in enumerate(clean["timepoints"], start=1):
+        db.session.add(Timepoint(study=study, position=position, **tp))
+    db.session.flush()
+    db.session.refresh(study)
+    audit.record("study.create", "study", study.id, actor=Actor.USER, user_id=user.id, study_id=study.id,
+                 new=definition_of(study), reason=reason)
+    return study
+
+
+def _has_participants(site: Site) -> bool:
+    return bool(db.session.scalar(select(func.count()).select_from(Participant).where(Participant.site_id == site.id)))
+
+
+def _has_assessments(timepoint: Timepoint) -> bool:
+    return bool(db.session.scalar(select(func.count()).select_from(Assessment)
+                                  .where(Assessment.timepoint_id == timepoint.id)))
+
+
+def _removal_problems(study: Study, clean: dict[str, Any]) -> list[str]:
+    """Sites and timepoints the definition drops although they are still in use."""
+    problems = []
+    wanted_sites = {s["code"] for s in clean["sites"]}
+    for site in study.sites:
+        if site.code not in wanted_sites and _has_participants(site):
+            problems.append(_("Site %(code)s has participants and cannot be removed.", code=site.code))
+    wanted_timepoints = {t["code"] for t in clean["timepoints"]}
+    for timepoint in study.timepoints:
+        if timepoint.code not in wanted_timepoints and _has_assessments(timepoint):
+            problems.append(_("Timepoint %(code)s has assessments and cannot be removed.", code=timepoint.code))
+    return problems
+
+
+def _apply_sites(study: Study, entries: list[dict]) -> None:
+    sites = {s.code: s for s in study.sites}
+    wanted = {e["code"] for e in entries}
+    for code, site in sites.items():
+        if code not in wanted:
+            db.session.delete(site)
+    for entry in entries:
+        site = sites.get(entry["code"])
+        if site is None:
+            db.session.add(Site(study=study, **entry))
+        else:
+            site.name, site.timezone = entry["name"], entry["timezone"]
+
+
+def _apply_timepoints(study: Study, entries: list[dict]) -> tuple[list[Timepoint], list[Timepoint]]:
+    """Add, change and remove timepoints as the definition says; returns (added, whose timing moved)."""
+    timepoints = {t.code: t for t in study.timepoints}
+    wanted = {e["code"] for e in entries}
+    for code, timepoint in timepoints.items():
+        if code not in wanted:
+            db.session.delete(timepoint)
+    added, moved = [], []
+    for position, entry in enumerate(entries, start=1):
+        timepoint = timepoints.get(entry["code"])
+        if timepoint is None:
+            timepoint = Timepoint(study=study, position=position, **entry)
+            db.session.add(timepoint)
+            added.append(timepoint)
+            continue
+        timing = (timepoint.target_day, timepoint.window_before, timepoint.window_after)
+        timepoint.position = position
+        for field, value in entry.items():
+            setattr(timepoint, field, value)
+        if timing != (entry["target_day"], entry["window_before"], entry["window_after"]):
+            moved.append(timepoint)
+    return added, moved
+
+
+def _reschedule(study: Study, added: list[Timepoint], moved: list[Timepoint]) -> None:
+    """Assessments not yet started follow their timepoint's new timing; a new timepoint joins the schedule of
+    every active participant."""
+    for timepoint in moved:
+        for assessment in db.session.scalars(select(Assessment).where(Assessment.timepoint_id == timepoint.id,
+                                                                      Assessment.status == "scheduled",
+                                                                      Assessment.started_at.is_(None))):
+            assessment.target_date, assessment.window_start, assessment.window_end = window(
+                assessment.participant.anchor_date, timepoint)
+    for timepoint in added:
+        for participant in db.session.scalars(select(Participant).where(Participant.study_id == study.id,
+                                                                        Participant.status == "active")):
+            target, start, end = window(participant.anchor_date, timepoint)
+            db.session.add(Assessment(participant=participant, timepoint=timepoint, target_date=target,
+                                      window_start=start, window_end=end))
+
+
+def update_study(study: Study, data: Any, user: User, reason: str) -> Study:
+    """Apply a definition to an existing study (same code). Sites and timepoints are matched by code; one
+    still in use cannot be removed. A changed target day or window moves the assessments not yet started;
+    a new timepoint is added to the schedule of every active participant."""
+    clean = validate(data)
+    if clean["code"] != study.code:
+        raise StudyError([_("The study code cannot change (this is %(code)s).", code=study.code)])
+    problems = _removal_problems(study, clean)
+    if problems:
+        raise StudyError(problems)
+    old = definition_of(study)
+    study.title, study.anchor_event = clean["title"], clean["anchor_event"]
+    study.proctcae_terms, study.thresholds = clean["proctcae_terms"], clean["thresholds"]
+    _apply_sites(study, clean["sites"])
+    added, moved = _apply_timepoints(study, clean["timepoints"])
+    db.session.flush()
+    db.session.expire(study)
+    _reschedule(study, added, moved)
+    db.session.flush()
+    new = definition_of(study)
+    if new != old:
+        audit.record("study.update", "study", study.id, actor=Actor.USER, user_id=user.id, study_id=study.id,
+                     old=old, new=new, reason=reason)
+    return study
+
+
+def import_definition(text: str, user: User, reason: str | None, *, confirm_update: bool) -> tuple[Study, bool]:
+    """Create the study a YAML definition describes, or update it when it exists and the update is
+    confirmed (StudyExists otherwise). Returns the study and whether it was created."""
+    data = parse_yaml(text)
+    clean = validate(data)
+    existing = find(clean["code"])
+    if existing is None:
+        return create_study(clean, user, reason), True
+    if not confirm_update:
+        raise StudyExists([_("Study %(code)s already exists. Confirm to update it from this file.",
+                             code=existing.code)])
+    if not reason:
+        raise StudyError([_("Give a reason for the change.")])
+    return update_study(existing, clean, user, reason), False
+
+

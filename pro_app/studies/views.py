@@ -1,0 +1,119 @@
+"""Routes: list studies, create and edit one, and export / import a study definition as YAML."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from .. import access
+from ..access import ADMINS
+from ..extensions import db
+from ..instruments import get_registry
+from ..models import DEFAULT_THRESHOLDS
+from ..web import navigation
+from ..web.forms import form_errors
+from ..web.guards import roles_required, staff_required
+from ..web.lookups import study_or_404
+from . import services
+from .definition import StudyError, StudyExists, definition_of, to_yaml
+from .forms import ImportForm, StudyForm
+
+bp = Blueprint("studies", __name__, url_prefix="/staff")
+navigation.register("studies.index", _l("Studies"), order=20)
+
+EXAMPLE_SITES = [{"code": "BCN", "name": "Hospital Barcelona", "timezone": "Europe/Madrid"}]
+EXAMPLE_TIMEPOINTS = [
+    {"code": "baseline", "label": "Baseline", "target_day": 0, "window_before": 14, "window_after": 3,
+     "instruments": ["qlq_c30", "qlq_br45", "pro_ctcae"]},
+    {"code": "wk12", "label": "Week 12", "target_day": 84, "window_before": 14, "window_after": 14,
+     "instruments": ["qlq_c30", "qlq_br45", "pro_ctcae"]},
+]
+
+
+@bp.get("/studies")
+@staff_required
+def index():
+    listed = db.session.scalars(access.visible_studies(g.user)).all()
+    editable = {s.id for s in listed if access.may_edit_study(g.user, s)}
+    return render_template("studies/list.html", studies=listed, editable=editable)
+
+
+@bp.route("/studies/new", methods=["GET", "POST"])
+@roles_required(ADMINS)
+def new():
+    form = StudyForm()
+    errors, status = [], 200
+    if request.method == "GET":
+        form.fill({"code": "", "title": "", "anchor_event": "Start of radiotherapy", "sites": EXAMPLE_SITES,
+                   "timepoints": EXAMPLE_TIMEPOINTS,
+                   "proctcae_terms": list(get_registry().get("pro_ctcae").default_term_set.terms),
+                   "thresholds": DEFAULT_THRESHOLDS})
+    elif not form.validate():
+        errors, status = form_errors(form), 400
+    else:
+        try:
+            study = services.create_study(form.definition(), g.user, form.reason.data or None)
+        except StudyError as exc:
+            errors, status = exc.messages, 400
+        else:
+            return redirect(url_for("participants.index", code=study.code))
+    return render_template("studies/edit.html", form=form, study=None, errors=errors), status
+
+
+@bp.route("/studies/<code>/edit", methods=["GET", "POST"])
+@staff_required
+def edit(code: str):
+    study = study_or_404(code)
+    if not access.may_edit_study(g.user, study):
+        abort(403)
+    form = StudyForm()
+    errors, status = [], 200
+    if request.method == "GET":
+        form.fill(definition_of(study))
+    else:
+        form.code.data = study.code  # the code is the study's identity; the form cannot change it
+        if not form.validate():
+            errors, status = form_errors(form), 400
+        elif not (form.reason.data or "").strip():
+            errors, status = [_("Give a reason for the change.")], 400
+        else:
+            try:
+                services.update_study(study, form.definition(), g.user, form.reason.data.strip())
+            except StudyError as exc:
+                errors, status = exc.messages, 400
+            else:
+                return redirect(url_for(".index"))
+    return render_template("studies/edit.html", form=form, study=study, errors=errors), status
+
+
+@bp.get("/studies/<code>/export.yaml")
+@staff_required
+def export(code: str):
+    study = study_or_404(code)
+    return Response(to_yaml(definition_of(study)), mimetype="application/yaml",
+                    headers={"Content-Disposition": f'attachment; filename="study-{study.code}.yaml"'})
+
+
+@bp.route("/studies/import", methods=["GET", "POST"])
+@roles_required(ADMINS)
+def import_():
+    form = ImportForm()
+    errors, status, pending = [], 200, None
+    if request.method == "POST":
+        try:
+            if not form.validate():
+                raise StudyError(form_errors(form))
+            text = form.text()
+            pending = text if form.confirm.data else None
+            services.import_definition(text, g.user, (form.reason.data or "").strip() or None,
+                                       confirm_update=form.confirm.data)
+        except StudyExists as exc:
+            errors, status, pending = exc.messages, 409, text
+        except StudyError as exc:
+            errors, status = exc.messages, 400
+        else:
+            return redirect(url_for(".index"))
+    if pending is not None:
+        form.definition.data = pending
+    return render_template("studies/import.html", form=form, errors=errors, pending=pending), status

@@ -1,0 +1,1 @@
+"""API tokens for analysts: named, scoped to studies, expiring, revocable; created on a staff page."""

@@ -1,0 +1,1 @@
+"""Staff accounts: create, change role and grants, disable, reset a password (admins only; audited)."""

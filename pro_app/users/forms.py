@@ -1,0 +1,78 @@
+"""Staff account forms: a new user, a user's role / grants / whether they may log in, a password reset."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..extensions import db
+from ..models import ROLES, Study
+from ..vocabulary import ROLE_LABELS
+from . import services
+
+
+def _role_choices() -> list[SelectChoice]:
+    return [SelectChoice(role, str(ROLE_LABELS[role])) for role in ROLES]
+
+
+class CheckboxList(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class UserNewForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    role = SelectField(_l("Role"), validators=[DataRequired()])
+    password = PasswordField(
+        _l("Password"), validators=[Optional(), Length(max=200)],
+        description=_l("At least %(count)s characters. Leave it empty to have one generated and shown once.",
+                       count=services.MIN_PASSWORD))
+    studies = CheckboxList(_l("Studies (all sites)"), coerce=int)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.role.choices = _role_choices()
+        self.studies.choices = [SelectChoice(s.id, f"{s.code} · {s.title}")
+                                for s in db.session.scalars(select(Study).order_by(Study.code))]
+
+    def validate_email(self, field):
+        email = (field.data or "").strip().lower()
+        if "@" not in email:
+            raise ValidationError(_("Enter an email address."))
+        if services.email_taken(email):
+            raise ValidationError(_("A user with this email address already exists."))
+
+    def validate_password(self, field):
+        if field.data and len(field.data) < services.MIN_PASSWORD:
+            raise ValidationError(_("The password must have at least %(count)s characters.",
+                                    count=services.MIN_PASSWORD))
+
+    def study_codes(self) -> list[str]:
+        return [s.code for s in db.session.scalars(
+            select(Study).where(Study.id.in_(self.studies.data or [])).order_by(Study.code))]
+
+
+class UserEditForm(FlaskForm):
+    role = SelectField(_l("Role"), validators=[DataRequired()])
+    active = BooleanField(_l("Account active (may log in)"))
+    grants = CheckboxList(_l("Access to studies and sites"))
+    reason = StringField(_l("Reason for the change"), validators=[Optional(), Length(max=500)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.role.choices = _role_choices()
+        choices = []
+        for value, study, site in services.grant_options():
+            label = (_("%(study)s: all sites", study=study.code) if site is None
+                     else _("%(study)s: site %(site)s only", study=study.code, site=f"{site.code} ({site.name})"))
+            choices.append(SelectChoice(value, label))
+        self.grants.choices = choices
+
+
+class ResetForm(FlaskForm):
+    reason = StringField(_l("Reason for the reset"), validators=[Optional(), Length(max=500)])

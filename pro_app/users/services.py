@@ -1,0 +1,159 @@
+"""Staff accounts: create one (the command line and the admin pages), change role, grants and whether it may
+log in, reset a password. Every change is audited; disabling or resetting ends the user's sessions at once."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from .. import audit
+from ..extensions import db
+from ..models import ROLES, AuthSession, Site, Study, StudyGrant, User
+from ..security import sessions, throttle
+from ..security.passwords import hash_password
+from ..vocabulary import Actor, Role, SessionKind
+
+MIN_PASSWORD = 12
+
+
+class UserError(ValueError):
+    pass
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def create_user(email: str, role: str, password: str, study_codes=(), *, by: int | None = None) -> User:
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 254:
+        raise UserError(f"not an email address: {email!r}")
+    if role not in ROLES:
+        raise UserError(f"role must be one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"the password must have at least {MIN_PASSWORD} characters")
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise UserError(f"a user {email} already exists")
+    user = User(email=email, role=role, password_hash=hash_password(password))
+    for code in dict.fromkeys(study_codes):  # once each, in the order given
+        study = db.session.scalar(select(Study).where(Study.code == code))
+        if study is None:
+            raise UserError(f"no study {code!r}")
+        user.grants.append(StudyGrant(study_id=study.id))
+    db.session.add(user)
+    db.session.flush()
+    audit.record("user.create", "user", user.id, actor=Actor.USER if by else Actor.SYSTEM, user_id=by,
+                 new={"email": email, "role": role, "studies": list(study_codes)})
+    return user
+
+
+def email_taken(email: str) -> bool:
+    return db.session.scalar(select(User.id).where(User.email == email.strip().lower())) is not None
+
+
+# --- grants: "study id" (every site) or "study id:site id" -------------------------------------------------
+
+def grant_value(study_id: int, site_id: int | None) -> str:
+    return f"{study_id}" if site_id is None else f"{study_id}:{site_id}"
+
+
+def parse_grant(value: str) -> tuple[int, int | None]:
+    study, _sep, site = value.partition(":")
+    return int(study), (int(site) if site else None)
+
+
+def grant_options() -> list[tuple[str, Study, Site | None]]:
+    """Every grant an admin can give: each study whole, then each of its sites."""
+    options = []
+    for study in db.session.scalars(select(Study).order_by(Study.code)):
+        options.append((grant_value(study.id, None), study, None))
+        options.extend((grant_value(study.id, site.id), study, site) for site in study.sites)
+    return options
+
+
+def grant_labels(user: User) -> list[str]:
+    """Readable grants ('NCT01', 'NCT01/BCN'), in a stable order (for the list and the audit trail)."""
+    labels = []
+    for grant in user.grants:
+        study = db.session.get(Study, grant.study_id)
+        site = db.session.get(Site, grant.site_id) if grant.site_id else None
+        labels.append(study.code if site is None else f"{study.code}/{site.code}")
+    return sorted(labels)
+
+
+def current_grants(user: User) -> list[str]:
+    return sorted(grant_value(gr.study_id, gr.site_id) for gr in user.grants)
+
+
+def _set_grants(user: User, values: list[str]) -> None:
+    """Make the user's grants exactly these (no duplicates; a whole-study grant makes its site grants moot)."""
+    wanted = {parse_grant(v) for v in values}
+    whole = {study for study, site in wanted if site is None}
+    wanted = {(study, site) for study, site in wanted if site is None or study not in whole}
+    for grant in list(user.grants):
+        key = (grant.study_id, grant.site_id)
+        if key in wanted:
+            wanted.discard(key)
+        else:
+            user.grants.remove(grant)
+    for study_id, site_id in sorted(wanted, key=lambda k: (k[0], k[1] or 0)):
+        user.grants.append(StudyGrant(study_id=study_id, site_id=site_id))
+
+
+def end_staff_sessions(user_id: int, reason: str, *, keep_current: bool) -> None:
+    """End every live staff session of the user at once (a patient session they handed over is not theirs);
+    with `keep_current`, this browser's own session stays."""
+    keep = sessions.current(SessionKind.STAFF, touch=False) if keep_current else None
+    for record in db.session.scalars(select(AuthSession).where(
+            AuthSession.user_id == user_id, AuthSession.kind == SessionKind.STAFF, AuthSession.ended_at.is_(None))):
+        if keep is None or record.id != keep.id:
+            sessions.end(record, reason)
+
+
+def lockout_problem(admin: User, user: User, role: str, active: bool) -> tuple[str, str] | None:
+    """(field, message) when an administrator would lock themselves out (disable their own account or drop
+    their own administrator role); None otherwise."""
+    if user.id != admin.id:
+        return None
+    if not active:
+        return "active", _("You cannot disable your own account.")
+    if role != Role.ADMIN:
+        return "role", _("You cannot remove your own administrator role.")
+    return None
+
+
+def update_user(admin: User, user: User, *, role: str, active: bool, grants: list[str], reason: str | None) -> None:
+    """Change role, active and grants; audited as user.disable, user.enable or user.update (only what changed).
+    Disabling ends the user's staff sessions."""
+    old = {"role": user.role, "active": user.active, "grants": grant_labels(user)}
+    user.role, user.active = role, active
+    _set_grants(user, grants)
+    db.session.flush()
+    db.session.expire(user, ["grants"])
+    new = {"role": user.role, "active": user.active, "grants": grant_labels(user)}
+    changed = [key for key in old if old[key] != new[key]]
+    if not changed:
+        return
+    if old["active"] and not new["active"]:
+        action = "user.disable"
+        end_staff_sessions(user.id, "revoked", keep_current=user.id == admin.id)
+    elif new["active"] and not old["active"]:
+        action = "user.enable"
+    else:
+        action = "user.update"
+    audit.record(action, "user", user.id, actor=Actor.USER, user_id=admin.id,
+                 old={k: old[k] for k in changed}, new={k: new[k] for k in changed}, reason=reason)
+
+
+def reset_password(admin: User, user: User, reason: str | None) -> str:
+    """A new generated password (returned once); the user's sessions end and login failures are cleared
+    (a locked-out user is often why the password is reset)."""
+    password = generate_password()
+    user.password_hash = hash_password(password)
+    end_staff_sessions(user.id, "revoked", keep_current=user.id == admin.id)
+    throttle.clear(f"login:{user.email}")
+    audit.record("user.reset_password", "user", user.id, actor=Actor.USER, user_id=admin.id,
+                 new={"password": "reset"}, reason=reason)
+    return password

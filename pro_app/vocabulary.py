@@ -1,0 +1,139 @@
+"""The data vocabulary (DESIGN.md §3, SCORING.md §5) as typed enums, with the labels staff pages show.
+
+Every stored status, state, mode, kind and role is one of these values; the database checks them too
+(CHECK constraints). The labels are lazy, so they are translated when a page renders them.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+from flask_babel import lazy_gettext as _l
+
+from .instruments.model import ItemState, ScoreStatus
+
+
+class AssessmentStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    OPEN = "open"  # shown, never stored: the window is open today
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    MISSED = "missed"  # shown, never stored: the window closed with nothing answered
+    NOT_DONE = "not_done"
+
+
+#: The statuses kept in the database; `open` and `missed` follow from the dates.
+STORED_ASSESSMENT_STATUSES = (AssessmentStatus.SCHEDULED, AssessmentStatus.IN_PROGRESS,
+                              AssessmentStatus.COMPLETED, AssessmentStatus.NOT_DONE)
+#: Nothing more is recorded through the patient path once an assessment is in one of these.
+DONE_STATUSES = (AssessmentStatus.COMPLETED, AssessmentStatus.NOT_DONE)
+
+
+class Mode(StrEnum):
+    SELF = "self"  # the patient on the tablet
+    ASSISTED = "assisted"  # staff read the items aloud
+    PAPER = "paper"  # keyed from a paper form
+
+
+class NotDoneReason(StrEnum):
+    """Why an assessment was not done (SCORING.md §5); `other` needs a note."""
+
+    PATIENT_REFUSED = "patient_refused"
+    TOO_ILL = "too_ill"
+    STAFF_ERROR = "staff_error"
+    OUTSIDE_WINDOW = "outside_window"
+    DEVICE_FAILURE = "device_failure"
+    OTHER = "other"
+
+
+class AlertKind(StrEnum):
+    """What raised an alert: one kind per rule kind of the instrument definitions (`alert_rules`)."""
+
+    GRADE_AT_LEAST = "grade_at_least"  # a composite grade at or above the rule's value
+    ITEM_VALUE = "item_value"  # an item answered with the rule's value
+    THRESHOLD = "threshold"  # a scale past its threshold for clinical importance
+
+
+class AlertStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+
+
+class Urgency(IntEnum):
+    """1 is the most urgent."""
+
+    HIGH = 1
+    MEDIUM = 2
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    COORDINATOR = "coordinator"
+    ANALYST = "analyst"
+
+
+class ParticipantStatus(StrEnum):
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"
+
+
+class SessionKind(StrEnum):
+    STAFF = "staff"
+    PATIENT = "patient"
+
+
+class Actor(StrEnum):
+    """Who an audit record says acted."""
+
+    USER = "user"
+    PATIENT = "patient"
+    SYSTEM = "system"
+
+
+ITEM_STATE_LABELS = {
+    ItemState.ANSWERED: _l("Answered"),
+    ItemState.DECLINED: _l("Declined"),
+    ItemState.BRANCHED: _l("Skipped by branching"),
+    ItemState.NOT_APPLICABLE: _l("Not applicable"),
+    ItemState.NOT_REACHED: _l("Not reached"),
+}
+
+SCORE_STATUS_LABELS = {
+    ScoreStatus.SCORED: _l("Scored"),
+    ScoreStatus.INSUFFICIENT: _l("Too few answers"),
+    ScoreStatus.NOT_APPLICABLE: _l("Not applicable"),
+}
+
+STATUS_LABELS = {
+    AssessmentStatus.SCHEDULED: _l("Scheduled"),
+    AssessmentStatus.OPEN: _l("Window open"),
+    AssessmentStatus.IN_PROGRESS: _l("In progress"),
+    AssessmentStatus.COMPLETED: _l("Completed"),
+    AssessmentStatus.MISSED: _l("Missed"),
+    AssessmentStatus.NOT_DONE: _l("Not done"),
+}
+
+MODE_LABELS = {Mode.SELF: _l("Tablet"), Mode.ASSISTED: _l("Assisted"), Mode.PAPER: _l("Paper")}
+
+NOT_DONE_LABELS = {
+    NotDoneReason.PATIENT_REFUSED: _l("Patient refused"),
+    NotDoneReason.TOO_ILL: _l("Too ill"),
+    NotDoneReason.STAFF_ERROR: _l("Staff or scheduling error"),
+    NotDoneReason.OUTSIDE_WINDOW: _l("Outside the window"),
+    NotDoneReason.DEVICE_FAILURE: _l("Device failure"),
+    NotDoneReason.OTHER: _l("Other reason"),
+}
+
+ALERT_KIND_LABELS = {
+    AlertKind.GRADE_AT_LEAST: _l("Severe symptom (PRO-CTCAE grade 3)"),
+    AlertKind.ITEM_VALUE: _l("Highest answer on a PRO-CTCAE item"),
+    AlertKind.THRESHOLD: _l("QLQ-C30 score past the threshold for clinical importance"),
+}
+
+URGENCY_LABELS = {Urgency.HIGH: _l("High"), Urgency.MEDIUM: _l("Medium")}
+
+ROLE_LABELS = {
+    Role.ADMIN: _l("Administrator"),
+    Role.COORDINATOR: _l("Coordinator"),
+    Role.ANALYST: _l("Analyst"),
+}

@@ -1,0 +1,1 @@
+"""What every staff page shares: the guards, the lookups scoped to the user, the menu, small forms."""

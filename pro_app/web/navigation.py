@@ -1,0 +1,42 @@
+"""The staff menu: each feature's views register their entry (who may see it, and where it sits)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from flask import Flask, g, request, url_for
+
+from ..access import EDITORS, EVERYONE
+from ..vocabulary import Role
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: object  # a lazy_gettext string
+    roles: frozenset[Role]
+    order: int
+
+
+NAV: list[NavItem] = []
+
+
+def register(endpoint: str, label, roles: Collection[Role] = EVERYONE, order: int = 50) -> None:
+    if any(item.endpoint == endpoint for item in NAV):
+        return
+    NAV.append(NavItem(endpoint, label, frozenset(roles), order))
+    NAV.sort(key=lambda item: item.order)
+
+
+def install(app: Flask) -> None:
+    @app.context_processor
+    def _staff_menu():
+        def staff_menu():
+            user = getattr(g, "user", None)
+            if user is None:
+                return []
+            current = request.endpoint or ""
+            return [(url_for(i.endpoint), i.label, current == i.endpoint) for i in NAV if user.role in i.roles]
+
+        return {"staff_menu": staff_menu, "editors": EDITORS}

@@ -1,0 +1,1 @@
+"""Today's work: what is due, overdue, open, in progress and missed, per study; compliance; downloads."""

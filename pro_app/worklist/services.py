@@ -1,0 +1,158 @@
+"""Today's work for a study: the dashboard buckets (due today, due this week, windows open, overdue, missed,
+in progress), every assessment a user may see, and the downloads a study page offers.
+
+Every query is scoped through access.py (study and site grants).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from .. import access
+from ..alerts.services import open_alert_count
+from ..assessments.schedule import local_today, site_today
+from ..extensions import db
+from ..models import Assessment, ItemResponse, Participant, Site, Study, Timepoint, User
+
+#: The dashboard buckets, in the order shown. An assessment can sit in more than one (due today and overdue
+#: never together; due today and windows open often together).
+BUCKETS = ("due_today", "due_this_week", "overdue", "window_open", "in_progress", "missed")
+BUCKET_LABELS = {
+    "due_today": _l("Due today"),
+    "due_this_week": _l("Due in the next 7 days"),
+    "overdue": _l("Overdue"),
+    "window_open": _l("Windows open"),
+    "in_progress": _l("In progress"),
+    "missed": _l("Missed"),
+}
+BUCKET_HELP = {
+    "due_today": _l("The target date is today and the assessment is not finished."),
+    "due_this_week": _l("The target date is in the next 7 days and the assessment is not finished."),
+    "overdue": _l("The target date has passed, the window is still open and the assessment is not completed."),
+    "window_open": _l("The window is open today and the assessment is not finished."),
+    "in_progress": _l("The patient has started but not submitted."),
+    "missed": _l("The window closed and the assessment was never started."),
+}
+#: How far ahead "due this week" looks, in days after today.
+WEEK_DAYS = 7
+
+
+def visible_participant_ids(user: User, study: Study):
+    """The ids of the study's participants the user may see, as a subquery."""
+    return (access.visible_participants(user).where(Participant.study_id == study.id)
+            .with_only_columns(Participant.id))
+
+
+# --- dashboard buckets -----------------------------------------------------------------------------------
+
+ROW_COLUMNS = ["assessment_id", "participant_id", "participant", "participant_status", "language", "site",
+               "site_name", "timezone", "timepoint", "timepoint_label", "visit", "target_date", "window_start",
+               "window_end", "stored_status", "answers"]
+
+
+def assessments_frame(user: User, study: Study, now: datetime) -> pd.DataFrame:
+    """One row per assessment of the study the user may see, with the site-local `today` and `status`
+    (the effective status a coordinator sees) worked out."""
+    answers = (select(ItemResponse.assessment_id, func.count().label("n"))
+               .where(ItemResponse.state == "answered").group_by(ItemResponse.assessment_id).subquery())
+    stmt = (
+        select(Assessment.id, Participant.id, Participant.study_code, Participant.status, Participant.language,
+               Site.code, Site.name, Site.timezone, Timepoint.code, Timepoint.label, Timepoint.position,
+               Assessment.target_date, Assessment.window_start, Assessment.window_end, Assessment.status,
+               func.coalesce(answers.c.n, 0))
+        .join(Participant, Assessment.participant_id == Participant.id)
+        .join(Site, Participant.site_id == Site.id)
+        .join(Timepoint, Assessment.timepoint_id == Timepoint.id)
+        .outerjoin(answers, answers.c.assessment_id == Assessment.id)
+        .where(Participant.study_id == study.id, Participant.id.in_(visible_participant_ids(user, study)))
+        .order_by(Assessment.target_date, Participant.study_code, Timepoint.position)
+    )
+    frame = pd.DataFrame(db.session.execute(stmt).all(), columns=ROW_COLUMNS)
+    zones = {zone: local_today(zone, now) for zone in frame["timezone"].unique()}
+    frame["today"] = frame["timezone"].map(zones)
+    scheduled = frame["stored_status"] == "scheduled"
+    before = frame["today"] < frame["window_start"]
+    after = frame["today"] > frame["window_end"]
+    frame["status"] = np.where(~scheduled, frame["stored_status"],
+                               np.where(before, "scheduled", np.where(after, "missed", "open")))
+    return frame
+
+
+def bucket_masks(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    """Which rows fall in each bucket. Withdrawn participants are left out of the work to do."""
+    if frame.empty:
+        return {name: pd.Series(dtype=bool) for name in BUCKETS}
+    active = frame["participant_status"] != "withdrawn"
+    unfinished = frame["status"].isin(["scheduled", "open", "in_progress"]) & active
+    in_window = (frame["window_start"] <= frame["today"]) & (frame["today"] <= frame["window_end"])
+    week_end = frame["today"].map(lambda d: d + timedelta(days=WEEK_DAYS))
+    return {
+        "due_today": unfinished & (frame["target_date"] == frame["today"]),
+        "due_this_week": unfinished & (frame["target_date"] > frame["today"]) & (frame["target_date"] <= week_end),
+        "overdue": unfinished & in_window & (frame["target_date"] < frame["today"]),
+        "window_open": unfinished & in_window,
+        "in_progress": active & (frame["status"] == "in_progress"),
+        "missed": active & (frame["status"] == "missed"),
+    }
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    study: Study
+    buckets: dict[str, pd.DataFrame]  # bucket name → its rows (ROW_COLUMNS + today, status)
+    open_alerts: int
+
+    def count(self, name: str) -> int:
+        return len(self.buckets[name])
+
+    def rows(self, name: str) -> list[dict]:
+        return self.buckets[name].to_dict("records")
+
+
+def dashboard(user: User, study: Study, now: datetime) -> Dashboard:
+    frame = assessments_frame(user, study, now)
+    masks = bucket_masks(frame)
+    buckets = {}
+    for name in BUCKETS:
+        rows = frame[masks[name]] if not frame.empty else frame
+        if name == "missed":  # most recently closed first: those are the ones still worth a call
+            rows = rows.sort_values(["window_end", "participant"], ascending=[False, True])
+        buckets[name] = rows.reset_index(drop=True)
+    return Dashboard(study, buckets, open_alert_count(user, study))
+
+
+def every_assessment(user: User, now) -> list[tuple[Participant, Assessment, str]]:
+    """Every assessment the user may see, with the status a coordinator sees today at its site, by study,
+    participant and visit."""
+    participants = db.session.scalars(access.visible_participants(user)).all()
+    rows = []
+    for participant in sorted(participants, key=lambda p: (p.study.code, p.study_code)):
+        today = site_today(participant, now)
+        for assessment in participant_assessments(participant):
+            rows.append((participant, assessment, assessment.effective_status(today)))
+    return rows
+
+
+def participant_assessments(participant: Participant) -> list[Assessment]:
+    """The participant's assessments in schedule order."""
+    return db.session.scalars(
+        select(Assessment).join(Timepoint).where(Assessment.participant_id == participant.id)
+        .order_by(Timepoint.position)
+    ).all()
+
+
+#: The data sets and formats a study page offers (the API and command line offer more).
+DOWNLOAD_DATASETS = {
+    "scores": _l("Scores (one row per scale)"),
+    "wide": _l("Wide (one row per assessment)"),
+    "items": _l("Items (one row per answer)"),
+    "compliance": _l("Compliance (one row per assessment)"),
+    "codebook": _l("Codebook"),
+}
+DOWNLOAD_FORMATS = {"csv": "CSV", "xlsx": "XLSX"}

@@ -1,0 +1,78 @@
+"""Routes: every assessment (/staff/), today's work per study, a study's dashboard and compliance, and the
+scored-results downloads (through exports.service, so they are the analysts' data sets and are audited)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, g, render_template, stream_with_context
+from flask_babel import lazy_gettext as _l
+
+from .. import access
+from ..database import utcnow
+from ..exports.datasets import Filters
+from ..exports.service import prepare, stream
+from ..extensions import db
+from ..vocabulary import NOT_DONE_LABELS, NotDoneReason
+from ..web import navigation
+from ..web.forms import ActionForm
+from ..web.guards import staff_required
+from ..web.lookups import study_or_404
+from . import compliance as compliance_service
+from . import services
+
+bp = Blueprint("worklist", __name__, url_prefix="/staff")
+navigation.register("worklist.today", _l("Today"), order=5)
+navigation.register("worklist.index", _l("Assessments"), order=10)
+
+
+@bp.get("/")
+@staff_required
+def index():
+    studies = db.session.scalars(access.visible_studies(g.user)).all()
+    rows = services.every_assessment(g.user, utcnow())
+    return render_template("worklist/index.html", studies=studies, rows=rows, form=ActionForm())
+
+
+@bp.get("/today")
+@staff_required
+def today():
+    now = utcnow()
+    studies = db.session.scalars(access.visible_studies(g.user)).all()
+    panels = [services.dashboard(g.user, study, now) for study in studies]
+    return render_template("worklist/today.html", panels=panels, buckets=services.BUCKETS,
+                           bucket_labels=services.BUCKET_LABELS)
+
+
+@bp.get("/studies/<code>/dashboard")
+@staff_required
+def study(code: str):
+    found = study_or_404(code)
+    board = services.dashboard(g.user, found, utcnow())
+    return render_template("worklist/study.html", study=found, board=board, buckets=services.BUCKETS,
+                           bucket_labels=services.BUCKET_LABELS, bucket_help=services.BUCKET_HELP,
+                           datasets=services.DOWNLOAD_DATASETS, formats=services.DOWNLOAD_FORMATS)
+
+
+@bp.get("/studies/<code>/compliance")
+@staff_required
+def compliance(code: str):
+    found = study_or_404(code)
+    table = compliance_service.compliance_table(g.user, found, utcnow())
+    sites = {s.code: s.name for s in found.sites}
+    return render_template("worklist/compliance.html", study=found, rows=table.to_dict("records"),
+                           sites=sites, reasons=tuple(NotDoneReason), reason_labels=NOT_DONE_LABELS,
+                           limited_to=access.granted_site_codes(g.user, found),
+                           datasets=services.DOWNLOAD_DATASETS, formats=services.DOWNLOAD_FORMATS)
+
+
+@bp.get("/studies/<code>/download/<dataset>/<fmt>")
+@staff_required
+def download(code: str, dataset: str, fmt: str):
+    found = study_or_404(code)
+    if dataset not in services.DOWNLOAD_DATASETS or fmt not in services.DOWNLOAD_FORMATS:
+        abort(404)
+    export = prepare(found.code, dataset, fmt, Filters(sites=access.granted_site_codes(g.user, found)))
+    # The body runs after this view has committed, in a read-only transaction of its own.
+    body = stream(export, actor="user", user_id=g.user.id, via="staff", excel=fmt == "csv")
+    response = Response(stream_with_context(body), mimetype=export.mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    return response
