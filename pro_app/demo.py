@@ -16,8 +16,8 @@ from .assessments.schedule import create_assessments, local_today, site_today
 from .database import utcnow
 from .extensions import db
 from .instruments import get_registry, route
-from .security import codes
 from .models import Assessment, ItemResponse, Participant, Site, Study, Timepoint, User
+from .security import codes
 from .security.passwords import hash_password
 from .users.services import create_user, generate_password
 

@@ -98,25 +98,9 @@ def enter_paper(assessment: Assessment, given: dict[str, str], *, language: str,
     completion.complete(assessment, actor=Actor.USER, user_id=user_id, language=language)
 
 
-def correct_answer(assessment: Assessment, item_id: str, choice: str, reason: str, *, user_id: int) -> list[Alert]:
-    """Change one answer of a completed assessment with a reason (audited, old and new), re-score the
-    item's instrument and raise alerts for conditions that have none yet. Returns the new alerts."""
-    if assessment.status != "completed":
-        raise StaffActionError(assessment.status)
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValueError("reason")
-    part = next((p for p in answers.ensure_plan(assessment) if item_id in p["items"]), None)
-    if part is None:
-        raise KeyError(item_id)
-    instrument = answers.instrument_of(part)
-    value, option_code, state = answers.parse_choice(instrument, item_id, choice)  # InvalidChoice → 400
-    rows = answers.responses_by_item(assessment)
-    current = rows.get(item_id)
-    language = current.language if current else assessment.participant.language
-    mode = current.mode if current else (assessment.mode or "self")
-    answers.record(assessment, instrument, item_id, value=value, option_code=option_code, state=state,
-                   language=language, mode=mode, actor=Actor.USER, user_id=user_id, reason=reason, correction=True)
+def _rescore(assessment: Assessment, instrument: Instrument, part: dict, item_id: str, *, language: str,
+             user_id: int, reason: str) -> None:
+    """After a correction: settle item states again (audited), store the instrument's scores, audit what moved."""
     rows = answers.responses_by_item(assessment)
     db.session.flush()
     for row in completion.settle_states(assessment, instrument, part, rows, language):
@@ -132,6 +116,27 @@ def correct_answer(assessment: Assessment, item_id: str, choice: str, reason: st
     audit.record("assessment.rescore", "assessment", assessment.id, actor=Actor.USER, user_id=user_id,
                  study_id=assessment.participant.study_id, old={"item": item_id},
                  new={"instrument": instrument.id, "changed": changed}, reason=reason)
+
+
+def correct_answer(assessment: Assessment, item_id: str, choice: str, reason: str, *, user_id: int) -> list[Alert]:
+    """Change one answer of a completed assessment with a reason (audited, old and new), re-score the
+    item's instrument and raise alerts for conditions that have none yet. Returns the new alerts."""
+    if assessment.status != "completed":
+        raise StaffActionError(assessment.status)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValueError("reason")
+    part = next((p for p in answers.ensure_plan(assessment) if item_id in p["items"]), None)
+    if part is None:
+        raise KeyError(item_id)
+    instrument = answers.instrument_of(part)
+    value, option_code, state = answers.parse_choice(instrument, item_id, choice)  # InvalidChoice → 400
+    current = answers.responses_by_item(assessment).get(item_id)
+    language = current.language if current else assessment.participant.language
+    mode = current.mode if current else (assessment.mode or "self")
+    answers.record(assessment, instrument, item_id, value=value, option_code=option_code, state=state,
+                   language=language, mode=mode, actor=Actor.USER, user_id=user_id, reason=reason, correction=True)
+    _rescore(assessment, instrument, part, item_id, language=language, user_id=user_id, reason=reason)
     return rules.raise_alerts(assessment)  # only conditions that have no alert yet
 
 

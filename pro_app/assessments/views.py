@@ -56,6 +56,23 @@ def not_done(assessment_id: int):
     return redirect(url_for(".detail", assessment_id=assessment_id))
 
 
+def _paper_problems(found, form) -> list[tuple[str, str]]:
+    """(item id, label) of what keeps the paper form from being saved; marks the fields' errors."""
+    if not form.validate():
+        errors = [(field.name, field.label.text) for field in form if field.errors and field.name != "csrf_token"]
+        if form.csrf_token.errors:
+            errors.append(("", _l("The form has expired. Please enter it again.")))
+        return errors
+    bad = services.validate_paper(found, _paper_answers(form))
+    for e in bad:
+        form[e.item_id].errors = [_l("This answer is not one of the item's options.")]
+    return [(e.item_id, form[e.item_id].label.text) for e in bad]
+
+
+def _paper_answers(form) -> dict[str, str]:
+    return {name: field.data for name, field in form._fields.items() if name not in ("language", "csrf_token")}
+
+
 @bp.route("/assessments/<int:assessment_id>/paper", methods=["GET", "POST"])
 @roles_required(EDITORS)
 def paper(assessment_id: int):
@@ -65,28 +82,17 @@ def paper(assessment_id: int):
     plan = answers.plan_of(found)  # fixed when the paper is saved, not when the page is looked at
     form = paper_form(plan, current_language(), formdata=request.form if request.method == "POST" else None,
                       language=found.participant.language)
-    errors, status = [], 200
-    if request.method == "POST":
-        given = {name: field.data for name, field in form._fields.items() if name not in ("language", "csrf_token")}
-        if not form.validate():
-            errors = [(field.name, field.label.text) for field in form if field.errors and field.name != "csrf_token"]
-            if form.csrf_token.errors:
-                errors.append(("", _l("The form has expired. Please enter it again.")))
-            status = 400
-        elif bad := services.validate_paper(found, given):
-            for e in bad:
-                form[e.item_id].errors = [_l("This answer is not one of the item's options.")]
-            errors, status = [(e.item_id, form[e.item_id].label.text) for e in bad], 400
-        else:
-            try:
-                services.enter_paper(answers.lock(assessment_id), given, language=form.language.data,
-                                     user_id=g.user.id)
-            except (services.StaffActionError, answers.AssessmentClosed):
-                abort(409)
-            return redirect(url_for(".detail", assessment_id=assessment_id))
+    errors = _paper_problems(found, form) if request.method == "POST" else []
+    if request.method == "POST" and not errors:
+        try:
+            services.enter_paper(answers.lock(assessment_id), _paper_answers(form), language=form.language.data,
+                                 user_id=g.user.id)
+        except (services.StaffActionError, answers.AssessmentClosed):
+            abort(409)
+        return redirect(url_for(".detail", assessment_id=assessment_id))
     sections = [(answers.instrument_of(part), [form[i] for i in part["items"]]) for part in plan]
     return render_template("assessments/paper.html", assessment=found, form=form, sections=sections,
-                           errors=errors), status
+                           errors=errors), 400 if errors else 200
 
 
 @bp.post("/assessments/<int:assessment_id>/answers/<item_id>/correct")

@@ -109,6 +109,33 @@ def _validate_sites(raw: Any, errors: list[str]) -> list[dict]:
     return sites
 
 
+def _timepoint_days(code: str, entry: dict, errors: list[str]) -> dict[str, int | None]:
+    numbers = {}
+    for field, default in (("target_day", None), ("window_before", 0), ("window_after", 0)):
+        number = _whole_number(entry.get(field, default))
+        if number is None:
+            errors.append(_("Timepoint %(code)s: %(field)s must be a whole number of days.", code=code, field=field))
+        numbers[field] = number
+    if any(n is not None and n < 0 for n in (numbers["window_before"], numbers["window_after"])):
+        errors.append(_("Timepoint %(code)s: a window before or after the target day cannot be negative.",
+                        code=code))
+    return numbers
+
+
+def _timepoint_instruments(code: str, entry: dict, known: tuple[str, ...], errors: list[str]) -> list[str]:
+    instruments = entry.get("instruments")
+    if not isinstance(instruments, list) or not instruments:
+        errors.append(_("Timepoint %(code)s needs at least one instrument.", code=code))
+        return []
+    for instrument in instruments:
+        if instrument not in known:
+            errors.append(_("Timepoint %(code)s: unknown instrument %(instrument)s (known: %(known)s).",
+                            code=code, instrument=instrument, known=", ".join(known)))
+    if len(set(map(str, instruments))) != len(instruments):
+        errors.append(_("Timepoint %(code)s lists an instrument more than once.", code=code))
+    return [str(i) for i in instruments]
+
+
 def _validate_timepoints(raw: Any, errors: list[str]) -> list[dict]:
     if not isinstance(raw, list) or not raw:
         errors.append(_("At least one timepoint is required."))
@@ -129,29 +156,9 @@ def _validate_timepoints(raw: Any, errors: list[str]) -> list[dict]:
         if code in seen:
             errors.append(_("Timepoint code %(code)s appears more than once.", code=code))
         seen.add(code)
-        numbers = {}
-        for field, default in (("target_day", None), ("window_before", 0), ("window_after", 0)):
-            value = entry.get(field, default)
-            number = _whole_number(value)
-            if number is None:
-                errors.append(_("Timepoint %(code)s: %(field)s must be a whole number of days.",
-                                code=code, field=field))
-            numbers[field] = number
-        if any(n is not None and n < 0 for n in (numbers["window_before"], numbers["window_after"])):
-            errors.append(_("Timepoint %(code)s: a window before or after the target day cannot be negative.",
-                            code=code))
-        instruments = entry.get("instruments")
-        if not isinstance(instruments, list) or not instruments:
-            errors.append(_("Timepoint %(code)s needs at least one instrument.", code=code))
-            instruments = []
-        for instrument in instruments:
-            if instrument not in known:
-                errors.append(_("Timepoint %(code)s: unknown instrument %(instrument)s (known: %(known)s).",
-                                code=code, instrument=instrument, known=", ".join(known)))
-        if len(set(map(str, instruments))) != len(instruments):
-            errors.append(_("Timepoint %(code)s lists an instrument more than once.", code=code))
-        timepoints.append({"code": code, "label": _text(entry.get("label")) or code, **numbers,
-                           "instruments": [str(i) for i in instruments]})
+        timepoints.append({"code": code, "label": _text(entry.get("label")) or code,
+                           **_timepoint_days(code, entry, errors),
+                           "instruments": _timepoint_instruments(code, entry, known, errors)})
     return timepoints
 
 

@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import select
 
 from pro_app.database import utcnow
+from pro_app.exports import chunks
 from pro_app.exports import datasets as D
 from pro_app.exports import writers as W
 from pro_app.extensions import db
@@ -554,14 +555,14 @@ def two_participants(app, c30_study, create_participant):
 @pytest.mark.parametrize("dataset", ["items", "scores", "wide", "compliance"])
 def test_csv_in_chunks_of_participants_equals_one_chunk(app, two_participants, monkeypatch, dataset):
     whole = export_bytes(app, two_participants.code, dataset)
-    monkeypatch.setattr(D, "CHUNK_PARTICIPANTS", 1)
+    monkeypatch.setattr(chunks, "CHUNK_PARTICIPANTS", 1)
     assert export_bytes(app, two_participants.code, dataset) == whole
 
 
 @pytest.mark.parametrize("dataset", ["wide", "compliance"])
 def test_parquet_in_chunks_of_participants_equals_one_chunk(app, two_participants, monkeypatch, dataset):
     whole = read_parquet(export_bytes(app, two_participants.code, dataset, "parquet"))
-    monkeypatch.setattr(D, "CHUNK_PARTICIPANTS", 1)
+    monkeypatch.setattr(chunks, "CHUNK_PARTICIPANTS", 1)
     chunked = read_parquet(export_bytes(app, two_participants.code, dataset, "parquet"))
     pd.testing.assert_frame_equal(chunked, whole)
 

@@ -5,7 +5,7 @@ import threading
 import pytest
 from sqlalchemy import text
 
-from pro_app.exports import datasets
+from pro_app.exports import chunks as export_chunks
 from pro_app.exports.service import prepare, stream
 from pro_app.extensions import db
 
@@ -15,7 +15,7 @@ def test_a_write_commits_while_an_export_is_half_way(app, create_study, create_p
     study = create_study(code="LOCK", instruments=["qlq_c30"])
     for n in range(3):
         create_participant(study, code=f"P-{n}")
-    monkeypatch.setattr(datasets, "CHUNK_PARTICIPANTS", 1)  # several chunks: the export pauses between them
+    monkeypatch.setattr(export_chunks, "CHUNK_PARTICIPANTS", 1)  # several chunks: the export pauses between them
     outcome = {}
 
     def write_elsewhere():

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from pro_app.database import utcnow
+from pro_app.exports import chunks
 from pro_app.exports import datasets as D
 from pro_app.extensions import db
 from pro_app.models import Site, Timepoint
@@ -234,7 +235,7 @@ def test_excel_option_adds_one_byte_order_mark(demo, monkeypatch):
     plain = export_bytes(demo.app, "DEMO", "compliance")
     excel = export_bytes(demo.app, "DEMO", "compliance", excel=True)
     assert excel == b"\xef\xbb\xbf" + plain
-    monkeypatch.setattr(D, "CHUNK_PARTICIPANTS", 3)  # several chunks: still one mark, at the start
+    monkeypatch.setattr(chunks, "CHUNK_PARTICIPANTS", 3)  # several chunks: still one mark, at the start
     chunked = export_bytes(demo.app, "DEMO", "compliance", excel=True)
     assert chunked == excel and chunked.count(b"\xef\xbb\xbf") == 1
     assert pd.read_csv(io.BytesIO(excel), encoding="utf-8-sig").columns[0] == "study"

@@ -1,0 +1,153 @@
+"""The assessments behind every data set, a chunk of participants at a time (bounded memory for any study
+size), with the filters an export takes; each chunk's reads run one chunk ahead (ahead.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import bindparam, case, func, select
+
+from ..assessments.schedule import local_today
+from ..database import utcnow
+from ..extensions import db
+from ..instruments.model import LANGUAGES
+from ..models import Assessment, ItemResponse, Participant, Site, Study, Timepoint
+from . import bulk
+from .ahead import built_ahead
+
+#: participants per chunk: about 4 x 120 item rows each, so a chunk of items is ~250,000 rows
+CHUNK_PARTICIPANTS = 500
+
+
+class ExportError(ValueError):
+    """A request for data that cannot be served (unknown study, data set or filter)."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    sites: tuple[str, ...] = ()
+    timepoints: tuple[str, ...] = ()
+    date_from: date | None = None  # on the target date
+    date_to: date | None = None
+
+    def describe(self) -> dict:
+        return {"sites": list(self.sites), "timepoints": list(self.timepoints),
+                "date_from": self.date_from.isoformat() if self.date_from else None,
+                "date_to": self.date_to.isoformat() if self.date_to else None}
+
+
+ASSESSMENT_COLUMNS = ["assessment_id", "participant_id", "participant", "participant_status", "site", "timezone",
+                      "timepoint", "visit", "target_date", "window_start", "window_end", "stored_status",
+                      "started_at", "completed_at", "mode", "not_done_reason"]
+
+
+def _assessment_rows(study_id: int, filters: Filters, participant_ids: list[int]) -> list:
+    """The assessments of the given participants that the filters keep, in export order."""
+    stmt = (
+        select(Assessment.id, Participant.id, Participant.study_code, Participant.status, Site.code, Site.timezone,
+               Timepoint.code, Timepoint.position, Assessment.target_date, Assessment.window_start,
+               Assessment.window_end, Assessment.status, bulk.as_stored(Assessment.started_at),
+               bulk.as_stored(Assessment.completed_at), Assessment.mode, Assessment.not_done_reason)
+        .join(Participant, Assessment.participant_id == Participant.id)
+        .join(Site, Participant.site_id == Site.id)
+        .join(Timepoint, Assessment.timepoint_id == Timepoint.id)
+        .where(Participant.study_id == study_id, Participant.id.in_(bindparam("participant_ids", expanding=True)))
+        .order_by(Participant.study_code, Timepoint.position)
+    )
+    if filters.sites:
+        stmt = stmt.where(Site.code.in_(filters.sites))
+    if filters.timepoints:
+        stmt = stmt.where(Timepoint.code.in_(filters.timepoints))
+    if filters.date_from:
+        stmt = stmt.where(Assessment.target_date >= filters.date_from)
+    if filters.date_to:
+        stmt = stmt.where(Assessment.target_date <= filters.date_to)
+    return db.session.execute(stmt, {"participant_ids": participant_ids}).all()
+
+
+def _assessment_frame(study_code: str, rows: list) -> pd.DataFrame:
+    """One row per assessment with its identifiers (language added later) and what follows from the dates."""
+    frame = bulk.rows_frame(rows, ASSESSMENT_COLUMNS)
+    frame.insert(0, "study", study_code)
+    now = utcnow()
+    today = frame["timezone"].map({zone: local_today(zone, now) for zone in frame["timezone"].unique()})
+    open_or_missed = np.where(today > frame["window_end"], "missed",
+                              np.where(today >= frame["window_start"], "open", "scheduled"))
+    frame["assessment_status"] = np.where(frame["stored_status"] == "scheduled", open_or_missed,
+                                          frame["stored_status"])
+    frame["today"] = today
+    for column in ("started_at", "completed_at"):
+        frame[column] = pd.to_datetime(frame[column], utc=True).astype("datetime64[us, UTC]")
+    # Windows are site-local calendar days: so is the day an assessment was completed.
+    completed_date = pd.Series(None, index=frame.index, dtype=object)
+    for zone, rows_of_zone in frame.groupby("timezone").groups.items():
+        local = frame.loc[rows_of_zone, "completed_at"].dt.tz_convert(zone)
+        completed_date[rows_of_zone] = np.where(local.notna(), local.dt.date, None)
+    frame["completed_date"] = completed_date
+    return frame
+
+
+def language_counts() -> tuple:
+    """Per language, how many of the rows of a group were shown in it; with `state = 'answered'` in the
+    WHERE clause, how many of an assessment's answers were given in it."""
+    return tuple(func.sum(case((ItemResponse.language == lang, 1), else_=0)).label(f"n_{lang}")
+                 for lang in LANGUAGES)
+
+
+def majority_language(counts: pd.DataFrame) -> pd.Series:
+    """The language most items were answered in (a tie goes to the first in alphabetical order); blank
+    when none was answered (or the assessment has no row in `counts`: NaN)."""
+    languages = sorted(LANGUAGES)
+    n = counts[[f"n_{lang}" for lang in languages]].fillna(0).to_numpy(dtype="int64")
+    best = np.asarray(languages, dtype=object)[n.argmax(axis=1)]
+    return pd.Series(np.where(n.max(axis=1) > 0, best, None), index=counts.index, dtype="string")
+
+
+def _language_rows(assessment_ids: list[int]) -> list:
+    return db.session.execute(
+        select(ItemResponse.assessment_id, *language_counts())
+        .where(ItemResponse.assessment_id.in_(assessment_ids), ItemResponse.state == "answered")
+        .group_by(ItemResponse.assessment_id)).all()
+
+
+Reads = Callable[[list[int], list[int]], dict]
+
+
+def participant_chunks(study: Study, filters: Filters, read: Reads | None = None,
+                        language: bool = True) -> Iterator[tuple[pd.DataFrame, dict]]:
+    """The assessments of a chunk of participants at a time, with what `read(assessment_ids,
+    participant_ids)` fetched for them (and, with `language`, the language each was answered in).
+
+    Every database read of the chunks (the assessments' and `read`'s) runs one chunk ahead in a thread of
+    its own (see ahead.py) while the caller shapes and writes the chunk before: the database works without
+    holding the GIL, so on two cores reading overlaps the rest. While the chunks are iterated, the caller
+    must not touch the database session itself.
+    """
+    study_id, study_code = study.id, study.code
+    participant_ids = db.session.scalars(
+        select(Participant.id).where(Participant.study_id == study_id).order_by(Participant.study_code)
+    ).all()
+
+    def fetch() -> Iterator[tuple[list, dict]]:
+        for start in range(0, len(participant_ids), CHUNK_PARTICIPANTS):
+            chunk = list(participant_ids[start:start + CHUNK_PARTICIPANTS])
+            rows = _assessment_rows(study_id, filters, chunk)
+            if not rows:
+                continue
+            assessment_ids = [row[0] for row in rows]
+            reads = read(assessment_ids, chunk) if read else {}
+            if language:
+                reads["languages"] = _language_rows(assessment_ids)
+            yield rows, reads
+
+    for rows, reads in built_ahead(fetch()):
+        frame = _assessment_frame(study_code, rows)
+        if language:
+            counts = bulk.rows_frame(reads.pop("languages"), ["assessment_id"] + [f"n_{lang}" for lang in LANGUAGES])
+            frame["language"] = frame["assessment_id"].map(majority_language(counts.set_index("assessment_id")))
+            frame["language"] = frame["language"].astype("string")
+        yield frame, reads
