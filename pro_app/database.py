@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from enum import StrEnum
 
-from sqlalchemy import DateTime, event
+from sqlalchemy import CheckConstraint, DateTime, column, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 
@@ -31,6 +33,16 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def one_of(name: str, vocabulary: type[StrEnum] | Iterable[str], *, nullable: bool = False) -> CheckConstraint:
+    """A CHECK constraint that column `name` holds one of the vocabulary's values (or NULL, if allowed); it is
+    named after the column (naming convention: ck_<table>_<column>)."""
+    values = sorted(v.value if isinstance(v, StrEnum) else v for v in vocabulary)
+    condition = column(name).in_(values)
+    if nullable:
+        condition = condition | column(name).is_(None)
+    return CheckConstraint(condition, name=name)
 
 
 #: Execution option for a transaction that only reads (SQLite: a deferred BEGIN instead of IMMEDIATE).

@@ -20,6 +20,7 @@ from .models import Assessment, ItemResponse, Participant, Site, Study, Timepoin
 from .security import codes
 from .security.passwords import hash_password
 from .users.services import create_user, generate_password
+from .vocabulary import AssessmentStatus, ItemState, Mode
 
 STUDY_CODE = "DEMO"
 COORDINATOR = "coordinator@example.org"
@@ -103,11 +104,11 @@ def _fill(assessment: Assessment, rng: random.Random, burden: float, *, complete
     assessment.status, assessment.mode, assessment.started_at = "in_progress", mode, when
     for part in plan:
         instrument = answers.instrument_of(part)
-        items = part["items"] if complete else part["items"][: len(part["items"]) // 2]
+        items = part.items if complete else part.items[: len(part.items) // 2]
         for item_id, value in _answers_for(instrument, items, rng, burden).items():
             db.session.add(ItemResponse(
-                assessment=assessment, instrument_id=instrument.id, instrument_version=part["version"],
-                item_id=item_id, value=value, state="answered" if value is not None else "declined",
+                assessment=assessment, instrument_id=instrument.id, instrument_version=part.version,
+                item_id=item_id, value=value, state=ItemState.ANSWERED if value is not None else "declined",
                 language=language, mode=mode, answered_at=when))
         if not complete:
             break
@@ -135,11 +136,11 @@ def _add_participant(study: Study, number: int, today: date) -> Participant:
                 _fill(assessment, rng, burden, complete=True, when=when, language=participant.language,
                       mode=rng.choice(["self", "self", "self", "assisted", "paper"]))
             elif roll < 0.9:
-                assessment.status, assessment.not_done_reason = "not_done", rng.choice(NOT_DONE_REASONS)
+                assessment.status, assessment.not_done_reason = AssessmentStatus.NOT_DONE, rng.choice(NOT_DONE_REASONS)
             # else: left as scheduled, so it shows as missed
         elif assessment.window_start <= today and roll < 0.35:
             _fill(assessment, rng, burden, complete=False, when=utcnow(), language=participant.language,
-                  mode="self")
+                  mode=Mode.SELF)
         burden = min(burden + rng.uniform(-0.1, 0.15), 0.95)
     return participant
 
@@ -148,7 +149,8 @@ def _open_assessment(study: Study) -> Assessment:
     """An assessment whose window is open today and that nobody has started, for the printed patient code."""
     now = utcnow()
     candidates = db.session.scalars(
-        select(Assessment).join(Participant).where(Participant.study_id == study.id, Assessment.status == "scheduled")
+        select(Assessment).join(Participant)
+        .where(Participant.study_id == study.id, Assessment.status == AssessmentStatus.SCHEDULED)
         .order_by(Assessment.id)
     ).all()
     for assessment in candidates:

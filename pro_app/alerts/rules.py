@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import ALERT_KINDS, Alert, Assessment
-from ..vocabulary import AlertKind
+from ..vocabulary import AlertKind, ItemState
 
 #: PRO-CTCAE composite grade that raises an alert (a severe or worse symptom; SCORING.md §4)
 ALERT_GRADE = 3
@@ -31,7 +31,7 @@ def raise_alerts(assessment: Assessment) -> list[Alert]:
         if rule and (("below" in rule and s.value < rule["below"]) or ("above" in rule and s.value > rule["above"])):
             found.append((AlertKind.THRESHOLD, s.scale_code, s.value))
     for r in assessment.responses:
-        if r.instrument_id == "pro_ctcae" and r.state == "answered" and r.value == ALERT_ITEM_VALUE:
+        if r.instrument_id == "pro_ctcae" and r.state == ItemState.ANSWERED and r.value == ALERT_ITEM_VALUE:
             found.append((AlertKind.ITEM_VALUE, r.item_id, float(r.value)))
     alerts = [Alert(assessment=assessment, study_id=study.id, kind=kind, urgency=ALERT_KINDS[kind],
                     source=source, value=value) for kind, source, value in found if (kind, source) not in existing]

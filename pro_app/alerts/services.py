@@ -13,7 +13,7 @@ from ..database import utcnow
 from ..extensions import db
 from ..instruments import get_registry
 from ..models import Alert, Assessment, ItemResponse, Participant, Study, User
-from ..vocabulary import Actor, AlertStatus
+from ..vocabulary import Actor, AlertStatus, AssessmentStatus
 
 NOTE_MAX = 1000
 
@@ -62,7 +62,7 @@ def _describe(alert: Alert, lang: str, answers: dict[tuple[int, str], ItemRespon
 def list_alerts(user: User, study: Study, status: str, lang: str = "en", limit: int | None = None) -> list[AlertRow]:
     """Open alerts by urgency then age (oldest first); acknowledged ones most recently acknowledged first."""
     stmt = _scoped(user).where(Alert.study_id == study.id, Alert.status == status)
-    if status == "open":
+    if status == AssessmentStatus.OPEN:
         stmt = stmt.order_by(Alert.urgency, Alert.created_at, Alert.id)
     else:
         stmt = stmt.order_by(Alert.acknowledged_at.desc(), Alert.id.desc())
@@ -118,7 +118,7 @@ def acknowledge(user: User, alert: Alert, note: str | None) -> bool:
     old = {"status": alert.status}
     # One conditional UPDATE: of two clicks arriving together, only one acknowledges (and is audited).
     changed = db.session.execute(
-        update(Alert).where(Alert.id == alert.id, Alert.status == "open")
+        update(Alert).where(Alert.id == alert.id, Alert.status == AssessmentStatus.OPEN)
         .values(status="acknowledged", acknowledged_by_id=user.id, acknowledged_at=utcnow(), note=note)
         .execution_options(synchronize_session="fetch")
     ).rowcount

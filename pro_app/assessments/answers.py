@@ -15,7 +15,8 @@ from .. import audit
 from ..database import utcnow
 from ..extensions import db
 from ..instruments import Instrument, get_registry, route
-from ..models import Assessment, ItemResponse
+from ..models import Assessment, ItemResponse, Plan, PlanPart
+from ..vocabulary import AssessmentStatus, ItemState
 
 DONE_STATUSES = ("completed", "not_done")
 
@@ -34,7 +35,7 @@ class Step:
     item_id: str
 
 
-def build_plan(assessment: Assessment) -> list[dict]:
+def build_plan(assessment: Assessment) -> Plan:
     """The instruments and items of the assessment's timepoint (PRO-CTCAE: the study's terms, whole)."""
     registry = get_registry()
     plan = []
@@ -42,27 +43,27 @@ def build_plan(assessment: Assessment) -> list[dict]:
         instrument = registry.get(instrument_id)
         if instrument.terms:
             terms = assessment.participant.study.proctcae_terms or list(instrument.default_term_set.terms)
-            items = list(instrument.items_for_terms(terms))
+            items = tuple(instrument.items_for_terms(terms))
         else:
-            items = list(instrument.item_ids)
-        plan.append({"instrument": instrument.id, "version": instrument.version, "items": items})
-    return plan
+            items = tuple(instrument.item_ids)
+        plan.append(PlanPart(instrument.id, instrument.version, items))
+    return tuple(plan)
 
 
-def ensure_plan(assessment: Assessment) -> list[dict]:
+def ensure_plan(assessment: Assessment) -> Plan:
     """The assessment's plan, fixed (stored) now if it was not yet: what is asked never changes once started."""
     if not assessment.plan:
         assessment.plan = build_plan(assessment)
     return assessment.plan
 
 
-def plan_of(assessment: Assessment) -> list[dict]:
+def plan_of(assessment: Assessment) -> Plan:
     """The plan as it stands, or as it would be fixed now (nothing is stored: a page that only shows it)."""
     return assessment.plan or build_plan(assessment)
 
 
-def instrument_of(part: dict) -> Instrument:
-    return get_registry().get(part["instrument"])
+def instrument_of(part: PlanPart) -> Instrument:
+    return get_registry().get(part.instrument)
 
 
 def lock(assessment_id: int) -> Assessment | None:
@@ -85,7 +86,7 @@ def branching_view(rows: dict[str, ItemResponse]) -> dict[str, int | str | None]
     """What the branching API needs: value, extra-option code, or None (declined), per responded item."""
     view: dict[str, int | str | None] = {}
     for item_id, row in rows.items():
-        if row.state == "answered":
+        if row.state == ItemState.ANSWERED:
             view[item_id] = row.value
         elif row.state in ("declined", "not_applicable"):
             view[item_id] = row.option_code
@@ -98,7 +99,7 @@ def sequence(assessment: Assessment) -> list[Step]:
     steps = []
     for part in ensure_plan(assessment):
         instrument = instrument_of(part)
-        steps.extend(Step(instrument, i) for i in route(instrument, view, part["items"]).shown)
+        steps.extend(Step(instrument, i) for i in route(instrument, view, part.items).shown)
     return steps
 
 
@@ -121,9 +122,10 @@ def record(assessment: Assessment, instrument: Instrument, item_id: str, *, valu
     Only a staff `correction` (with its reason) may change a completed assessment; nothing changes one
     marked not done.
     """
-    if assessment.status == "not_done" or (assessment.status == "completed" and not correction):
+    if assessment.status == AssessmentStatus.NOT_DONE or (
+            assessment.status == AssessmentStatus.COMPLETED and not correction):
         raise AssessmentClosed
-    part = next(p for p in ensure_plan(assessment) if p["instrument"] == instrument.id)
+    part = next(p for p in ensure_plan(assessment) if p.instrument == instrument.id)
     rows = responses_by_item(assessment)
     row = rows.get(item_id)
     new = {"value": value, "option_code": option_code, "state": state}
@@ -137,12 +139,12 @@ def record(assessment: Assessment, instrument: Instrument, item_id: str, *, valu
                      study_id=assessment.participant.study_id, old=old | {"item": item_id}, new=new,
                      reason=reason or "changed by the patient")
     else:
-        row = ItemResponse(assessment=assessment, instrument_id=instrument.id, instrument_version=part["version"],
+        row = ItemResponse(assessment=assessment, instrument_id=instrument.id, instrument_version=part.version,
                            item_id=item_id, value=value, option_code=option_code, state=state,
                            language=language, mode=mode)
         db.session.add(row)
         rows[item_id] = row
-    if assessment.status == "scheduled":
+    if assessment.status == AssessmentStatus.SCHEDULED:
         assessment.status, assessment.started_at, assessment.mode = "in_progress", utcnow(), mode
     _hide_branched(assessment, instrument, part, rows, actor, user_id)
     return row
@@ -150,10 +152,10 @@ def record(assessment: Assessment, instrument: Instrument, item_id: str, *, valu
 
 def _hide_branched(assessment, instrument, part, rows, actor, user_id) -> None:
     """Answers to items that an earlier, changed answer now skips become `branched` (audited)."""
-    hidden = route(instrument, branching_view(rows), part["items"]).branched
+    hidden = route(instrument, branching_view(rows), part.items).branched
     for item_id in hidden:
         row = rows.get(item_id)
-        if row is not None and row.state != "branched":
+        if row is not None and row.state != ItemState.BRANCHED:
             old = {"item": item_id, "value": row.value, "option_code": row.option_code, "state": row.state}
             row.value, row.option_code, row.state = None, None, "branched"
             db.session.flush()

@@ -10,6 +10,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..i18n import LANGUAGE_NAMES, LANGUAGES
 from ..instruments import Instrument
+from ..models import Plan
 from ..vocabulary import NOT_DONE_LABELS, NotDoneReason
 from . import answers
 
@@ -40,14 +41,14 @@ def item_choices(instrument: Instrument, item_id: str, lang: str, blank=None) ->
     return choices
 
 
-def paper_form(plan: list[dict], lang: str, **kwargs) -> FlaskForm:
+def paper_form(plan: Plan, lang: str, **kwargs) -> FlaskForm:
     """A form with one select per item of the plan (field name = item id) and the paper's language."""
     blank = _l("(blank: not answered)")
     fields = {"language": SelectField(_l("Language of the paper form"),
                                       choices=[SelectChoice(c, LANGUAGE_NAMES[c]) for c in LANGUAGES])}
     for part in plan:
         instrument = answers.instrument_of(part)
-        for item_id in part["items"]:
+        for item_id in part.items:
             item = instrument.item(item_id)
             fields[item_id] = SelectField(f"{item.number}. {item.text.get(lang)}",
                                           choices=item_choices(instrument, item_id, lang, blank=blank),

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Assessment, Participant, Timepoint
+from ..vocabulary import AssessmentStatus
 
 
 def window(anchor: date, timepoint: Timepoint) -> tuple[date, date, date]:
@@ -44,7 +45,7 @@ def reschedule(participant: Participant, new_anchor: date) -> list[dict]:
     dates as ISO strings) for the audit trail."""
     moves = []
     for assessment in db.session.scalars(select(Assessment).where(Assessment.participant_id == participant.id)):
-        if assessment.status != "scheduled" or assessment.started_at is not None:
+        if assessment.status != AssessmentStatus.SCHEDULED or assessment.started_at is not None:
             continue
         old = (assessment.target_date, assessment.window_start, assessment.window_end)
         new = window(new_anchor, assessment.timepoint)

@@ -15,9 +15,9 @@ from .. import audit
 from ..alerts import rules
 from ..extensions import db
 from ..instruments import Instrument, route
-from ..models import NOT_DONE_REASONS, Alert, Assessment, AuditEvent, ItemResponse
+from ..models import NOT_DONE_REASONS, Alert, Assessment, AuditEvent, ItemResponse, PlanPart
 from ..security import codes
-from ..vocabulary import Actor
+from ..vocabulary import Actor, AssessmentStatus, ItemState, Mode
 from . import answers, completion
 
 #: Statuses in which a paper questionnaire may still be keyed in.
@@ -42,7 +42,7 @@ def mark_not_done(assessment: Assessment, reason: str, note: str | None, *, user
     if assessment.status in answers.DONE_STATUSES:
         raise StaffActionError(assessment.status)
     old = {"status": assessment.status}
-    assessment.status = "not_done"
+    assessment.status = AssessmentStatus.NOT_DONE
     assessment.not_done_reason = reason
     assessment.not_done_note = (note or "").strip() or None
     codes.revoke_all(assessment)
@@ -56,7 +56,7 @@ def validate_paper(assessment: Assessment, given: dict[str, str]) -> list[Choice
     errors = []
     for part in answers.plan_of(assessment):
         instrument = answers.instrument_of(part)
-        for item_id in part["items"]:
+        for item_id in part.items:
             choice = (given.get(item_id) or "").strip()
             if not choice:
                 continue
@@ -80,25 +80,25 @@ def enter_paper(assessment: Assessment, given: dict[str, str], *, language: str,
     for part in answers.ensure_plan(assessment):
         instrument = answers.instrument_of(part)
         parsed: dict[str, tuple[int | None, str | None, str]] = {}
-        for item_id in part["items"]:
+        for item_id in part.items:
             choice = (given.get(item_id) or "").strip()
             parsed[item_id] = (answers.parse_choice(instrument, item_id, choice) if choice
                                else (None, None, "declined"))
         view = {i: (v if s == "answered" else c) for i, (v, c, s) in parsed.items()}
-        branched = set(route(instrument, view, part["items"]).branched)
-        for item_id in part["items"]:
+        branched = set(route(instrument, view, part.items).branched)
+        for item_id in part.items:
             if item_id in branched:
                 continue
             value, option_code, state = parsed[item_id]
             answers.record(assessment, instrument, item_id, value=value, option_code=option_code, state=state,
-                           language=language, mode="paper", actor=Actor.USER, user_id=user_id)
-    assessment.mode = "paper"
+                           language=language, mode=Mode.PAPER, actor=Actor.USER, user_id=user_id)
+    assessment.mode = Mode.PAPER
     audit.record("assessment.paper_entry", "assessment", assessment.id, actor=Actor.USER, user_id=user_id,
                  study_id=assessment.participant.study_id, new={"mode": "paper", "language": language})
     completion.complete(assessment, actor=Actor.USER, user_id=user_id, language=language)
 
 
-def _rescore(assessment: Assessment, instrument: Instrument, part: dict, item_id: str, *, language: str,
+def _rescore(assessment: Assessment, instrument: Instrument, part: PlanPart, item_id: str, *, language: str,
              user_id: int, reason: str) -> None:
     """After a correction: settle item states again (audited), store the instrument's scores, audit what moved."""
     rows = answers.responses_by_item(assessment)
@@ -121,19 +121,19 @@ def _rescore(assessment: Assessment, instrument: Instrument, part: dict, item_id
 def correct_answer(assessment: Assessment, item_id: str, choice: str, reason: str, *, user_id: int) -> list[Alert]:
     """Change one answer of a completed assessment with a reason (audited, old and new), re-score the
     item's instrument and raise alerts for conditions that have none yet. Returns the new alerts."""
-    if assessment.status != "completed":
+    if assessment.status != AssessmentStatus.COMPLETED:
         raise StaffActionError(assessment.status)
     reason = (reason or "").strip()
     if not reason:
         raise ValueError("reason")
-    part = next((p for p in answers.ensure_plan(assessment) if item_id in p["items"]), None)
+    part = next((p for p in answers.ensure_plan(assessment) if item_id in p.items), None)
     if part is None:
         raise KeyError(item_id)
     instrument = answers.instrument_of(part)
     value, option_code, state = answers.parse_choice(instrument, item_id, choice)  # InvalidChoice → 400
     current = answers.responses_by_item(assessment).get(item_id)
     language = current.language if current else assessment.participant.language
-    mode = current.mode if current else (assessment.mode or "self")
+    mode = current.mode if current else (assessment.mode or Mode.SELF)
     answers.record(assessment, instrument, item_id, value=value, option_code=option_code, state=state,
                    language=language, mode=mode, actor=Actor.USER, user_id=user_id, reason=reason, correction=True)
     _rescore(assessment, instrument, part, item_id, language=language, user_id=user_id, reason=reason)
@@ -145,7 +145,7 @@ def correct_answer(assessment: Assessment, item_id: str, choice: str, reason: st
 def answer_label(instrument: Instrument, row: ItemResponse, lang: str) -> str:
     """The answer as staff read it: "2 · A little", or the extra option's label."""
     for o in instrument.item(row.item_id).option_set.options:
-        if row.state == "answered" and o.value is not None and o.value == row.value:
+        if row.state == ItemState.ANSWERED and o.value is not None and o.value == row.value:
             return f"{o.value} · {o.label.get(lang)}"
         if row.option_code and o.code == row.option_code:
             return o.label.get(lang)
@@ -160,14 +160,14 @@ def sections(assessment: Assessment, lang: str) -> list[dict]:
     for part in assessment.plan or []:
         instrument = answers.instrument_of(part)
         items = []
-        for item_id in part["items"]:
+        for item_id in part.items:
             item = instrument.item(item_id)
             row = rows.get(item_id)
             items.append({"id": item_id, "number": item.number, "text": item.text.get(lang), "row": row,
                           "instrument": instrument,
                           "answer": answer_label(instrument, row, lang) if row else ""})
         scale_rows = [(scale, scores[scale.code]) for scale in instrument.scales if scale.code in scores]
-        result.append({"instrument": instrument, "version": part["version"], "items": items, "scores": scale_rows})
+        result.append({"instrument": instrument, "version": part.version, "items": items, "scores": scale_rows})
     return result
 
 
@@ -184,6 +184,6 @@ def staff_changes(assessment: Assessment) -> list[AuditEvent]:
         .order_by(AuditEvent.id)).all()
 
 
-def correctable_part(assessment: Assessment, item_id: str) -> dict | None:
+def correctable_part(assessment: Assessment, item_id: str) -> PlanPart | None:
     """The plan part that asks the item (None: the assessment does not ask it)."""
-    return next((p for p in assessment.plan or [] if item_id in p["items"]), None)
+    return next((p for p in assessment.plan or [] if item_id in p.items), None)

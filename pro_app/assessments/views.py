@@ -14,6 +14,7 @@ from ..vocabulary import (
     MODE_LABELS,
     NOT_DONE_LABELS,
     SCORE_STATUS_LABELS,
+    AssessmentStatus,
 )
 from ..web.guards import roles_required, staff_required
 from ..web.lookups import assessment_or_404
@@ -90,7 +91,7 @@ def paper(assessment_id: int):
         except (services.StaffActionError, answers.AssessmentClosed):
             abort(409)
         return redirect(url_for(".detail", assessment_id=assessment_id))
-    sections = [(answers.instrument_of(part), [form[i] for i in part["items"]]) for part in plan]
+    sections = [(answers.instrument_of(part), [form[i] for i in part.items]) for part in plan]
     return render_template("assessments/paper.html", assessment=found, form=form, sections=sections,
                            errors=errors), 400 if errors else 200
 
@@ -102,7 +103,7 @@ def correct(assessment_id: int, item_id: str):
     part = services.correctable_part(found, item_id)
     if part is None:
         abort(404)
-    if found.status != "completed":
+    if found.status != AssessmentStatus.COMPLETED:
         abort(409)
     form = CorrectionForm()
     form.choice.choices = item_choices(answers.instrument_of(part), item_id, current_language())

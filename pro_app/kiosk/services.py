@@ -14,7 +14,7 @@ from ..extensions import db
 from ..models import Assessment, AuthSession, User
 from ..security import codes, sessions, throttle
 from ..security.accounts import authenticate
-from ..vocabulary import Actor, SessionKind
+from ..vocabulary import Actor, AssessmentStatus, ParticipantStatus, SessionKind
 
 STARTABLE = ("open", "in_progress")
 
@@ -39,12 +39,12 @@ def start_with_code(code: str, device: str) -> AuthSession:
         raise StartRefused("throttled")
     found = codes.find(code)
     assessment = db.session.get(Assessment, found.assessment_id) if found else None
-    if assessment is not None and assessment.status == "completed":
+    if assessment is not None and assessment.status == AssessmentStatus.COMPLETED:
         raise StartRefused("completed")  # the patient's own code, typed again after finishing
     if found is None or not codes.is_valid(found):
         throttle.fail(code_key, tablet_key)  # kept: the view returns the refusal normally, so it commits
         raise StartRefused("unknown")
-    if assessment.participant.status != "active":
+    if assessment.participant.status != ParticipantStatus.ACTIVE:
         raise StartRefused("closed")  # withdrawn from the study: nothing more is asked
     status = assessment.effective_status(site_today(assessment.participant, utcnow()))
     if status not in STARTABLE:
@@ -60,7 +60,7 @@ def begin_patient(assessment: Assessment, handed_over_by: int | None) -> AuthSes
 
 
 def can_hand_over(assessment: Assessment) -> bool:
-    return assessment.participant.status == "active" and (
+    return assessment.participant.status == ParticipantStatus.ACTIVE and (
         assessment.effective_status(site_today(assessment.participant, utcnow())) in STARTABLE)
 
 

@@ -12,10 +12,10 @@ from flask_wtf.csrf import CSRFError
 from ..assessments import answers
 from ..extensions import csrf, db
 from ..i18n import current_language
-from ..models import Assessment
+from ..models import Assessment, PlanPart
 from ..security import sessions
 from ..transactions import commit_early, committing
-from ..vocabulary import DONE_STATUSES, SessionKind
+from ..vocabulary import DONE_STATUSES, ItemState, Mode, SessionKind
 from . import services
 from .forms import ConfirmForm, ExitForm, StartForm, item_form
 
@@ -100,8 +100,8 @@ def current(record, assessment):
     return redirect(_step_url(assessment, services.resume_point(assessment)))
 
 
-def _plan_part(assessment: Assessment, instrument_id: str) -> dict:
-    part = next((p for p in answers.ensure_plan(assessment) if p["instrument"] == instrument_id), None)
+def _plan_part(assessment: Assessment, instrument_id: str) -> PlanPart:
+    part = next((p for p in answers.ensure_plan(assessment) if p.instrument == instrument_id), None)
     if part is None:
         abort(404)
     return part
@@ -141,9 +141,9 @@ def item(record, assessment, item_id):
         return redirect(url_for(".current"))
     row = answers.responses_by_item(assessment).get(item_id)
     chosen = None
-    if row is not None and row.state == "answered":
+    if row is not None and row.state == ItemState.ANSWERED:
         chosen = str(row.value)
-    elif row is not None and row.option_code and row.state == "not_applicable":
+    elif row is not None and row.option_code and row.state == ItemState.NOT_APPLICABLE:
         chosen = row.option_code
     form = item_form(pos.step.instrument.item(item_id), current_language(), formdata=None, data={"choice": chosen})
     return _render_item(assessment, pos, form, from_review=request.args.get("from") == "review")
@@ -195,7 +195,7 @@ def _record_and_go_on(record, assessment, pos, *, value, option_code, state):
     locked = answers.lock(assessment.id)
     try:
         answers.record(locked, pos.step.instrument, pos.step.item_id, value=value, option_code=option_code,
-                       state=state, language=current_language(), mode=locked.mode or "self", actor="patient",
+                       state=state, language=current_language(), mode=locked.mode or Mode.SELF, actor="patient",
                        user_id=record.user_id)
     except answers.AssessmentClosed:
         return redirect(url_for(".start", m="completed"))
@@ -211,7 +211,7 @@ def skip(record, assessment, item_id):
         return redirect(url_for(".current"))
     form = ConfirmForm()
     if request.method == "POST" and form.validate():
-        return _record_and_go_on(record, assessment, pos, value=None, option_code=None, state="declined")
+        return _record_and_go_on(record, assessment, pos, value=None, option_code=None, state=ItemState.DECLINED)
     return render_template("kiosk/skip.html", form=form, pos=pos, item=pos.step.instrument.item(item_id),
                            lang=current_language(), from_review=request.args.get("from") == "review")
 

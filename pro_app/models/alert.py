@@ -7,8 +7,9 @@ from datetime import datetime
 from sqlalchemy import Float, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..database import UTCDateTime, utcnow
+from ..database import UTCDateTime, one_of, utcnow
 from ..extensions import db
+from ..vocabulary import AlertKind, AlertStatus
 from .assessment import Assessment
 
 #: kind → urgency (1 = most urgent)
@@ -17,6 +18,7 @@ ALERT_KINDS = {"grade_at_least": 1, "item_value": 1, "threshold": 2}
 
 class Alert(db.Model):
     __tablename__ = "alert"
+    __table_args__ = (one_of("kind", AlertKind), one_of("status", AlertStatus))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id"), index=True)

@@ -2,25 +2,64 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
-from ..database import UTCDateTime, utcnow
+from ..database import UTCDateTime, one_of, utcnow
 from ..extensions import db
+from ..instruments.model import LANGUAGES, ItemState, ScoreStatus
+from ..vocabulary import STORED_ASSESSMENT_STATUSES, AssessmentStatus, Mode, NotDoneReason
 from .participant import Participant
 from .study import Timepoint
 
-ASSESSMENT_STATUSES = ("scheduled", "open", "in_progress", "completed", "missed", "not_done")
-MODES = ("self", "assisted", "paper")
+ASSESSMENT_STATUSES = tuple(s.value for s in AssessmentStatus)
+MODES = tuple(m.value for m in Mode)
 #: Why an assessment was not done (SCORING.md §5); "other" needs a note.
-NOT_DONE_REASONS = ("patient_refused", "too_ill", "staff_error", "outside_window", "device_failure", "other")
+NOT_DONE_REASONS = tuple(r.value for r in NotDoneReason)
+
+
+@dataclass(frozen=True)
+class PlanPart:
+    """One instrument of an assessment's plan: its version and the items asked, in order."""
+
+    instrument: str
+    version: str
+    items: tuple[str, ...]
+
+
+#: What an assessment asks, fixed when it starts: its instruments in the order asked.
+Plan = tuple[PlanPart, ...]
+
+
+class PlanType(TypeDecorator):
+    """A Plan stored as JSON: [{"instrument": id, "version": v, "items": [...]}, ...]."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Plan | None, dialect):
+        if value is None:
+            return None
+        return [{"instrument": p.instrument, "version": p.version, "items": list(p.items)} for p in value]
+
+    def process_result_value(self, value, dialect) -> Plan | None:
+        if value is None:
+            return None
+        return tuple(PlanPart(p["instrument"], p["version"], tuple(p["items"])) for p in value)
 
 
 class Assessment(db.Model):
     __tablename__ = "assessment"
-    __table_args__ = (UniqueConstraint("participant_id", "timepoint_id"),)
+    __table_args__ = (
+        UniqueConstraint("participant_id", "timepoint_id"),
+        one_of("status", STORED_ASSESSMENT_STATUSES),
+        one_of("mode", Mode, nullable=True),
+        one_of("not_done_reason", NotDoneReason, nullable=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
@@ -31,8 +70,7 @@ class Assessment(db.Model):
     # Stored: scheduled, in_progress, completed, not_done. `open` and `missed` follow from the dates.
     status: Mapped[str] = mapped_column(String(16), default="scheduled")
     mode: Mapped[str | None] = mapped_column(String(16))  # self | assisted | paper
-    # What is asked, fixed when the assessment starts: [{"instrument": id, "version": v, "items": [...]}]
-    plan: Mapped[list | None] = mapped_column(JSON)
+    plan: Mapped[Plan | None] = mapped_column(PlanType)  # what is asked, fixed when the assessment starts
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     not_done_reason: Mapped[str | None] = mapped_column(String(40))
@@ -45,7 +83,7 @@ class Assessment(db.Model):
 
     def effective_status(self, today: date) -> str:
         """The status a coordinator sees on `today` (a site-local date)."""
-        if self.status != "scheduled":
+        if self.status != AssessmentStatus.SCHEDULED:
             return self.status
         if today < self.window_start:
             return "scheduled"
@@ -62,6 +100,9 @@ class ItemResponse(db.Model):
         # their language, item states) straight from the index: an export of millions of item rows then
         # never visits the table itself (bench/bench_export.py).
         Index("ix_item_response_assessment_answers", "assessment_id", "state", "item_id", "value", "language"),
+        one_of("state", ItemState),
+        one_of("mode", Mode),
+        one_of("language", LANGUAGES),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -81,7 +122,7 @@ class ItemResponse(db.Model):
 
 class Score(db.Model):
     __tablename__ = "score"
-    __table_args__ = (UniqueConstraint("assessment_id", "scale_code"),)
+    __table_args__ = (UniqueConstraint("assessment_id", "scale_code"), one_of("status", ScoreStatus))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id"), index=True)

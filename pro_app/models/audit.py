@@ -7,12 +7,14 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, String, event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from ..database import UTCDateTime, utcnow
+from ..database import UTCDateTime, one_of, utcnow
 from ..extensions import db
+from ..vocabulary import Actor
 
 
 class AuditEvent(db.Model):
     __tablename__ = "audit_event"
+    __table_args__ = (one_of("actor", Actor),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

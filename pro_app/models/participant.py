@@ -7,14 +7,17 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..database import UTCDateTime, utcnow
+from ..database import UTCDateTime, one_of, utcnow
 from ..extensions import db
+from ..instruments.model import LANGUAGES
+from ..vocabulary import ParticipantStatus
 from .study import Site, Study
 
 
 class Participant(db.Model):
     __tablename__ = "participant"
-    __table_args__ = (UniqueConstraint("study_id", "study_code"),)
+    __table_args__ = (UniqueConstraint("study_id", "study_code"), one_of("status", ParticipantStatus),
+                      one_of("language", LANGUAGES))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("study.id"), index=True)

@@ -7,8 +7,9 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..database import UTCDateTime, utcnow
+from ..database import UTCDateTime, one_of, utcnow
 from ..extensions import db
+from ..vocabulary import SessionKind
 
 
 class AuthSession(db.Model):
@@ -16,6 +17,7 @@ class AuthSession(db.Model):
     so deleting or revoking the row ends the session on every worker at once."""
 
     __tablename__ = "auth_session"
+    __table_args__ = (one_of("kind", SessionKind),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)

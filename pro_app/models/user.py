@@ -7,14 +7,16 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..database import UTCDateTime, utcnow
+from ..database import UTCDateTime, one_of, utcnow
 from ..extensions import db
+from ..vocabulary import Role
 
-ROLES = ("admin", "coordinator", "analyst")
+ROLES = tuple(r.value for r in Role)
 
 
 class User(db.Model):
     __tablename__ = "user"
+    __table_args__ = (one_of("role", Role),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case

@@ -12,7 +12,7 @@ from ..assessments.schedule import create_assessments, reschedule
 from ..extensions import db
 from ..models import Participant, Site, Study, User
 from ..studies.definition import StudyError
-from ..vocabulary import Actor
+from ..vocabulary import Actor, ParticipantStatus
 
 
 def site_named(sites: list[Site], code: str) -> Site | None:
@@ -80,7 +80,7 @@ def change_participant(participant: Participant, *, site: Site, language: str, a
 
 def withdraw(participant: Participant, user: User, reason: str) -> None:
     """Withdraw: the data stay; no later assessment is expected (exports read the participant's status)."""
-    if participant.status == "withdrawn":
+    if participant.status == ParticipantStatus.WITHDRAWN:
         raise ParticipantError([_("This participant has already been withdrawn.")])
     participant.status, participant.withdrawn_reason = "withdrawn", reason[:500]
     audit.record("participant.withdraw", "participant", participant.id, actor=Actor.USER, user_id=user.id,

@@ -11,7 +11,7 @@ from .. import audit
 from ..assessments.schedule import window
 from ..extensions import db
 from ..models import Assessment, Participant, Site, Study, Timepoint, User
-from ..vocabulary import Actor
+from ..vocabulary import Actor, AssessmentStatus, ParticipantStatus
 from .definition import StudyError, StudyExists, definition_of, parse_yaml, validate
 
 
@@ -103,13 +103,14 @@ def _reschedule(study: Study, added: list[Timepoint], moved: list[Timepoint]) ->
     every active participant."""
     for timepoint in moved:
         for assessment in db.session.scalars(select(Assessment).where(Assessment.timepoint_id == timepoint.id,
-                                                                      Assessment.status == "scheduled",
+                                                                      Assessment.status == AssessmentStatus.SCHEDULED,
                                                                       Assessment.started_at.is_(None))):
             assessment.target_date, assessment.window_start, assessment.window_end = window(
                 assessment.participant.anchor_date, timepoint)
     for timepoint in added:
-        for participant in db.session.scalars(select(Participant).where(Participant.study_id == study.id,
-                                                                        Participant.status == "active")):
+        active = select(Participant).where(Participant.study_id == study.id,
+                                           Participant.status == ParticipantStatus.ACTIVE)
+        for participant in db.session.scalars(active):
             target, start, end = window(participant.anchor_date, timepoint)
             db.session.add(Assessment(participant=participant, timepoint=timepoint, target_date=target,
                                       window_start=start, window_end=end))

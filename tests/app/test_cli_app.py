@@ -141,7 +141,7 @@ def test_demo_completed_assessments_have_every_item_and_scores_that_recompute(de
         completed = db.session.scalars(select(Assessment).where(Assessment.status == "completed")).all()
         assert completed
         for assessment in completed:
-            planned = {item for part in assessment.plan for item in part["items"]}
+            planned = {item for part in assessment.plan for item in part.items}
             assert {r.item_id for r in assessment.responses} == planned
             assert assessment.completed_at is not None
             responses = [r for r in assessment.responses if r.instrument_id == "qlq_c30"]

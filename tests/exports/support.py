@@ -211,7 +211,7 @@ def plan_items(app: Flask, assessment_id: int) -> dict[str, list[str]]:
         assessment = db.session.get(Assessment, assessment_id)
         plan = answers.ensure_plan(assessment)
         db.session.commit()
-        return {part["instrument"]: list(part["items"]) for part in plan}
+        return {part.instrument: list(part.items) for part in plan}
 
 
 def fill(app: Flask, assessment_id: int, given: dict[str, int | str | None], *, complete: bool = True,
@@ -221,7 +221,7 @@ def fill(app: Flask, assessment_id: int, given: dict[str, int | str | None], *, 
     with app.app_context():
         assessment = answers.lock(assessment_id)
         plan = answers.ensure_plan(assessment)
-        owner = {item: part["instrument"] for part in plan for item in part["items"]}
+        owner = {item: part.instrument for part in plan for item in part.items}
         for item_id, choice in given.items():
             instrument = get_instrument(owner[item_id])
             if choice is None:
