@@ -10,9 +10,9 @@ from sqlalchemy import CheckConstraint, DateTime, column, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 
+from .clock import utcnow
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+__all__ = ["READ_ONLY", "UTCDateTime", "configure_sqlite", "one_of", "utcnow"]
 
 
 class UTCDateTime(TypeDecorator):

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from .assessments import answers, completion
 from .assessments.schedule import create_assessments, local_today, site_today
-from .database import utcnow
+from .clock import utcnow
 from .extensions import db
 from .instruments import get_registry, route
 from .models import Assessment, ItemResponse, Participant, Site, Study, Timepoint, User

@@ -6,44 +6,73 @@ a PostgreSQL database created for this test run and emptied after each test.
 
 from __future__ import annotations
 
-import os
 import uuid
 from datetime import date, timedelta
 from types import SimpleNamespace
 
-import psycopg
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.engine import make_url
 
+from pro_app import clock as app_clock
 from pro_app import create_app
 from pro_app.assessments.schedule import create_assessments
-from pro_app.database import utcnow
+from pro_app.clock import utcnow
 from pro_app.extensions import db
 from pro_app.instruments import get_instrument
 from pro_app.models import Participant, Site, Study, Timepoint
+from pro_app.security import passwords
 from pro_app.settings import Settings
 from pro_app.users.services import create_user
+from tests.support import database
+from tests.support.cli import preserved_logging
+from tests.support.clock import Clock
+from tests.support.database import ON_POSTGRES
+from tests.support.http import PASSWORD, login
+from tests.support.passwords import QUICK_HASHER
 
-from .helpers import PASSWORD, login
 
-POSTGRES_URL = os.environ.get("PRO_APP_TEST_POSTGRES_URL")
+@pytest.fixture(autouse=True)
+def quick_password_hashing(monkeypatch):
+    """Staff log in a lot: see tests/support/passwords.py."""
+    monkeypatch.setattr(passwords, "_hasher", QUICK_HASHER)
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    """The app's clock, to move forward: `clock.ahead(900)`."""
+    moved = Clock()
+    monkeypatch.setattr(app_clock, "source", moved.now)
+    return moved
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging():
+    """Running migrations executes env.py, which reconfigures logging: put it back after every test."""
+    with preserved_logging():
+        yield
 
 
 @pytest.fixture(scope="session")
 def postgres_database():
     """A throw-away PostgreSQL database for the whole run (None on SQLite)."""
-    if not POSTGRES_URL:
+    if not ON_POSTGRES:
         yield None
         return
-    url = make_url(POSTGRES_URL)
-    name = f"pro_app_test_{uuid.uuid4().hex[:10]}"
-    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with database.postgres_database("pro_app_test") as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request, tmp_path):
+    """The URL of a brand-new, empty database: a SQLite file, or a throw-away PostgreSQL database
+    (only when PRO_APP_TEST_POSTGRES_URL is set)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+        return
+    if not ON_POSTGRES:
+        pytest.skip("PRO_APP_TEST_POSTGRES_URL is not set")
+    with database.postgres_database("pro_app_mig") as url:
+        yield url
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 
 from .. import access, audit
-from ..database import utcnow
+from ..clock import utcnow
 from ..extensions import db
 from ..instruments import get_registry
 from ..models import Alert, Assessment, ItemResponse, Participant, Study, User

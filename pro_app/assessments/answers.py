@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from .. import audit
-from ..database import utcnow
+from ..clock import utcnow
 from ..extensions import db
 from ..instruments import Instrument, get_registry, route
 from ..models import Assessment, ItemResponse, Plan, PlanPart

@@ -8,7 +8,7 @@ import pandas as pd
 
 from .. import audit
 from ..alerts.rules import raise_alerts
-from ..database import utcnow
+from ..clock import utcnow
 from ..extensions import db
 from ..instruments import ENGINE_VERSION, Instrument, route, score
 from ..models import Assessment, ItemResponse, PlanPart, Score

@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy import bindparam, case, func, select
 
 from ..assessments.schedule import local_today
-from ..database import utcnow
+from ..clock import utcnow
 from ..extensions import db
 from ..instruments.model import LANGUAGES
 from ..models import Assessment, ItemResponse, Participant, Site, Study, Timepoint

@@ -9,7 +9,7 @@ from flask import current_app
 from .. import access, audit
 from ..assessments import answers, completion
 from ..assessments.schedule import site_today
-from ..database import utcnow
+from ..clock import utcnow
 from ..extensions import db
 from ..models import Assessment, AuthSession, User
 from ..security import codes, sessions, throttle

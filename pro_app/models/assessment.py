@@ -9,7 +9,8 @@ from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String, Un
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from ..database import UTCDateTime, one_of, utcnow
+from ..clock import utcnow
+from ..database import UTCDateTime, one_of
 from ..extensions import db
 from ..instruments.model import LANGUAGES, ItemState, ScoreStatus
 from ..vocabulary import STORED_ASSESSMENT_STATUSES, AssessmentStatus, Mode, NotDoneReason

@@ -7,7 +7,8 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..database import UTCDateTime, one_of, utcnow
+from ..clock import utcnow
+from ..database import UTCDateTime, one_of
 from ..extensions import db
 from ..instruments.model import LANGUAGES
 from ..vocabulary import ParticipantStatus

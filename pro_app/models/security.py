@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..database import UTCDateTime, one_of, utcnow
+from ..clock import utcnow
+from ..database import UTCDateTime, one_of
 from ..extensions import db
 from ..vocabulary import SessionKind
 

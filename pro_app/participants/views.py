@@ -8,7 +8,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 from .. import access
 from ..access import EDITORS
 from ..assessments.schedule import site_today
-from ..database import utcnow
+from ..clock import utcnow
 from ..i18n import LANGUAGE_NAMES
 from ..web.forms import ActionForm, form_errors
 from ..web.guards import roles_required

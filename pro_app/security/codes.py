@@ -10,7 +10,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from ..database import utcnow
+from ..clock import utcnow
 from ..extensions import db
 from ..models import Assessment, PatientCode
 

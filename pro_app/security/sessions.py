@@ -13,7 +13,7 @@ from datetime import timedelta
 from flask import current_app, session
 from sqlalchemy import select
 
-from ..database import utcnow
+from ..clock import utcnow
 from ..extensions import db
 from ..models import AuthSession
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func, select
 
-from ..database import utcnow
+from ..clock import utcnow
 from ..extensions import db
 from ..models import ThrottleEvent
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from .. import access, audit
 from ..access import TOKEN_HOLDERS
-from ..database import utcnow
+from ..clock import utcnow
 from ..extensions import db
 from ..models import ApiToken, Study, User
 from ..vocabulary import Actor

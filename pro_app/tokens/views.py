@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from .. import access
 from ..access import TOKEN_HOLDERS
-from ..database import utcnow
+from ..clock import utcnow
 from ..extensions import db
 from ..web import navigation
 from ..web.forms import ActionForm

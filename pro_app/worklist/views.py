@@ -7,7 +7,7 @@ from flask import Blueprint, Response, abort, g, render_template, stream_with_co
 from flask_babel import lazy_gettext as _l
 
 from .. import access
-from ..database import utcnow
+from ..clock import utcnow
 from ..exports.datasets import Filters
 from ..exports.service import prepare, stream
 from ..extensions import db

@@ -6,20 +6,13 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from pro_app.extensions import db
 from pro_app.models import Study
-from pro_app.security import passwords
 from pro_app.tokens import services as tokens
 from pro_app.users.services import create_user
-from tests.exports.support import demo_installation
-
-
-@pytest.fixture(autouse=True)
-def quick_password_hashing(monkeypatch):
-    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+from tests.support.exports import demo_installation
 
 
 @pytest.fixture(scope="module")

@@ -16,14 +16,14 @@ import pytest
 from jsonschema import Draft202012Validator
 from sqlalchemy import delete, select
 
-from pro_app.database import utcnow
+from pro_app.clock import utcnow
 from pro_app.exports.datasets import DATASETS
 from pro_app.exports.writers import FORMATS
 from pro_app.extensions import db
 from pro_app.models import ApiToken, AuditEvent, Site, StudyGrant, User
 from pro_app.tokens import services as tokens
-from tests.exports.support import cli_export, read_csv
-from tests.helpers import csrf_token, login
+from tests.support.exports import cli_export, read_csv
+from tests.support.http import csrf_token, login
 
 DATASET_PATH = "/studies/{code}/datasets/{name}"
 

@@ -18,8 +18,7 @@ from waitress import wasyncore
 from pro_app.extensions import db
 from pro_app.models import Assessment
 from pro_app.security import codes
-
-from .kiosk_page import PORTRAIT, Kiosk
+from tests.support.browser import PORTRAIT, Kiosk
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -15,14 +15,13 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from pro_app.assessments.schedule import local_today
-from pro_app.database import utcnow
+from pro_app.clock import utcnow
 from pro_app.extensions import db
 from pro_app.instruments import get_instrument
 from pro_app.models import Alert, AuditEvent
-from tests.exports.support import fill
-from tests.helpers import PASSWORD
-
-from .kiosk_page import LANDSCAPE, translate
+from tests.support.browser import LANDSCAPE, translate
+from tests.support.exports import fill
+from tests.support.http import PASSWORD
 
 STUDY = "NCT0000001"
 

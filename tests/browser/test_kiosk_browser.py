@@ -13,9 +13,8 @@ from sqlalchemy import select
 from pro_app.extensions import db
 from pro_app.instruments import get_instrument
 from pro_app.models import Assessment, AuditEvent, ItemResponse, Score
-from tests.helpers import PASSWORD
-
-from .kiosk_page import PORTRAIT, VIEWPORTS, item_text, option_label
+from tests.support.browser import PORTRAIT, VIEWPORTS, item_text, option_label
+from tests.support.http import PASSWORD
 
 AXE = Axe()
 C30_ITEMS = [f"q{n}" for n in range(1, 31)]

@@ -6,11 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from argon2 import PasswordHasher
 
-from pro_app.security import passwords
-
-from .support import DATASETS, FORMATS, demo_installation, run_cli
+from tests.support.exports import DATASETS, FORMATS, demo_installation, run_cli
 
 
 @pytest.fixture(scope="session")
@@ -42,8 +39,3 @@ def cli_files(demo, tmp_path_factory) -> dict[tuple[str, str], Written]:
             written[(dataset, fmt)] = Written(out.read_bytes() if out.exists() else b"", result.exit_code,
                                               result.stderr, tuple(p.name for p in folder.glob(".*")))
     return written
-
-
-@pytest.fixture(autouse=True)
-def quick_password_hashing(monkeypatch):
-    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))

@@ -17,8 +17,7 @@ from pro_app.extensions import db
 from pro_app.instruments import get_instrument, score
 from pro_app.models import AuditEvent, Study
 from pro_app.settings import Settings
-
-from .support import (
+from tests.support.exports import (
     DATASETS,
     FORMATS,
     cli_export,

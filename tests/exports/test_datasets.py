@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select
 
-from pro_app.database import utcnow
+from pro_app.clock import utcnow
 from pro_app.exports import chunks
 from pro_app.exports import datasets as D
 from pro_app.exports import writers as W
@@ -29,8 +29,7 @@ from pro_app.extensions import db
 from pro_app.instruments import ITEM_STATES, SCORE_STATUSES, get_instrument, score
 from pro_app.models import ASSESSMENT_STATUSES, Assessment, ItemResponse, Participant, Score, Study
 from pro_app.models import Timepoint as TimepointModel
-
-from .support import (
+from tests.support.exports import (
     assessment_dates,
     c30_answers,
     export_bytes,

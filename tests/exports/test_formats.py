@@ -13,13 +13,12 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from pro_app.database import utcnow
+from pro_app.clock import utcnow
 from pro_app.exports import chunks
 from pro_app.exports import datasets as D
 from pro_app.extensions import db
 from pro_app.models import Site, Timepoint
-
-from .support import (
+from tests.support.exports import (
     DATASETS,
     FORMATS,
     c30_answers,

@@ -1,27 +1,8 @@
-"""Helpers for scoring tests: score one administration given as a dict of answers."""
+"""The scoring tests' fixture: `scored` scores one administration (tests/support/scoring.py)."""
 
-import math
-
-import pandas as pd
 import pytest
 
-from pro_app.instruments import get_instrument, score
-
-
-def score_one(instrument_id: str, answers: dict[str, float]) -> dict[str, tuple[float | None, str, int]]:
-    """Scale code → (value or None, status, items used) for one administration."""
-    instrument = get_instrument(instrument_id)
-    frame = pd.DataFrame([{k: float(v) for k, v in answers.items()}], columns=list(answers))
-    result = score(instrument, frame)
-    out = {}
-    for code in instrument.scale_codes:
-        value = float(result.values[code].iloc[0])
-        out[code] = (
-            None if math.isnan(value) else value,
-            result.status[code].iloc[0],
-            int(result.n_items[code].iloc[0]),
-        )
-    return out
+from tests.support.scoring import score_one
 
 
 @pytest.fixture

@@ -22,8 +22,7 @@ from hypothesis import strategies as st
 from pro_app.cli import main as cli_main
 from pro_app.instruments import get_instrument
 from pro_app.instruments import score as engine_score
-
-from . import reference as ref
+from tests.support import reference_scorer as ref
 
 TOL = 1e-9
 P_LEVELS = (0.0, 0.1, 0.3, 0.6, 0.95)

@@ -3,7 +3,7 @@ SCORING.md §1 and §2, and a few composite cases derived by hand from §4 and t
 
 import pytest
 
-from .reference import (
+from tests.support.reference_scorer import (
     BR45_CODES,
     C30_CODES,
     INSUFFICIENT,

@@ -10,8 +10,7 @@ import pytest
 
 from pro_app.instruments import AnswerError, get_instrument, get_registry, score, validate_answers
 from pro_app.instruments.examples import example_problems
-
-from .conftest import score_one
+from tests.support.scoring import score_one
 
 WORKED = [2, 3, 2, 1, 1, 2, 2, 1, 2, 3, 2, 2, 1, 1, 1, 1, 1, 2, 1, 1, 2, 2, 1, 1, 1, 1, 2, 1, 5, 5]
 C30_WORKED = {f"q{n}": v for n, v in enumerate(WORKED, start=1)}

@@ -8,9 +8,8 @@ import pytest
 from markupsafe import escape
 
 from pro_app.instruments import get_instrument
-from tests.helpers import csrf_token
-
-from .flow import (
+from tests.support.http import csrf_token
+from tests.support.kiosk import (
     answer,
     audit_events,
     checked_values,

@@ -10,9 +10,8 @@ from sqlalchemy import select
 from pro_app.extensions import db
 from pro_app.models import AuthSession
 from pro_app.security import sessions
-from tests.helpers import PASSWORD, csrf_token
-
-from .flow import (
+from tests.support.http import PASSWORD, csrf_token
+from tests.support.kiosk import (
     answer,
     checked_values,
     continue_intro,
@@ -21,7 +20,6 @@ from .flow import (
     decoded_cookie,
     html,
     issue_code,
-    later,
     location,
     responses,
     start_with_code,
@@ -90,10 +88,10 @@ def test_after_submit_questionnaire_pages_show_nothing(app, client, patient):
     assert '<html lang="en">' in html(client.get("/kiosk/", headers={"Accept-Language": "en"}))
 
 
-def test_after_idle_timeout_questionnaire_pages_show_nothing(app, client, patient, monkeypatch):
+def test_after_idle_timeout_questionnaire_pages_show_nothing(app, client, patient, monkeypatch, clock):
     token = csrf_token(html(client.get(f"/kiosk/a/item/{C}")))
     cookie = cookie_value(client)
-    monkeypatch.setattr(sessions, "utcnow", later(300 + sessions.SERVER_GRACE.total_seconds() + 1))
+    clock.ahead(300 + sessions.SERVER_GRACE.total_seconds() + 1)
     shows_nothing_of_the_questionnaire(client)
     monkeypatch.undo()
     shows_nothing_of_the_questionnaire(copy_cookie(app, cookie))
@@ -103,7 +101,7 @@ def test_after_idle_timeout_questionnaire_pages_show_nothing(app, client, patien
 
 def test_after_staff_leave_patient_mode_questionnaire_pages_show_nothing(app, client, study, create_participant,
                                                                        create_staff):
-    from tests.helpers import login
+    from tests.support.http import login
 
     staff = create_staff(studies=[study])
     assessment_id = create_participant(study).assessments["baseline"]
@@ -182,7 +180,7 @@ def test_a_copied_cookie_stops_working_when_the_session_ends(app, client, patien
 
 def test_patient_handed_assessment_a_sees_only_a_and_no_staff_page(app, client, study, create_participant,
                                                                    create_staff):
-    from tests.helpers import login
+    from tests.support.http import login
 
     staff = create_staff(studies=[study])
     first = create_participant(study, code="P-001").assessments

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 
 import pytest
@@ -13,9 +12,8 @@ from pro_app.assessments import answers as answers_module
 from pro_app.extensions import db
 from pro_app.models import Alert, Assessment, AuditEvent, Score
 from pro_app.security import sessions
-from tests.helpers import csrf_token
-
-from .flow import (
+from tests.support.http import csrf_token
+from tests.support.kiosk import (
     answer,
     audit_events,
     checked_values,
@@ -25,7 +23,6 @@ from .flow import (
     enter_code,
     html,
     issue_code,
-    later,
     location,
     responses,
     start_with_code,
@@ -35,7 +32,7 @@ from .flow import (
 A, B, C = "PROCTCAE_17A_SCL", "PROCTCAE_17B_SCL", "PROCTCAE_17C_SCL"
 ENDED = "Your session has ended. Your answers are saved: enter your code to carry on."
 NOTICE = "Please check your answer and press Next again."
-ON_POSTGRES = bool(os.environ.get("PRO_APP_TEST_POSTGRES_URL"))
+from tests.support.database import ON_POSTGRES  # noqa: E402
 
 STALE_LOCK = (
     "PostgreSQL only: assessments/answers.py lock() re-selects the assessment FOR UPDATE, but the view has "
@@ -241,18 +238,18 @@ def test_start_screen_left_open_too_long_does_not_say_the_session_ended(app, cli
 
 # --- idle timeout ---------------------------------------------------------------------------------------
 
-def test_idle_timeout_returns_to_start_keeps_answers_and_the_code_resumes(app, client, patient, monkeypatch):
+def test_idle_timeout_returns_to_start_keeps_answers_and_the_code_resumes(app, client, patient, monkeypatch, clock):
     assessment_id, code = patient
     answer(client, A, 2)
     answer(client, B, 1)
     cookie = cookie_value(client)
-    monkeypatch.setattr(sessions, "utcnow", later(290))  # under the 300 s default: still there
+    clock.ahead(290)  # under the 300 s default: still there
     assert client.get(f"/kiosk/a/item/{C}").status_code == 200
     grace = sessions.SERVER_GRACE.total_seconds()
     # The page ends the session at 300 s; the server's backstop never ends it sooner, and ends it by 300 s + grace.
-    monkeypatch.setattr(sessions, "utcnow", later(290 + 300 + grace - 5))
+    clock.ahead(290 + 300 + grace - 5)
     assert client.get(f"/kiosk/a/item/{C}").status_code == 200
-    monkeypatch.setattr(sessions, "utcnow", later(290 + 300 + grace - 5 + 300 + grace + 1))
+    clock.ahead(290 + 300 + grace - 5 + 300 + grace + 1)
     r = client.get(f"/kiosk/a/item/{C}")
     assert r.status_code == 302 and location(r).endswith("/kiosk/?m=ended")
     start = html(client.get(location(r)))
@@ -268,14 +265,14 @@ def test_idle_timeout_returns_to_start_keeps_answers_and_the_code_resumes(app, c
 
 
 def test_idle_timeout_at_the_instructions_of_an_unstarted_instrument_resumes_there(
-        app, client, create_study, create_participant, monkeypatch):
+        app, client, create_study, create_participant, monkeypatch, clock):
     study = create_study(terms=[1], instruments=["pro_ctcae", "qlq_c30"])
     assessment_id = create_participant(study).assessments["baseline"]
     code = issue_code(app, assessment_id)
     start_with_code(client, code)
     continue_intro(client, "pro_ctcae")
     answer(client, "PROCTCAE_1A_SCL", 1)
-    monkeypatch.setattr(sessions, "utcnow", later(400))
+    clock.ahead(400)
     assert location(client.get("/kiosk/a/intro/qlq_c30")).endswith("/kiosk/?m=ended")
     monkeypatch.undo()
     assert start_with_code(client, code) == "/kiosk/a/intro/qlq_c30"

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from pro_app.extensions import db
 from pro_app.models import Alert, Assessment, ItemResponse, Score
 from pro_app.security import codes
-from tests.helpers import csrf_token
+from tests.support.http import csrf_token
 
 
 def test_complete_an_assessment_with_a_code(app, client, create_study, create_participant):

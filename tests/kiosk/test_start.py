@@ -11,15 +11,13 @@ from pro_app import create_app
 from pro_app.extensions import db
 from pro_app.models import Assessment, ThrottleEvent
 from pro_app.security import codes
-
-from .flow import (
+from tests.support.kiosk import (
     answer,
     continue_intro,
     copy_cookie,
     enter_code,
     html,
     issue_code,
-    later,
     location,
     start_with_code,
     submit,
@@ -123,11 +121,11 @@ def test_empty_or_overlong_code_is_a_400_not_a_500(client, open_assessment):
     assert enter_code(client, "A" * 200).status_code == 400
 
 
-def test_code_expires(app, client, open_assessment, monkeypatch):
+def test_code_expires(app, client, open_assessment, clock):
     code = issue_code(app, open_assessment)  # valid for 24 hours
-    monkeypatch.setattr(codes, "utcnow", later(23 * 3600))
+    clock.ahead(23 * 3600)
     assert enter_code(app.test_client(), code).status_code == 302  # still valid just before
-    monkeypatch.setattr(codes, "utcnow", later(24 * 3600 + 60))
+    clock.ahead(24 * 3600 + 60)
     refused(enter_code(client, code), 403, UNKNOWN)
 
 
@@ -206,14 +204,13 @@ def test_throttle_is_kept_in_the_database_not_in_the_worker(app, client, setting
             db.engine.dispose()
 
 
-def test_throttle_ends_when_the_window_has_passed(app, client, settings, open_assessment, monkeypatch):
-    from pro_app.security import throttle
+def test_throttle_ends_when_the_window_has_passed(app, client, settings, open_assessment, clock):
 
     for wrong in ("ACDE-FGH3", "ACDE-FGH4", "ACDE-FGH6"):
         enter_code(client, wrong)
     code = issue_code(app, open_assessment)
     assert enter_code(client, code).status_code == 429
-    monkeypatch.setattr(throttle, "utcnow", later(settings.throttle_window_seconds + 5))
+    clock.ahead(settings.throttle_window_seconds + 5)
     assert enter_code(client, code).status_code == 302
 
 

@@ -23,7 +23,7 @@ from pro_app.cli import main
 from pro_app.instruments import registry as registry_module
 from pro_app.instruments.registry import OVERRIDE_ENV
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "tests" / "data" / "c30_sample.csv"
 C30_FILE = ROOT / "instruments" / "qlq_c30.yaml"
 

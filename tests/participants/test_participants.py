@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from pro_app.extensions import db
 from pro_app.models import Assessment, AuditEvent, Participant, Site, StudyGrant, Timepoint
-from tests.helpers import csrf_token, login
-from tests.kiosk.flow import html, location
+from tests.support.http import csrf_token, login
+from tests.support.kiosk import html, location
 
 
 def post(client, url: str, data: dict):

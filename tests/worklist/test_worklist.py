@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from pro_app.assessments.schedule import local_today, site_today
-from pro_app.database import utcnow
+from pro_app.clock import utcnow
 from pro_app.demo import seed_demo
 from pro_app.exports import datasets
 from pro_app.extensions import db
@@ -31,8 +31,8 @@ from pro_app.models import (
 )
 from pro_app.worklist import compliance
 from pro_app.worklist import services as worklist
-from tests.helpers import login
-from tests.kiosk.flow import html
+from tests.support.http import login
+from tests.support.kiosk import html
 
 
 def site_local_today(zone: str = "Europe/Madrid"):

@@ -11,18 +11,9 @@ from sqlalchemy import select
 from pro_app.extensions import db
 from pro_app.instruments import get_instrument, score
 from pro_app.models import Alert, Assessment, AuditEvent, ItemResponse, Score
-from tests.helpers import csrf_token, login
-from tests.kiosk.flow import enter_code, html, issue_code, location
-
-#: The QLQ-C30 worked example of SCORING.md §1.
-C30_EXAMPLE = [2, 3, 2, 1, 1, 2, 2, 1, 2, 3, 2, 2, 1, 1, 1, 1, 1, 2, 1, 1, 2, 2, 1, 1, 1, 1, 2, 1, 5, 5]
-C30_EXPECTED = {"QL2": 66.67, "PF2": 73.33, "RF2": 66.67, "EF": 83.33, "CF": 100, "SF": 83.33, "FA": 44.44,
-                "NV": 0, "PA": 16.67, "DY": 0, "SL": 33.33, "AP": 0, "CO": 0, "DI": 0, "FI": 0, "SUMSC": 85.56}
-
-
-def c30_answers(values=C30_EXAMPLE) -> dict[str, str]:
-    return {f"q{n}": str(v) for n, v in enumerate(values, 1)}
-
+from tests.support.http import csrf_token, login
+from tests.support.kiosk import enter_code, html, issue_code, location
+from tests.support.staff import C30_EXPECTED, c30_paper_answers, correct, not_done, paper
 
 #: PRO-CTCAE term 17 (frequency, severity, interference) and term 1 (one item).
 CTCAE = {"PROCTCAE_17A_SCL": "1", "PROCTCAE_17B_SCL": "3", "PROCTCAE_17C_SCL": "1", "PROCTCAE_1A_SCL": "1"}
@@ -43,25 +34,6 @@ def coordinator(client, study, create_staff):
     user = create_staff(studies=[study])
     assert login(client, user.email).status_code == 302
     return user
-
-
-def paper(client, assessment_id: int, given: dict[str, str], language: str = "en"):
-    page = client.get(f"/staff/assessments/{assessment_id}/paper")
-    assert page.status_code == 200, page.status_code
-    return client.post(f"/staff/assessments/{assessment_id}/paper",
-                       data={"csrf_token": csrf_token(html(page)), "language": language} | given)
-
-
-def correct(client, assessment_id: int, item_id: str, choice: str, reason: str = "Keyed wrongly from the paper"):
-    page = client.get(f"/staff/assessments/{assessment_id}")
-    return client.post(f"/staff/assessments/{assessment_id}/answers/{item_id}/correct",
-                       data={"csrf_token": csrf_token(html(page)), "choice": choice, "reason": reason})
-
-
-def not_done(client, assessment_id: int, reason: str, note: str = ""):
-    page = client.get(f"/staff/assessments/{assessment_id}")
-    return client.post(f"/staff/assessments/{assessment_id}/not-done",
-                       data={"csrf_token": csrf_token(html(page)), "reason": reason, "note": note})
 
 
 def stored_scores(app, assessment_id: int) -> dict[str, float | None]:
@@ -107,12 +79,12 @@ def test_paper_entry_scores_like_the_library(app, client, participant, coordinat
     aid = participant.assessments["baseline"]
     page = html(client.get(f"/staff/assessments/{aid}/paper"))
     assert 'name="q30"' in page and 'name="PROCTCAE_17C_SCL"' in page
-    r = paper(client, aid, c30_answers() | CTCAE)
+    r = paper(client, aid, c30_paper_answers() | CTCAE)
     assert location(r).endswith(f"/staff/assessments/{aid}")
     scores = stored_scores(app, aid)
     for code, expected in C30_EXPECTED.items():
         assert scores[code] == pytest.approx(expected, abs=0.01), code
-    library = score(get_instrument("qlq_c30"), pd.DataFrame([{k: float(v) for k, v in c30_answers().items()}]))
+    library = score(get_instrument("qlq_c30"), pd.DataFrame([{k: float(v) for k, v in c30_paper_answers().items()}]))
     for code in C30_EXPECTED:
         assert scores[code] == pytest.approx(float(library.values[code].iloc[0]), abs=1e-9)
     assert scores["PROCTCAE_17_COMP"] == 2
@@ -128,7 +100,7 @@ def test_paper_entry_scores_like_the_library(app, client, participant, coordinat
 
 def test_paper_entry_blank_is_declined_and_branching_applies(app, client, participant, coordinator):
     aid = participant.assessments["baseline"]
-    given = c30_answers() | {"q2": "", "q4": ""} | {"PROCTCAE_17A_SCL": "0", "PROCTCAE_17B_SCL": "3",
+    given = c30_paper_answers() | {"q2": "", "q4": ""} | {"PROCTCAE_17A_SCL": "0", "PROCTCAE_17B_SCL": "3",
                                                     "PROCTCAE_1A_SCL": ""}
     assert paper(client, aid, given).status_code == 302
     with app.app_context():
@@ -145,7 +117,7 @@ def test_paper_entry_blank_is_declined_and_branching_applies(app, client, partic
 def test_paper_entry_with_an_invalid_choice_names_the_item_and_stores_nothing(app, client, participant,
                                                                               coordinator):
     aid = participant.assessments["baseline"]
-    r = paper(client, aid, c30_answers() | {"q3": "9"})
+    r = paper(client, aid, c30_paper_answers() | {"q3": "9"})
     assert r.status_code == 400
     page = html(r)
     assert 'href="#q3"' in page and "not one of the item" in page
@@ -157,8 +129,8 @@ def test_paper_entry_with_an_invalid_choice_names_the_item_and_stores_nothing(ap
 def test_completed_assessment_cannot_be_paper_entered_again(client, participant, coordinator):
     aid = participant.assessments["baseline"]
     page = html(client.get(f"/staff/assessments/{aid}/paper"))
-    assert paper(client, aid, c30_answers() | CTCAE).status_code == 302
-    r = client.post(f"/staff/assessments/{aid}/paper", data={"csrf_token": csrf_token(page)} | c30_answers())
+    assert paper(client, aid, c30_paper_answers() | CTCAE).status_code == 302
+    r = client.post(f"/staff/assessments/{aid}/paper", data={"csrf_token": csrf_token(page)} | c30_paper_answers())
     assert r.status_code == 409
 
 
@@ -166,7 +138,7 @@ def test_completed_assessment_cannot_be_paper_entered_again(client, participant,
 
 def test_correction_keeps_the_original_and_rescores(app, client, participant, coordinator):
     aid = participant.assessments["baseline"]
-    assert paper(client, aid, c30_answers() | CTCAE).status_code == 302
+    assert paper(client, aid, c30_paper_answers() | CTCAE).status_code == 302
     assert correct(client, aid, "q29", "7", reason="").status_code == 400
     assert correct(client, aid, "q29", "12").status_code == 400
     r = correct(client, aid, "q29", "7", reason="Paper says 7")
@@ -190,7 +162,7 @@ def test_correction_keeps_the_original_and_rescores(app, client, participant, co
 
 def test_correction_to_grade_3_raises_one_alert(app, client, participant, coordinator):
     aid = participant.assessments["baseline"]
-    assert paper(client, aid, c30_answers() | CTCAE).status_code == 302
+    assert paper(client, aid, c30_paper_answers() | CTCAE).status_code == 302
     with app.app_context():
         before = db.session.scalars(select(Alert).where(Alert.assessment_id == aid)).all()
         assert not [a for a in before if a.kind == "grade_at_least"]
@@ -218,7 +190,7 @@ def test_correction_only_on_completed_assessments(client, participant, coordinat
 
 def test_access_matrix(app, client, study, participant, create_study, create_staff, coordinator):
     aid = participant.assessments["baseline"]
-    assert paper(client, aid, c30_answers() | CTCAE).status_code == 302
+    assert paper(client, aid, c30_paper_answers() | CTCAE).status_code == 302
     open_aid = participant.assessments["wk12"]
     other = create_study(code="NCT0000002")
     outsider = create_staff(email="outsider@example.org", studies=[other])

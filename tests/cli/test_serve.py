@@ -23,9 +23,8 @@ from urllib.parse import urlencode
 import pytest
 
 from pro_app.security import codes
-from tests.helpers import csrf_token
-
-from .support import DemoOutput, parse_demo_output
+from tests.support.cli import DemoOutput, parse_demo_output
+from tests.support.http import csrf_token
 
 HOST = "127.0.0.1"
 START_TIMEOUT = 30.0

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select
 
 from pro_app import audit
-from pro_app.database import utcnow
+from pro_app.clock import utcnow
 from pro_app.extensions import db
 from pro_app.models import AuditEvent, AuthSession, Site, User
-from tests.helpers import PASSWORD, csrf_token, login
-from tests.kiosk.flow import html, location
+from tests.support.http import PASSWORD, csrf_token, login
+from tests.support.kiosk import html, location
 
 USERS = "/staff/admin/users"
 AUDIT = "/staff/admin/audit"

@@ -16,7 +16,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import select, text
 
 from pro_app import create_app
@@ -28,7 +27,8 @@ from pro_app.security import passwords
 from pro_app.settings import Settings
 from pro_app.tokens import services as tokens
 from pro_app.users.services import create_user
-from tests.helpers import PASSWORD, csrf_token, login
+from tests.support.http import PASSWORD, csrf_token, login
+from tests.support.passwords import QUICK_HASHER
 
 ITEM = "PROCTCAE_17A_SCL"
 A, B = "NCT-A-0001", "NCT-B-0002"
@@ -96,7 +96,7 @@ def test_every_staff_route_can_be_filled():
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, postgres_database):
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
+        mp.setattr(passwords, "_hasher", QUICK_HASHER,
                    raising=False)
         tmp = tmp_path_factory.mktemp("matrix")
         url = postgres_database or f"sqlite:///{tmp / 'test.sqlite3'}"

@@ -8,7 +8,6 @@ makes requests.
 from __future__ import annotations
 
 import io
-import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,13 +17,11 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
-import psycopg
 import pyarrow.parquet as pq
 from click.testing import CliRunner, Result
 from flask import Flask
 from flask.cli import ScriptInfo
 from openpyxl.cell.read_only import EmptyCell
-from sqlalchemy.engine import make_url
 
 from pro_app import create_app
 from pro_app.assessments import answers, completion
@@ -36,36 +33,14 @@ from pro_app.extensions import db
 from pro_app.instruments import get_instrument
 from pro_app.models import Assessment
 from pro_app.settings import Settings
-from tests.app.support import preserved_logging
+from tests.support.cli import preserved_logging
+from tests.support.database import own_database
 
-POSTGRES_URL = os.environ.get("PRO_APP_TEST_POSTGRES_URL")
 DATASETS = ("items", "scores", "wide", "proae", "compliance", "codebook")
 FORMATS = ("csv", "parquet", "xlsx", "dta")
 
 
 # --- an installation of its own ---------------------------------------------------------------------------
-
-def _postgres_admin() -> str:
-    return make_url(POSTGRES_URL).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@contextmanager
-def own_database(folder: Path) -> Iterator[str]:
-    """A database no other test touches: a SQLite file in `folder`, or (when PRO_APP_TEST_POSTGRES_URL is
-    set) a throw-away PostgreSQL database. The conftest's `app` fixture empties the shared test database
-    after every test, so module-scoped data cannot live there."""
-    if not POSTGRES_URL:
-        yield f"sqlite:///{folder / 'site.sqlite3'}"
-        return
-    name = f"pro_app_exp_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(_postgres_admin(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(_postgres_admin(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
 
 @dataclass(frozen=True)
 class Installation:

@@ -3,7 +3,6 @@ patient mode, logout."""
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
@@ -11,23 +10,21 @@ from sqlalchemy import func, select
 
 from pro_app.extensions import db
 from pro_app.models import Assessment, AuditEvent, Site, StudyGrant, ThrottleEvent
-from pro_app.security import sessions, throttle
-from tests.helpers import PASSWORD, csrf_token, login
-from tests.kiosk.flow import (
+from pro_app.security import sessions
+from tests.support.http import PASSWORD, csrf_token, login
+from tests.support.kiosk import (
     answer,
     continue_intro,
     cookie_value,
     copy_cookie,
     enter_code,
     html,
-    later,
     location,
     responses,
 )
 
 LOGIN_REFUSED = "Email or password not accepted, or the account is locked for now."
 EXIT_REFUSED = "Those staff details were not accepted."
-ON_POSTGRES = bool(os.environ.get("PRO_APP_TEST_POSTGRES_URL"))
 
 
 @pytest.fixture
@@ -105,7 +102,7 @@ def test_login_refused(app, study, create_staff):
         assert not is_staff(browser)
 
 
-def test_lockout_after_failed_logins_holds_on_every_browser(app, client, study, create_staff, monkeypatch):
+def test_lockout_after_failed_logins_holds_on_every_browser(app, client, study, create_staff, clock):
     staff = create_staff(studies=[study])
     bystander = create_staff(email="other@example.org", studies=[study])
     for _ in range(3):
@@ -119,7 +116,7 @@ def test_lockout_after_failed_logins_holds_on_every_browser(app, client, study, 
     assert not is_staff(client)
     assert location(login(app.test_client(), bystander.email)).endswith("/staff/")  # other accounts unaffected
     # When the window has passed the account opens again.
-    monkeypatch.setattr(throttle, "utcnow", later(app.config["SETTINGS"].throttle_window_seconds + 5))
+    clock.ahead(app.config["SETTINGS"].throttle_window_seconds + 5)
     assert location(login(client, staff.email)).endswith("/staff/")
 
 
@@ -165,12 +162,12 @@ def test_logout_ends_the_session_for_every_copy_of_the_cookie(app, client, study
     assert not is_staff(copy_cookie(app, copy))
 
 
-def test_staff_session_ends_when_idle(app, client, study, create_staff, monkeypatch):
+def test_staff_session_ends_when_idle(app, client, study, create_staff, clock):
     staff = create_staff(studies=[study])
     login(client, staff.email)
-    monkeypatch.setattr(sessions, "utcnow", later(600))
+    clock.ahead(600)
     assert is_staff(client)
-    monkeypatch.setattr(sessions, "utcnow", later(600 + 900 + sessions.SERVER_GRACE.total_seconds() + 1))
+    clock.ahead(600 + 900 + sessions.SERVER_GRACE.total_seconds() + 1)
     assert not is_staff(client)
 
 

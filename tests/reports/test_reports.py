@@ -10,9 +10,9 @@ import pytest
 from pro_app.extensions import db
 from pro_app.models import Participant
 from pro_app.reports import services as reports
-from tests.coordinator.test_assessments_staff import C30_EXAMPLE, c30_answers, paper
-from tests.helpers import login
-from tests.kiosk.flow import html, location
+from tests.support.http import login
+from tests.support.kiosk import html, location
+from tests.support.staff import C30_EXAMPLE, c30_paper_answers, paper
 
 SVG_NS = "http://www.w3.org/2000/svg"
 ALLOWED_URLS = {SVG_NS, "http://www.w3.org/1999/xlink"}
@@ -35,8 +35,8 @@ def made(client, study, create_participant, create_staff):
     assert login(client, user.email).status_code == 302
     base = {"PROCTCAE_17A_SCL": "1", "PROCTCAE_17B_SCL": "1", "PROCTCAE_17C_SCL": "1"}
     wk12 = {"PROCTCAE_17A_SCL": "1", "PROCTCAE_17B_SCL": "3", "PROCTCAE_17C_SCL": "3"}
-    assert paper(client, participant.assessments["baseline"], c30_answers() | base).status_code == 302
-    assert paper(client, participant.assessments["wk12"], c30_answers(WK12) | wk12).status_code == 302
+    assert paper(client, participant.assessments["baseline"], c30_paper_answers() | base).status_code == 302
+    assert paper(client, participant.assessments["wk12"], c30_paper_answers(WK12) | wk12).status_code == 302
     return participant
 
 

@@ -10,12 +10,12 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from pro_app.database import utcnow
+from pro_app.clock import utcnow
 from pro_app.extensions import db
 from pro_app.instruments import get_instrument
 from pro_app.models import Alert, Assessment, AuditEvent, ItemResponse
-from tests.helpers import csrf_token, login
-from tests.kiosk.flow import html, location
+from tests.support.http import csrf_token, login
+from tests.support.kiosk import html, location
 
 ITEM = "PROCTCAE_17A_SCL"
 

@@ -20,16 +20,15 @@ from sqlalchemy import func, inspect, select
 from pro_app import create_app
 from pro_app.assessments.schedule import site_today
 from pro_app.cli import main
-from pro_app.database import utcnow
+from pro_app.clock import utcnow
 from pro_app.extensions import db
 from pro_app.instruments import get_instrument, score
 from pro_app.models import Assessment, ItemResponse, Participant, PatientCode, Score, Study, User
 from pro_app.security import codes
 from pro_app.security.passwords import verify_password
 from pro_app.settings import Settings
-from tests.helpers import csrf_token
-
-from .support import parse_demo_output, preserved_logging
+from tests.support.cli import parse_demo_output, preserved_logging
+from tests.support.http import csrf_token
 
 NEW_PASSWORD = "a long enough pass phrase"
 

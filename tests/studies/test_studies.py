@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from pro_app.extensions import db
 from pro_app.models import Assessment, AuditEvent, Site, Study, StudyGrant
-from tests.helpers import csrf_token, login
-from tests.kiosk.flow import html
+from tests.support.http import csrf_token, login
+from tests.support.kiosk import html
 
 TIMEPOINTS = """
 - {code: baseline, label: Baseline, target_day: 0, window_before: 14, window_after: 3,

@@ -7,16 +7,14 @@ short app context, after the requests they check.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import select
 
-from pro_app.database import utcnow
 from pro_app.extensions import db
 from pro_app.models import Assessment, AuditEvent, ItemResponse
 from pro_app.security import codes
-from tests.helpers import csrf_token
+from tests.support.http import csrf_token
 
 COOKIE = "pro_app"
 
@@ -125,9 +123,3 @@ def copy_cookie(app, value: str):
     other = app.test_client()
     other.set_cookie(COOKIE, value)
     return other
-
-
-def later(seconds: float):
-    """A stand-in for `utcnow` that returns a time `seconds` from now."""
-    moment = utcnow() + timedelta(seconds=seconds)
-    return lambda: moment

@@ -1,0 +1,35 @@
+"""Driving the staff pages of one assessment through the test client: paper entry, corrections, not done."""
+
+from __future__ import annotations
+
+from tests.support.http import csrf_token
+from tests.support.kiosk import html
+
+#: The QLQ-C30 worked example of SCORING.md §1.
+C30_EXAMPLE = [2, 3, 2, 1, 1, 2, 2, 1, 2, 3, 2, 2, 1, 1, 1, 1, 1, 2, 1, 1, 2, 2, 1, 1, 1, 1, 2, 1, 5, 5]
+C30_EXPECTED = {"QL2": 66.67, "PF2": 73.33, "RF2": 66.67, "EF": 83.33, "CF": 100, "SF": 83.33, "FA": 44.44,
+                "NV": 0, "PA": 16.67, "DY": 0, "SL": 33.33, "AP": 0, "CO": 0, "DI": 0, "FI": 0, "SUMSC": 85.56}
+
+
+def c30_paper_answers(values=C30_EXAMPLE) -> dict[str, str]:
+    return {f"q{n}": str(v) for n, v in enumerate(values, 1)}
+
+
+
+def paper(client, assessment_id: int, given: dict[str, str], language: str = "en"):
+    page = client.get(f"/staff/assessments/{assessment_id}/paper")
+    assert page.status_code == 200, page.status_code
+    return client.post(f"/staff/assessments/{assessment_id}/paper",
+                       data={"csrf_token": csrf_token(html(page)), "language": language} | given)
+
+
+def correct(client, assessment_id: int, item_id: str, choice: str, reason: str = "Keyed wrongly from the paper"):
+    page = client.get(f"/staff/assessments/{assessment_id}")
+    return client.post(f"/staff/assessments/{assessment_id}/answers/{item_id}/correct",
+                       data={"csrf_token": csrf_token(html(page)), "choice": choice, "reason": reason})
+
+
+def not_done(client, assessment_id: int, reason: str, note: str = ""):
+    page = client.get(f"/staff/assessments/{assessment_id}")
+    return client.post(f"/staff/assessments/{assessment_id}/not-done",
+                       data={"csrf_token": csrf_token(html(page)), "reason": reason, "note": note})
