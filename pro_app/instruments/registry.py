@@ -1,4 +1,7 @@
-"""The set of instruments in use: the bundled definitions, overridden by a site's licensed files."""
+"""The set of instruments in use: the bundled definitions, overridden by a site's licensed files.
+
+The caller names the site folder; this library never reads the environment (the app's settings own
+the variable that names the folder, so one place decides configuration)."""
 
 from __future__ import annotations
 
@@ -10,8 +13,6 @@ from pathlib import Path
 
 from .loader import InstrumentError, bundled_dir, load_file, read_document
 from .model import Instrument
-
-OVERRIDE_ENV = "PRO_APP_INSTRUMENTS_DIR"
 
 
 def definition_files(folder: Path) -> list[Path]:
@@ -66,17 +67,19 @@ def _load_folder(folder: Path) -> dict[str, Instrument]:
     return found
 
 
-def build_registry(bundled: Path, override: Path | None = None) -> Registry:
+def build_registry(bundled: str | os.PathLike, override: str | os.PathLike | None = None) -> Registry:
     """Load every bundled definition, then let files in `override` replace those with the same id.
 
     An override must keep the bundled structure (items, answer values, scales) so that stored data and
     exports stay comparable; only wording, titles and notes may differ. Item ids and scale codes must be
     unique across all instruments, since they are the column names of the exports.
     """
-    instruments = _load_folder(bundled)
+    instruments = _load_folder(Path(bundled))
     if override is not None:
+        override = Path(override)
         if not override.is_dir():
-            raise InstrumentError(str(override), [("", f"{OVERRIDE_ENV} does not name a folder")])
+            problem = "the site instruments folder does not exist or is not a folder"
+            raise InstrumentError(str(override), [("", problem)])
         for instrument_id, instrument in _load_folder(override).items():
             base = instruments.get(instrument_id)
             if base is not None and structure(base) != structure(instrument):
@@ -115,10 +118,11 @@ def _stamp(*folders: str | None) -> tuple:
 
 
 def get_registry(override: str | os.PathLike | None = None) -> Registry:
-    """The registry for this process: bundled files plus `override` (default: $PRO_APP_INSTRUMENTS_DIR)."""
+    """The bundled files plus the site folder `override` (None or "": bundled only), cached until a file
+    changes. The caller passes the folder its settings name; nothing here reads the environment."""
     bundled = str(bundled_dir())
-    chosen = override if override is not None else os.environ.get(OVERRIDE_ENV) or None
-    chosen = str(chosen) if chosen else None
+    chosen = os.fspath(override) if override is not None else None
+    chosen = chosen or None
     return _cached_registry(bundled, chosen, _stamp(bundled, chosen))
 
 
@@ -126,4 +130,4 @@ def get_instrument(instrument_id: str, override: str | os.PathLike | None = None
     return get_registry(override).get(instrument_id)
 
 
-__all__ = ["Registry", "build_registry", "get_registry", "get_instrument", "read_document", "OVERRIDE_ENV"]
+__all__ = ["Registry", "build_registry", "definition_files", "get_instrument", "get_registry", "read_document"]

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from pro_app.cli import main
 from pro_app.instruments import registry as registry_module
 from pro_app.instruments.loader import InstrumentError, load_file
-from pro_app.instruments.registry import OVERRIDE_ENV, build_registry, get_registry
+from pro_app.instruments.registry import build_registry, get_registry
 
 C30_FILE = Path(__file__).resolve().parents[2] / "instruments" / "qlq_c30.yaml"
 
@@ -421,7 +421,7 @@ def test_override_folder_that_does_not_exist(bundled, tmp_path):
         build_registry(bundled, missing)
     text = str(info.value)
     assert text.startswith(str(missing))
-    assert OVERRIDE_ENV in text and "folder" in text
+    assert "site instruments folder" in text and "not a folder" in text
 
 
 def test_broken_override_file_is_reported(c30, bundled, tmp_path):
@@ -463,48 +463,58 @@ def test_same_id_twice_in_one_folder_is_rejected(c30, bundled):
 
 
 # ------------------------------------------------------------------------------------------------
-# get_registry and $PRO_APP_INSTRUMENTS_DIR
+# get_registry: the caller names the site folder; the environment is never read
 # ------------------------------------------------------------------------------------------------
+SITE_VARIABLE = "PRO_APP_INSTRUMENTS_DIR"  # the app's setting; the library must ignore it
+
+
 @pytest.fixture
 def only_c30_bundled(bundled, monkeypatch) -> Path:
     """Point get_registry's bundled folder at a copy holding only qlq_c30 (the other bundled files are
     written by others and are not the subject here)."""
     monkeypatch.setattr(registry_module, "bundled_dir", lambda: bundled)
-    monkeypatch.delenv(OVERRIDE_ENV, raising=False)
+    monkeypatch.delenv(SITE_VARIABLE, raising=False)
     return bundled
 
 
-def test_get_registry_without_the_variable_uses_the_bundled_files(only_c30_bundled):
+def test_get_registry_without_a_folder_uses_the_bundled_files(only_c30_bundled):
     instrument = get_registry().get("qlq_c30")
     assert instrument.wording == "paraphrased"
     assert instrument.source == str(only_c30_bundled / "qlq_c30.yaml")
 
 
-def test_get_registry_honours_the_override_variable(c30, only_c30_bundled, tmp_path, monkeypatch):
+def test_get_registry_honours_the_folder_it_is_given(c30, only_c30_bundled, tmp_path):
     override = tmp_path / "site"
     write(override, licensed(c30), "qlq_c30.yaml")
-    monkeypatch.setenv(OVERRIDE_ENV, str(override))
-    instrument = get_registry().get("qlq_c30")
+    instrument = get_registry(override).get("qlq_c30")
     assert instrument.wording == "licensed"
     assert instrument.item("q1").text.en == "Licensed wording of item 1"
+    assert get_registry(str(override)).get("qlq_c30").wording == "licensed"
 
-    monkeypatch.delenv(OVERRIDE_ENV)
+    assert get_registry().get("qlq_c30").wording == "paraphrased"
+    assert get_registry(None).get("qlq_c30").wording == "paraphrased"
+
+
+def test_get_registry_never_reads_the_environment(c30, only_c30_bundled, tmp_path, monkeypatch):
+    override = tmp_path / "site"
+    write(override, licensed(c30), "qlq_c30.yaml")
+    monkeypatch.setenv(SITE_VARIABLE, str(override))
+    assert get_registry().get("qlq_c30").wording == "paraphrased"
+    monkeypatch.setenv(SITE_VARIABLE, str(tmp_path / "not_there"))
     assert get_registry().get("qlq_c30").wording == "paraphrased"
 
 
-def test_get_registry_picks_up_an_edited_override_file(c30, only_c30_bundled, tmp_path, monkeypatch):
+def test_get_registry_picks_up_an_edited_override_file(c30, only_c30_bundled, tmp_path):
     override = tmp_path / "site"
     path = write(override, licensed(c30, "First wording"), "qlq_c30.yaml")
-    monkeypatch.setenv(OVERRIDE_ENV, str(override))
-    assert get_registry().get("qlq_c30").item("q1").text.en == "First wording"
+    assert get_registry(override).get("qlq_c30").item("q1").text.en == "First wording"
 
     write(override, licensed(c30, "Second wording"), "qlq_c30.yaml")
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))  # a visibly later mtime
-    assert get_registry().get("qlq_c30").item("q1").text.en == "Second wording"
+    assert get_registry(override).get("qlq_c30").item("q1").text.en == "Second wording"
 
 
-def test_get_registry_with_a_variable_naming_no_folder(only_c30_bundled, tmp_path, monkeypatch):
-    monkeypatch.setenv(OVERRIDE_ENV, str(tmp_path / "not_there"))
-    with pytest.raises(InstrumentError, match=OVERRIDE_ENV):
-        get_registry()
+def test_get_registry_with_a_folder_that_does_not_exist(only_c30_bundled, tmp_path):
+    with pytest.raises(InstrumentError, match="not a folder"):
+        get_registry(tmp_path / "not_there")
