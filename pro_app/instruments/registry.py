@@ -20,21 +20,30 @@ def definition_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
 
 
-def structure(instrument: Instrument) -> tuple:
-    """What a licensed override must keep: everything that decides what is asked and how it scores
-    (items, answer values and extra options, branching, gates, scales and their rules)."""
-    return (
-        tuple(
-            (i.id, i.number, i.term, i.attribute, i.option_set.values,
+def structure(instrument: Instrument) -> dict[str, tuple]:
+    """What a licensed override must keep, by part: everything that decides what is asked, how it scores
+    and what it flags (items and their types, answer values and extra options, branching, gates; scales
+    and their rules and thresholds; default alert rules; which scales each report chart shows)."""
+    return {
+        "items": tuple(
+            (i.id, i.number, i.type.name, i.term, i.attribute, i.option_set.values,
              tuple((o.code, o.state) for o in i.option_set.extras), i.skip_if,
              (i.gate.item, i.gate.not_applicable_if) if i.gate else None)
             for i in instrument.items
         ),
-        tuple(
-            (s.code, s.type, s.method, s.items, s.reverse_items, s.min_answered, s.scales, s.reverse_scales)
+        "scales": tuple(
+            (s.code, s.type, s.method, s.items, s.reverse_items, s.min_answered, s.scales, s.reverse_scales,
+             s.threshold)
             for s in instrument.scales
         ),
-    )
+        "alert rules": instrument.alert_rules,
+        "charts": tuple((c.id, c.types) for c in instrument.charts),
+    }
+
+
+def _changed_parts(base: Instrument, other: Instrument) -> list[str]:
+    ours, theirs = structure(base), structure(other)
+    return [part for part in ours if ours[part] != theirs[part]]
 
 
 @dataclass(frozen=True)
@@ -70,8 +79,8 @@ def _load_folder(folder: Path) -> dict[str, Instrument]:
 def build_registry(bundled: str | os.PathLike, override: str | os.PathLike | None = None) -> Registry:
     """Load every bundled definition, then let files in `override` replace those with the same id.
 
-    An override must keep the bundled structure (items, answer values, scales) so that stored data and
-    exports stay comparable; only wording, titles and notes may differ. Item ids and scale codes must be
+    An override must keep the bundled structure (see `structure`) so that stored data, exports and flags
+    stay comparable; only wording, titles and notes may differ. Item ids and scale codes must be
     unique across all instruments, since they are the column names of the exports.
     """
     instruments = _load_folder(Path(bundled))
@@ -82,11 +91,13 @@ def build_registry(bundled: str | os.PathLike, override: str | os.PathLike | Non
             raise InstrumentError(str(override), [("", problem)])
         for instrument_id, instrument in _load_folder(override).items():
             base = instruments.get(instrument_id)
-            if base is not None and structure(base) != structure(instrument):
+            changed = _changed_parts(base, instrument) if base is not None else []
+            if changed:
                 raise InstrumentError(
                     instrument.source,
-                    [("", f"overrides bundled {instrument_id!r} but changes its items, answer values or scales; "
-                          "a licensed file must keep the bundled structure")],
+                    [("", f"overrides bundled {instrument_id!r} but changes its {', '.join(changed)}; "
+                          "a licensed file must keep the bundled structure (only wording, titles and notes "
+                          "may differ)")],
                 )
             instruments[instrument_id] = instrument
     check_unique_columns(instruments.values())
