@@ -64,6 +64,9 @@ class ItemType:
     name: ClassVar[str]
     layout: ClassVar[str] = "list"
 
+    def __repr__(self) -> str:
+        return f"<item type {self.name}>"
+
     # --- loading (called by the loader with the item as written in YAML) ---------------------------
     def check(self, raw: dict[str, Any], doc: dict[str, Any], where: str) -> Problems:
         """Meaning checks the schema cannot express, as (path, message) pairs."""

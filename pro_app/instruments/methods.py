@@ -69,6 +69,9 @@ class ScoringMethod:
     #: Scale types this method may score (checked by the loader for every scale).
     scale_types: ClassVar[tuple[str, ...]]
 
+    def __repr__(self) -> str:
+        return f"<scoring method {self.name}>"
+
     def check(self, scale: dict[str, Any], where: str, defs: Definitions) -> Problems:
         """Meaning checks of one scale the schema cannot express, as (path, message) pairs."""
         return []

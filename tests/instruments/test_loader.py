@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from pro_app.cli import main
@@ -20,7 +19,9 @@ from pro_app.instruments import registry as registry_module
 from pro_app.instruments.loader import InstrumentError, load_file
 from pro_app.instruments.registry import build_registry, get_registry
 
-C30_FILE = Path(__file__).resolve().parents[2] / "instruments" / "qlq_c30.yaml"
+from .definitions import BUNDLED, assert_reported, definition, load_error, small_instrument, write
+
+C30_FILE = BUNDLED / "qlq_c30.yaml"
 
 # Positions in qlq_c30.yaml, for readability.
 Q4 = 3  # items[3] is q4
@@ -29,39 +30,10 @@ PF2 = 1  # scales[1] is PF2
 SUMSC = 15  # scales[15] is SUMSC
 
 
-@pytest.fixture(scope="module")
-def c30_original() -> dict:
-    return yaml.safe_load(C30_FILE.read_text(encoding="utf-8"))
-
-
 @pytest.fixture
-def c30(c30_original) -> dict:
+def c30() -> dict:
     """A fresh, freely changeable copy of the bundled QLQ-C30-style definition."""
-    return copy.deepcopy(c30_original)
-
-
-def write(folder: Path, doc, name: str = "broken.yaml") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return path
-
-
-def load_error(tmp_path: Path, doc) -> tuple[InstrumentError, Path]:
-    path = write(tmp_path, doc)
-    with pytest.raises(InstrumentError) as info:
-        load_file(path)
-    return info.value, path
-
-
-def assert_reported(error: InstrumentError, path: Path, where: str, *words: str) -> None:
-    """The error holds a problem at `where` whose message contains `words`, and its text has the
-    line `FILE: WHERE: MESSAGE` for it."""
-    matching = [msg for at, msg in error.problems if at == where and all(w in msg for w in words)]
-    assert matching, f"no problem at {where!r} mentioning {words}; got {error.problems}"
-    lines = str(error).splitlines()
-    shown = where or "(top level)"
-    assert any(line == f"{path}: {shown}: {msg}" for line in lines for msg in matching), str(error)
+    return definition(C30_FILE)
 
 
 def gate(item: str, values: list[int]) -> dict:
@@ -296,26 +268,6 @@ def test_two_shape_problems_are_both_reported(c30, tmp_path):
 # ------------------------------------------------------------------------------------------------
 # registry: bundled files, overrides, unique column names
 # ------------------------------------------------------------------------------------------------
-def small_instrument(instrument_id: str, item_id: str, scale_code: str) -> dict:
-    """A valid one-item, one-scale instrument."""
-    text = {"en": "Text", "es": "Texto"}
-    return {
-        "id": instrument_id,
-        "version": "1",
-        "title": text,
-        "wording": "paraphrased",
-        "licence": "test instrument",
-        "instructions": text,
-        "recall_periods": {"past_week": text},
-        "recall": "past_week",
-        "option_sets": {"yes_no": [{"value": 1, "label": text}, {"value": 2, "label": text}]},
-        "items": [{"id": item_id, "number": 1, "option_set": "yes_no", "text": text}],
-        "scales": [{"code": scale_code, "name": text, "type": "symptom", "method": "eortc_symptom",
-                    "items": [item_id]}],
-        "examples": [{"name": "yes", "answers": {item_id: 2}, "expected": {scale_code: 100}}],
-    }
-
-
 def licensed(doc: dict, q1_text: str = "Licensed wording of item 1") -> dict:
     """A licensed copy: same structure, other texts."""
     doc = copy.deepcopy(doc)
