@@ -330,11 +330,6 @@ def _charts(doc: dict[str, Any], title: Text) -> tuple[ChartGroup, ...]:
     )
 
 
-def _threshold(raw: dict[str, float] | None) -> Threshold | None:
-    if raw is None:
-        return None
-    ((direction, value),) = raw.items()
-    return Threshold(direction, value)
 
 
 def _item(raw: dict[str, Any], doc: dict[str, Any], option_sets: dict[str, Any]) -> Item:
@@ -368,7 +363,7 @@ def _to_model(doc: dict[str, Any], source: str) -> Instrument:
             min_answered=s.get("min_answered"),
             scales=tuple(s.get("scales", ())),
             reverse_scales=tuple(s.get("reverse_scales", ())),
-            threshold=_threshold(s.get("threshold")),
+            threshold=Threshold.from_dict(s["threshold"]) if "threshold" in s else None,
         )
         for s in doc["scales"]
     )
@@ -402,7 +397,8 @@ def _to_model(doc: dict[str, Any], source: str) -> Instrument:
 
 
 def _check_model(instrument: Instrument) -> list[tuple[str, str]]:
-    """Checks that need the built scales: a threshold must lie inside the values its scale can take."""
+    """Checks that need the built scales' value ranges: a threshold, or the grade an alert rule looks for,
+    must be a value the scale can take."""
     problems = []
     for n, scale in enumerate(instrument.scales):
         if scale.threshold is not None:
@@ -410,4 +406,8 @@ def _check_model(instrument: Instrument) -> list[tuple[str, str]]:
             if not low <= scale.threshold.value <= high:
                 problems.append((f"scales[{n}].threshold", f"{scale.threshold.value} is outside the values "
                                                            f"{scale.code} can take ({low:g} to {high:g})"))
+    grades = [value_range(instrument, s) for s in instrument.scales if s.type == "composite"]
+    for n, rule in enumerate(instrument.alert_rules):
+        if rule.kind == "grade_at_least" and grades and not any(low <= rule.value <= high for low, high in grades):
+            problems.append((f"alert_rules[{n}].value", f"no composite scale reaches a grade of {rule.value:g}"))
     return problems

@@ -143,6 +143,18 @@ class Threshold:
     direction: str  # "below" | "above"
     value: float
 
+    def __post_init__(self) -> None:
+        if self.direction not in THRESHOLD_DIRECTIONS:
+            raise ValueError(f"a threshold is {' or '.join(THRESHOLD_DIRECTIONS)} a value, got {self.direction!r}")
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, float]) -> Threshold:
+        """From the shape a study stores ({"below": 83}), e.g. to apply a study's edited thresholds."""
+        if len(raw) != 1:
+            raise ValueError(f"a threshold has exactly one direction, got {dict(raw)}")
+        ((direction, value),) = raw.items()
+        return cls(direction, value)
+
     def crossed(self, values: np.ndarray) -> np.ndarray:
         """True where a score is past the threshold; NaN (no score) is never past it."""
         values = np.asarray(values, dtype=np.float64)

@@ -73,6 +73,15 @@ def test_a_threshold_is_crossed_strictly_and_never_by_a_missing_score():
     assert above.crossed([40, 10]).tolist() == [True, False]  # any array-like
 
 
+def test_a_threshold_from_the_stored_shape():
+    assert Threshold.from_dict({"above": 17}) == Threshold("above", 17)
+    assert Threshold.from_dict(C30.default_thresholds()["PF2"]) == C30.scale("PF2").threshold
+    with pytest.raises(ValueError, match="exactly one direction"):
+        Threshold.from_dict({"below": 83, "above": 10})
+    with pytest.raises(ValueError, match="'under'"):
+        Threshold.from_dict({"under": 83})
+
+
 def test_threshold_with_an_unknown_direction(c30, tmp_path):
     c30["scales"][PF2]["threshold"] = {"under": 83}
     error, path = load_error(tmp_path, c30)
@@ -136,11 +145,13 @@ def test_default_alert_rules_of_the_bundled_instruments():
         ({"kind": "item_value", "urgency": 1, "value": 7}, "alert_rules[2].value", ("7", "not an answer value")),
         ({"kind": "threshold", "urgency": 2, "value": 3}, "alert_rules[2]", ("threshold", "takes no `value`")),
         ({"kind": "threshold", "urgency": 2}, "alert_rules[2].kind", ("needs a scale with a `threshold`",)),
+        ({"kind": "grade_at_least", "urgency": 1, "value": 4}, "alert_rules[2].value",
+         ("no composite scale reaches a grade of 4",)),
         ({"kind": "item_value", "urgency": 0, "value": 4}, "alert_rules[2].urgency", ("minimum",)),
         ({"kind": "item_value", "urgency": 1, "value": 4, "level": "red"}, "alert_rules[2]", ("'level'",)),
     ],
     ids=["unknown-kind", "grade-without-value", "item-value-not-an-answer", "threshold-with-value",
-         "threshold-without-thresholds", "urgency-below-1", "unknown-key"],
+         "threshold-without-thresholds", "grade-out-of-range", "urgency-below-1", "unknown-key"],
 )
 def test_alert_rule_errors(pro_ctcae, tmp_path, rule, where, words):
     pro_ctcae["alert_rules"].append(rule)
