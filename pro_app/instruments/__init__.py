@@ -6,11 +6,15 @@ from .loader import InstrumentError, build, bundled_dir, load_file
 from .methods import SCORING_METHODS, ScoringContext, ScoringMethod, register_method, value_range
 from .model import (
     ALERT_RULE_KINDS,
+    ITEM_STATES,
+    SCORE_STATUSES,
     AlertRule,
     ChartGroup,
     Instrument,
     Item,
+    ItemState,
     Scale,
+    ScoreStatus,
     Term,
     TermSet,
     Text,
@@ -18,7 +22,6 @@ from .model import (
 )
 from .registry import Registry, build_registry, get_instrument, get_registry
 from .scoring import ENGINE_VERSION, AnswerError, Scores, item_matrix, score, validate_answers
-from .states import ITEM_STATES, SCORE_STATUSES, ItemState, ScoreStatus
 
 __all__ = [
     "ALERT_RULE_KINDS", "ENGINE_VERSION", "ITEM_STATES", "ITEM_TYPES", "SCORE_STATUSES", "SCORING_METHODS",

@@ -11,8 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from .model import Item, Option, OptionSet, Text
-from .states import ItemState
+from .model import Item, ItemState, Option, OptionSet, Text
 
 Problems = list[tuple[str, str]]
 

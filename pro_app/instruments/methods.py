@@ -18,8 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .model import Instrument, Item, Scale
-from .states import ScoreStatus
+from .model import Instrument, Item, Scale, ScoreStatus
 
 Problems = list[tuple[str, str]]
 #: Per scale: values (float, NaN unless scored), status codes (int8, positions in ScoreStatus), items used.

@@ -4,18 +4,39 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import cached_property
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .states import ITEM_STATES, SCORE_STATUSES, ItemState
-
 if TYPE_CHECKING:  # the item type module builds on this one; only the annotation is needed here
     from .item_types import Choice, ItemType
 
 LANGUAGES = ("en", "es")
+
+
+class ItemState(StrEnum):
+    """What happened to one item of one administration (SCORING.md §5)."""
+
+    ANSWERED = "answered"
+    DECLINED = "declined"
+    BRANCHED = "branched"
+    NOT_APPLICABLE = "not_applicable"
+    NOT_REACHED = "not_reached"
+
+
+class ScoreStatus(StrEnum):
+    """Why a scale has a score or not (SCORING.md §5)."""
+
+    SCORED = "scored"
+    INSUFFICIENT = "insufficient"
+    NOT_APPLICABLE = "not_applicable"
+
+
+ITEM_STATES = tuple(s.value for s in ItemState)
+SCORE_STATUSES = tuple(s.value for s in ScoreStatus)
 
 ATTRIBUTES = ("frequency", "severity", "interference", "amount", "presence")
 SCALE_TYPES = ("functional", "symptom", "global", "summary", "composite")
@@ -30,7 +51,8 @@ ALERT_RULE_KINDS = ("grade_at_least", "item_value", "threshold")
 __all__ = [
     "ALERT_RULE_KINDS", "ATTRIBUTES", "HIGHER_IS_BETTER_TYPES", "ITEM_STATES", "LANGUAGES", "SCALE_TYPES",
     "SCORE_STATUSES", "THRESHOLD_DIRECTIONS", "AlertRule", "ChartGroup", "Condition", "Example", "Gate",
-    "Instrument", "Item", "Option", "OptionSet", "Scale", "Term", "TermSet", "Text", "Threshold",
+    "Instrument", "Item", "ItemState", "Option", "OptionSet", "Scale", "ScoreStatus", "Term", "TermSet", "Text",
+    "Threshold",
 ]
 
 

@@ -13,8 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .methods import ScoringContext, method_of
-from .model import Instrument
-from .states import SCORE_STATUSES
+from .model import SCORE_STATUSES, Instrument
 
 #: Version of this scoring code; stored with every score beside the instrument version.
 ENGINE_VERSION = "1.0"
