@@ -4,7 +4,9 @@
 2. Times `pro-app score` on a 300,000-row QLQ-C30 file against the pandas floor measured in the same
    run: reading that file with pandas and writing a result of the same shape, and prints the ratio.
 
-Run: .venv/bin/python bench/bench_scoring.py [--rows 1000000] [--file-rows 300000] [--repeat 3]
+Run from the checkout to measure: .venv/bin/python -m bench.bench_scoring [--rows 1000000] [--file-rows 300000]
+[--repeat 3]. With `-m` the checkout comes first on the import path (a plain `python bench/bench_scoring.py`
+would time whichever pro_app is installed, possibly another checkout); the first line printed says which.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+import pro_app.instruments
 from pro_app.instruments import get_instrument, score
 
 
@@ -92,6 +95,7 @@ def main() -> None:
     parser.add_argument("--file-rows", type=int, default=300_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    print(f"library measured: {Path(pro_app.instruments.__file__).parent}")
     bench_in_memory(args.rows, args.repeat)
     bench_file(args.file_rows, args.repeat)
 

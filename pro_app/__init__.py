@@ -13,7 +13,7 @@ from .assessments.views import bp as assessments_bp
 from .audit.views import bp as audit_bp
 from .auth.views import bp as auth_bp
 from .database import configure_sqlite
-from .extensions import babel, csrf, db, migrate
+from .extensions import babel, csrf, db, library, migrate
 from .kiosk.views import bp as kiosk_bp
 from .participants.views import bp as participants_bp
 from .reports.views import bp as reports_bp
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         BABEL_TRANSLATION_DIRECTORIES=str(i18n.compile_catalogs(settings.instance_path / "translations")),
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
     )
+    library.init_app(app, settings.instruments_dir)
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

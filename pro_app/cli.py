@@ -24,6 +24,7 @@ from .instruments.examples import check_examples
 from .instruments.registry import definition_files
 from .instruments.scorefile import ScoreFileError, score_file, write_result
 from .models import ROLES
+from .settings import instruments_dir_from
 from .users.services import UserError, create_user, generate_password
 
 
@@ -40,7 +41,7 @@ def instruments() -> None:
 
 def _registry():
     try:
-        return get_registry()
+        return get_registry(instruments_dir_from())
     except InstrumentError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -84,7 +85,7 @@ def check_instruments(path: Path | None) -> None:
 
 @main.command(help="Score a CSV of item answers: first column an id, then item columns, blank = unanswered.")
 @click.argument("input_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--instrument", "instrument_id", required=True, help="qlq_c30, qlq_br45 or pro_ctcae")
+@click.option("--instrument", "instrument_id", required=True, help="An instrument id (see pro-app instruments list).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="output CSV (default: stdout)")
 def score(input_csv: Path, instrument_id: str, output: Path | None) -> None:
     try:
@@ -98,7 +99,6 @@ def score(input_csv: Path, instrument_id: str, output: Path | None) -> None:
         write_result(scored.result, output, sys.stdout)
     except ScoreFileError as exc:
         raise click.ClickException(str(exc)) from exc
-
 
 
 @main.command(help="Run pro-app on a production WSGI server (waitress), after creating or upgrading the database.")

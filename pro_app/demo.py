@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from .assessments import answers, completion
 from .assessments.schedule import create_assessments, local_today, site_today
 from .clock import utcnow
-from .extensions import db
-from .instruments import get_registry, route
+from .extensions import db, library
+from .instruments import route
 from .models import Assessment, ItemResponse, Participant, Site, Study, Timepoint, User
 from .security import codes
 from .security.passwords import hash_password
@@ -50,9 +50,10 @@ def _study() -> Study:
     study = db.session.scalar(select(Study).where(Study.code == STUDY_CODE))
     if study is not None:
         return study
-    pro_ctcae = get_registry().get("pro_ctcae")
+    pro_ctcae = library.registry.get("pro_ctcae")
     study = Study(code=STUDY_CODE, title="Demo: SBRT for oligoprogressive metastatic breast cancer (phase 2)",
-                  anchor_event="First fraction of SBRT", proctcae_terms=list(pro_ctcae.default_term_set.terms))
+                  anchor_event="First fraction of SBRT",
+                  selections={pro_ctcae.id: list(pro_ctcae.default_selection())})
     db.session.add(study)
     for code, name, zone in SITES:
         db.session.add(Site(study=study, code=code, name=name, timezone=zone))
@@ -163,7 +164,6 @@ def _open_assessment(study: Study) -> Assessment:
     db.session.add(participant)
     db.session.flush()
     return create_assessments(participant)[0]
-
 
 
 def _count(study: Study) -> int:

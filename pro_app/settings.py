@@ -7,10 +7,18 @@ import os
 import secrets
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 PREFIX = "PRO_APP_"
+#: A folder of instrument definitions that add to, or replace, the bundled ones (licensed wording).
+INSTRUMENTS_DIR_ENV = f"{PREFIX}INSTRUMENTS_DIR"
+
+
+def instruments_dir_from(environ: Mapping[str, str] | None = None) -> str | None:
+    """The site's instruments folder named by the environment (None: the bundled definitions only)."""
+    env = os.environ if environ is None else environ
+    return env.get(INSTRUMENTS_DIR_ENV) or None
 
 
 def _secret_key(instance_path: Path) -> str:
@@ -53,6 +61,7 @@ class Settings:
     instance_path: Path
     database_url: str
     secret_key: str
+    #: a folder of site instrument definitions (licensed wording, or instruments of the site's own)
     instruments_dir: str | None = None
     #: seconds of inactivity before the tablet returns to the start screen (answers kept)
     kiosk_idle_seconds: int = 300
@@ -73,7 +82,6 @@ class Settings:
     #: send cookies only over HTTPS (set 0 for plain-HTTP development and tests)
     secure_cookies: bool = False
     testing: bool = False
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, instance_path: str | Path, environ: Mapping[str, str] | None = None, **overrides) -> Settings:
@@ -82,7 +90,7 @@ class Settings:
         values: dict = {
             "instance_path": instance,
             "database_url": env.get("DATABASE_URL") or f"sqlite:///{instance / 'pro_app.sqlite3'}",
-            "instruments_dir": env.get(f"{PREFIX}INSTRUMENTS_DIR") or None,
+            "instruments_dir": instruments_dir_from(env),
         }
         for f in fields(cls):
             key = f"{PREFIX}{f.name.upper()}"

@@ -125,9 +125,9 @@ NOT_DONE_LABELS = {
 }
 
 ALERT_KIND_LABELS = {
-    AlertKind.GRADE_AT_LEAST: _l("Severe symptom (PRO-CTCAE grade 3)"),
-    AlertKind.ITEM_VALUE: _l("Highest answer on a PRO-CTCAE item"),
-    AlertKind.THRESHOLD: _l("QLQ-C30 score past the threshold for clinical importance"),
+    AlertKind.GRADE_AT_LEAST: _l("Severe symptom (high composite grade)"),
+    AlertKind.ITEM_VALUE: _l("Alerting answer on a symptom item"),
+    AlertKind.THRESHOLD: _l("Score past the threshold for clinical importance"),
 }
 
 URGENCY_LABELS = {Urgency.HIGH: _l("High"), Urgency.MEDIUM: _l("Medium")}

@@ -114,7 +114,7 @@ def create_study(app):
     def make(code: str = "NCT0000001", terms: list[int] | None = None,
              instruments: list[str] | None = None) -> SimpleNamespace:
         with app.app_context():
-            study = Study(code=code, title=f"Study {code}", proctcae_terms=terms or [17, 9, 1, 36, 53],
+            study = Study(code=code, title=f"Study {code}", selections={"pro_ctcae": terms or [17, 9, 1, 36, 53]},
                           anchor_event="First fraction of SBRT")
             db.session.add(study)
             db.session.add_all([Site(study=study, code="BCN", name="Barcelona", timezone="Europe/Madrid"),

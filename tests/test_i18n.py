@@ -21,7 +21,7 @@ from pro_app import i18n
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "translations" / "messages.pot"
-REFRESH = "re-run the pybabel extract and update commands in pyproject.toml (comment above [[tool.babel.mappings]])"
+REFRESH = "run python translations/refresh.py, then translate what is new"
 
 # The extraction command of pyproject.toml, writing to a temporary file instead of the committed template.
 EXTRACT_OPTIONS = ["-F", "pyproject.toml", "-k", "_l", "--no-location", "--sort-output", "--omit-header"]

@@ -1,39 +1,72 @@
-"""The rules that raise alerts from an assessment's scores and answers."""
+"""The rules that raise alerts from an assessment's scores and answers.
+
+The rules are data of the instrument definitions (`alert_rules`: a kind, an urgency, a value); a study's
+thresholds for clinical importance (its own, editable copy of the definitions') decide the `threshold`
+rule. A condition the assessment already has an alert for (open or acknowledged, e.g. before a staff
+correction re-scored it) is not raised again.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 from sqlalchemy import select
 
-from ..extensions import db
-from ..models import ALERT_KINDS, Alert, Assessment
+from ..extensions import db, library
+from ..instruments import AlertRule, Instrument, Threshold
+from ..models import Alert, Assessment, ItemResponse, Score, Study
 from ..vocabulary import AlertKind, ItemState
 
-#: PRO-CTCAE composite grade that raises an alert (a severe or worse symptom; SCORING.md §4)
-ALERT_GRADE = 3
-#: PRO-CTCAE item answer that raises an alert (the top of the 0-4 scale)
-ALERT_ITEM_VALUE = 4
+#: Scales of this type are graded (PRO-CTCAE composites): the `grade_at_least` rule looks at them.
+GRADE_TYPE = "composite"
+
+
+@dataclass(frozen=True)
+class Condition:
+    kind: AlertKind
+    urgency: int
+    source: str  # the scale code or item id
+    value: float
+
+
+def _scale_conditions(rule: AlertRule, instrument: Instrument, score: Score, study: Study) -> Iterator[Condition]:
+    scale = instrument.scale(score.scale_code)
+    if rule.kind == AlertKind.GRADE_AT_LEAST and scale.type == GRADE_TYPE and score.value >= rule.value:
+        yield Condition(AlertKind.GRADE_AT_LEAST, rule.urgency, score.scale_code, score.value)
+    # The study's own threshold for the scale (an instrument that takes thresholds: see Instrument).
+    threshold = (study.thresholds or {}).get(score.scale_code) if instrument.takes_thresholds else None
+    if rule.kind == AlertKind.THRESHOLD and threshold and Threshold.from_dict(threshold).crossed(score.value):
+        yield Condition(AlertKind.THRESHOLD, rule.urgency, score.scale_code, score.value)
+
+
+def _item_conditions(rule: AlertRule, response: ItemResponse) -> Iterator[Condition]:
+    if rule.kind == AlertKind.ITEM_VALUE and response.state == ItemState.ANSWERED and response.value == rule.value:
+        yield Condition(AlertKind.ITEM_VALUE, rule.urgency, response.item_id, float(response.value))
+
+
+def conditions(assessment: Assessment) -> list[Condition]:
+    """Every condition the assessment's scores and answers meet, under its instruments' rules."""
+    study = assessment.participant.study
+    found: list[Condition] = []
+    for score in assessment.scores:
+        if score.value is None:
+            continue
+        instrument = library.get(score.instrument_id)
+        for rule in instrument.alert_rules:
+            found.extend(_scale_conditions(rule, instrument, score, study))
+    for response in assessment.responses:
+        for rule in library.get(response.instrument_id).alert_rules:
+            found.extend(_item_conditions(rule, response))
+    return found
 
 
 def raise_alerts(assessment: Assessment) -> list[Alert]:
-    """Alerts for a clinician: PRO-CTCAE grade 3, a PRO-CTCAE item answered 4, a QLQ-C30 scale past the
-    study's threshold for clinical importance. A condition the assessment already has an alert for (open
-    or acknowledged, e.g. before a staff correction re-scored it) is not raised again. Returns the new ones."""
-    study = assessment.participant.study
+    """Alerts for the conditions the assessment meets and has no alert for yet; returns the new ones."""
     existing = set(db.session.execute(
         select(Alert.kind, Alert.source).where(Alert.assessment_id == assessment.id)).all())
-    found: list[tuple[str, str, float]] = []
-    for s in assessment.scores:
-        if s.value is None:
-            continue
-        if s.instrument_id == "pro_ctcae" and s.value >= ALERT_GRADE:
-            found.append((AlertKind.GRADE_AT_LEAST, s.scale_code, s.value))
-        rule = study.thresholds.get(s.scale_code) if s.instrument_id == "qlq_c30" else None
-        if rule and (("below" in rule and s.value < rule["below"]) or ("above" in rule and s.value > rule["above"])):
-            found.append((AlertKind.THRESHOLD, s.scale_code, s.value))
-    for r in assessment.responses:
-        if r.instrument_id == "pro_ctcae" and r.state == ItemState.ANSWERED and r.value == ALERT_ITEM_VALUE:
-            found.append((AlertKind.ITEM_VALUE, r.item_id, float(r.value)))
-    alerts = [Alert(assessment=assessment, study_id=study.id, kind=kind, urgency=ALERT_KINDS[kind],
-                    source=source, value=value) for kind, source, value in found if (kind, source) not in existing]
+    study_id = assessment.participant.study_id
+    alerts = [Alert(assessment=assessment, study_id=study_id, kind=c.kind, urgency=c.urgency, source=c.source,
+                    value=c.value) for c in conditions(assessment) if (c.kind, c.source) not in existing]
     db.session.add_all(alerts)
     return alerts

@@ -10,8 +10,7 @@ from sqlalchemy import func, select, update
 
 from .. import access, audit
 from ..clock import utcnow
-from ..extensions import db
-from ..instruments import get_registry
+from ..extensions import db, library
 from ..models import Alert, Assessment, ItemResponse, Participant, Study, User
 from ..vocabulary import Actor, AlertStatus, AssessmentStatus
 
@@ -47,7 +46,7 @@ def _scoped(user: User):
 
 def _describe(alert: Alert, lang: str, answers: dict[tuple[int, str], ItemResponse]) -> tuple[str, str | None, bool]:
     """The triggering scale's name or item's question, and for an item the answer's label."""
-    for instrument in get_registry():
+    for instrument in library.registry:
         if instrument.has_item(alert.source):
             item = instrument.item(alert.source)
             response = answers.get((alert.assessment_id, alert.source))

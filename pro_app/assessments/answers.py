@@ -13,20 +13,14 @@ from sqlalchemy import select
 
 from .. import audit
 from ..clock import utcnow
-from ..extensions import db
-from ..instruments import Instrument, get_registry, route
+from ..extensions import db, library
+from ..instruments import Instrument, route
 from ..models import Assessment, ItemResponse, Plan, PlanPart
 from ..vocabulary import AssessmentStatus, ItemState
-
-DONE_STATUSES = ("completed", "not_done")
 
 
 class AssessmentClosed(Exception):
     """The assessment is completed or marked not done: nothing more can be recorded through this path."""
-
-
-class InvalidChoice(ValueError):
-    """The choice is not one of the item's options."""
 
 
 @dataclass(frozen=True)
@@ -36,17 +30,15 @@ class Step:
 
 
 def build_plan(assessment: Assessment) -> Plan:
-    """The instruments and items of the assessment's timepoint (PRO-CTCAE: the study's terms, whole)."""
-    registry = get_registry()
+    """The instruments and items of the assessment's timepoint (an instrument with selectable items: the
+    study's selection of its terms, each term whole)."""
+    study = assessment.participant.study
     plan = []
     for instrument_id in assessment.timepoint.instruments:
-        instrument = registry.get(instrument_id)
-        if instrument.terms:
-            terms = assessment.participant.study.proctcae_terms or list(instrument.default_term_set.terms)
-            items = tuple(instrument.items_for_terms(terms))
-        else:
-            items = tuple(instrument.item_ids)
-        plan.append(PlanPart(instrument.id, instrument.version, items))
+        instrument = library.get(instrument_id)
+        items = instrument.items_for_selection(study.selection_of(instrument)) if instrument.selectable \
+            else instrument.item_ids
+        plan.append(PlanPart(instrument.id, instrument.version, tuple(items)))
     return tuple(plan)
 
 
@@ -63,7 +55,7 @@ def plan_of(assessment: Assessment) -> Plan:
 
 
 def instrument_of(part: PlanPart) -> Instrument:
-    return get_registry().get(part.instrument)
+    return library.get(part.instrument)
 
 
 def lock(assessment_id: int) -> Assessment | None:
@@ -104,14 +96,9 @@ def sequence(assessment: Assessment) -> list[Step]:
 
 
 def parse_choice(instrument: Instrument, item_id: str, choice: str) -> tuple[int | None, str | None, str]:
-    """(value, option code, state) for a submitted choice: an answer value or an extra option's code."""
-    option_set = instrument.item(item_id).option_set
-    for option in option_set.options:
-        if option.value is not None and choice == str(option.value):
-            return option.value, None, "answered"
-        if option.code is not None and choice == option.code:
-            return None, option.code, option.state
-    raise InvalidChoice(choice)
+    """(value, option code, state) for a submitted choice, as the item's type reads it (InvalidChoice if it
+    is not one of the item's choices)."""
+    return instrument.item(item_id).parse(choice)
 
 
 def record(assessment: Assessment, instrument: Instrument, item_id: str, *, value: int | None,

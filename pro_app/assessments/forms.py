@@ -31,13 +31,13 @@ class CorrectionForm(FlaskForm):
 
 
 def item_choices(instrument: Instrument, item_id: str, lang: str, blank=None) -> list[SelectChoice]:
-    """The item's options as select choices ("2 · A little"), optionally after a blank choice."""
-    options = instrument.item(item_id).option_set.options
+    """The item's choices (its type's, instruments/item_types.py) as select choices: "2 · A little" for a
+    labelled option, the label alone where it already is the number ("0 (No pain)") or an extra option."""
+    item = instrument.item(item_id)
     choices = [SelectChoice("", blank)] if blank is not None else []
-    for o in options:
-        key = str(o.value) if o.value is not None else o.code
-        label = f"{o.value} · {o.label.get(lang)}" if o.value is not None else o.label.get(lang)
-        choices.append(SelectChoice(key, label))
+    for c in item.choices(lang):
+        numbered = c.value is not None and item.type.layout == "list"
+        choices.append(SelectChoice(c.key, f"{c.value} · {c.label}" if numbered else c.label))
     return choices
 
 

@@ -14,10 +14,10 @@ from sqlalchemy import select
 from .. import audit
 from ..alerts import rules
 from ..extensions import db
-from ..instruments import Instrument, route
+from ..instruments import Instrument, InvalidChoice, route
 from ..models import NOT_DONE_REASONS, Alert, Assessment, AuditEvent, ItemResponse, PlanPart
 from ..security import codes
-from ..vocabulary import Actor, AssessmentStatus, ItemState, Mode
+from ..vocabulary import DONE_STATUSES, Actor, AssessmentStatus, ItemState, Mode
 from . import answers, completion
 
 #: Statuses in which a paper questionnaire may still be keyed in.
@@ -39,7 +39,7 @@ def mark_not_done(assessment: Assessment, reason: str, note: str | None, *, user
     """Close an assessment that will not be done, with a reason (and a note, required for `other`)."""
     if reason not in NOT_DONE_REASONS:
         raise ValueError(reason)
-    if assessment.status in answers.DONE_STATUSES:
+    if assessment.status in DONE_STATUSES:
         raise StaffActionError(assessment.status)
     old = {"status": assessment.status}
     assessment.status = AssessmentStatus.NOT_DONE
@@ -62,7 +62,7 @@ def validate_paper(assessment: Assessment, given: dict[str, str]) -> list[Choice
                 continue
             try:
                 answers.parse_choice(instrument, item_id, choice)
-            except answers.InvalidChoice:
+            except InvalidChoice:
                 errors.append(ChoiceError(instrument.id, item_id, choice))
     return errors
 
@@ -76,7 +76,7 @@ def enter_paper(assessment: Assessment, given: dict[str, str], *, language: str,
     if assessment.status not in PAPER_STATUSES:
         raise StaffActionError(assessment.status)
     if validate_paper(assessment, given):
-        raise answers.InvalidChoice("paper")
+        raise InvalidChoice("paper")
     for part in answers.ensure_plan(assessment):
         instrument = answers.instrument_of(part)
         parsed: dict[str, tuple[int | None, str | None, str]] = {}

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..access import EDITORS
 from ..i18n import LANGUAGE_NAMES, current_language
+from ..instruments import InvalidChoice
 from ..vocabulary import (
     ALERT_KIND_LABELS,
     ITEM_STATE_LABELS,
@@ -114,6 +115,6 @@ def correct(assessment_id: int, item_id: str):
                                 user_id=g.user.id)
     except services.StaffActionError:
         abort(409)
-    except (answers.InvalidChoice, ValueError, KeyError):
+    except (InvalidChoice, ValueError, KeyError):
         abort(400)
     return redirect(url_for(".detail", assessment_id=assessment_id) + f"#item-{item_id}")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pandas as pd
 
 from ..models import Study
 from . import columns as C
 from .chunks import Filters
-from .layout import study_instruments, study_items, study_scales, wide_columns
+from .layout import proae_instruments, study_instruments, study_items, study_scales, wide_columns
 
 
 def dataset_columns(study: Study) -> dict[str, list[C.Column]]:
@@ -17,23 +18,24 @@ def dataset_columns(study: Study) -> dict[str, list[C.Column]]:
     instruments = {i.id: i for i in study_instruments(study)}
     item_cols, scale_cols = wide_columns(study)
     owner = {c: inst for inst in instruments.values() for c in (*inst.item_ids, *inst.scale_codes)}
+    ids = "; ".join(instruments)
     per_dataset = {
-        "items": C.IDENTIFIERS + C.ITEM_ROW,
-        "scores": C.IDENTIFIERS + C.SCORE_ROW,
+        "items": [replace(c, values=ids) if c.name == "instrument" else c for c in C.IDENTIFIERS + C.ITEM_ROW],
+        "scores": [replace(c, values=ids) if c.name == "instrument" else c for c in C.IDENTIFIERS + C.SCORE_ROW],
         "compliance": C.IDENTIFIERS + C.COMPLIANCE_ROW,
         "wide": C.IDENTIFIERS + [C.item_column(owner[i], i) for i in item_cols]
         + [C.scale_column(owner[s], s) for s in scale_cols],
     }
-    if "pro_ctcae" in instruments:
-        pc = instruments["pro_ctcae"]
+    graded = proae_instruments(study)
+    if graded:
         per_dataset["proae"] = [
             C.Column("id", "Participant (pseudonymous study code)", "string"),
             C.Column("Cycle", "Visit number (order of the timepoint in the schedule)", "integer"),
             C.Column("timepoint", "Timepoint code", "string"),
             C.Column("site", "Site code", "string"),
             C.Column("completed_at", "When the assessment was completed (UTC, ISO 8601)", "datetime"),
-        ] + [C.item_column(pc, i, proae=True) for i in study_items(study, pc)] + [
-            C.scale_column(pc, s) for s in study_scales(study, pc)]
+        ] + [C.item_column(i, c, proae=True) for i in graded for c in study_items(study, i)] + [
+            C.scale_column(i, c) for i in graded for c in study_scales(study, i)]
     return per_dataset
 
 

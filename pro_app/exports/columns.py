@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..instruments import Instrument
+from ..instruments import Instrument, value_range
 from ..models import ASSESSMENT_STATUSES, NOT_DONE_REASONS
 
 ITEM_STATE_CODES = "answered; declined (skipped by the patient); branched (not shown: branching, taken as 0 for " \
@@ -45,7 +45,7 @@ IDENTIFIERS = [
 ]
 
 ITEM_ROW = [
-    Column("instrument", "Instrument id", "string", "qlq_c30; qlq_br45; pro_ctcae"),
+    Column("instrument", "Instrument id", "string"),  # its values: the study's instruments (codebook.py)
     Column("instrument_version", "Version of the instrument definition used", "string"),
     Column("item", "Item id", "string"),
     Column("item_label", "Item text (English; pro-app's own paraphrased wording unless a licensed file is used)",
@@ -60,7 +60,7 @@ ITEM_ROW = [
 ]
 
 SCORE_ROW = [
-    Column("instrument", "Instrument id", "string", "qlq_c30; qlq_br45; pro_ctcae"),
+    Column("instrument", "Instrument id", "string"),  # its values: the study's instruments (codebook.py)
     Column("instrument_version", "Version of the instrument definition used", "string"),
     Column("scale", "Scale code", "string"),
     Column("scale_name", "Scale name (English)", "string"),
@@ -74,7 +74,7 @@ SCORE_ROW = [
            missing="blank when the baseline score is missing"),
     Column("change", "Change from baseline (value − baseline_value)", "number",
            missing="blank when either score is missing"),
-    Column("threshold_flag", "1 when the QLQ-C30 score is past the study's threshold for clinical importance",
+    Column("threshold_flag", "1 when the score is past the study's threshold for clinical importance",
            "integer", "0; 1", missing="blank: no threshold for this scale, or no score"),
     Column("days_from_target", "Days from the target date to completion", "integer",
            missing="blank: not completed"),
@@ -97,13 +97,6 @@ COMPLIANCE_ROW = [
 ]
 
 
-def option_text(instrument: Instrument, item_id: str) -> str:
-    option_set = instrument.item(item_id).option_set
-    parts = [f"{o.value} = {o.label.en}" for o in option_set.options if o.value is not None]
-    extras = [f"{o.label.en} (stored as state {o.state}, no value)" for o in option_set.extras]
-    return "; ".join(parts + extras)
-
-
 def item_column(instrument: Instrument, item_id: str, proae: bool = False) -> Column:
     """An item's column; in the proae data set a branched item is written as 0, as ProAE expects."""
     item = instrument.item(item_id)
@@ -111,13 +104,14 @@ def item_column(instrument: Instrument, item_id: str, proae: bool = False) -> Co
     missing = "blank: not answered (see the items data set for the state)"
     if proae:
         missing = "0 when skipped by branching (ProAE convention); blank: not answered"
-    return Column(item_id, item.text.en, "integer", option_text(instrument, item_id), instrument.id,
+    return Column(item_id, item.text.en, "integer", instrument.item(item_id).codebook(), instrument.id,
                   ", ".join(scales), missing)
 
 
 def scale_column(instrument: Instrument, code: str) -> Column:
     scale = instrument.scale(code)
-    kind = "composite grade 0-3" if scale.method == "proctcae_composite" else f"{scale.type}, 0-100"
+    low, high = value_range(instrument, scale)
+    kind = f"composite grade {low:g}-{high:g}" if scale.type == "composite" else f"{scale.type}, {low:g}-{high:g}"
     return Column(code, f"{scale.name.en} ({kind})", "number", "", instrument.id, "",
                   "blank: not scored (insufficient or not applicable; see the scores data set)")
 

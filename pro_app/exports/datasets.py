@@ -11,13 +11,13 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy import case, func, select
 
-from ..instruments import Instrument, get_registry
+from ..instruments import Instrument
 from ..models import Assessment, ItemResponse, Participant, Score, Study, Timepoint
 from . import bulk, chunks
 from . import columns as C
 from .chunks import ExportError, Filters
 from .codebook import codebook, dataset_columns
-from .layout import study_by_code, study_instruments, study_items, study_scales, wide_columns
+from .layout import proae_instruments, study_by_code, study_instruments, study_items, study_scales, wide_columns
 
 DATASETS = ("items", "scores", "wide", "proae", "compliance", "codebook")
 
@@ -96,10 +96,12 @@ def _scores(assessment_ids: list[int]) -> pd.DataFrame:
     }, assessment_ids)
 
 
-def _threshold_flags(frame: pd.DataFrame, thresholds: dict) -> pd.Series:
+def _threshold_flags(frame: pd.DataFrame, thresholds: dict, thresholded: set[str]) -> pd.Series:
+    """1 / 0 where the study has a threshold for the scale and the scale's instrument takes thresholds
+    (`thresholded`: its scales); blank otherwise."""
     below = frame["scale"].map(lambda c: thresholds.get(c, {}).get("below"))
     above = frame["scale"].map(lambda c: thresholds.get(c, {}).get("above"))
-    has_rule = (below.notna() | above.notna()) & (frame["instrument"] == "qlq_c30") & frame["value"].notna()
+    has_rule = (below.notna() | above.notna()) & frame["scale"].isin(thresholded) & frame["value"].notna()
     flagged = (frame["value"] < below.astype(float)) | (frame["value"] > above.astype(float))
     return pd.Series(np.where(has_rule, flagged.astype(int), pd.NA), index=frame.index, dtype="Int64")
 
@@ -110,6 +112,7 @@ def scores(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
     order = {code: n for n, code in enumerate(c for inst in instruments for c in inst.scale_codes)}
     columns = IDENTIFIER_NAMES + [c.name for c in C.SCORE_ROW]
     thresholds = study.thresholds or {}
+    thresholded = {s.code for inst in instruments if inst.takes_thresholds for s in inst.scales}
 
     def read(assessment_ids: list[int], participant_ids: list[int]) -> dict:
         return {"scores": _scores(assessment_ids), "baseline": _baseline_scores(participant_ids)}
@@ -125,15 +128,20 @@ def scores(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
         frame["baseline_flag"] = (frame["visit"] == 1).astype("int64")
         frame = frame.merge(reads["baseline"], on=["participant", "scale"], how="left")
         frame["change"] = frame["value"] - frame["baseline_value"]
-        frame["threshold_flag"] = _threshold_flags(frame, thresholds)
-        completed = frame["completed_date"]
-        days = [(c - t).days if pd.notna(c) else pd.NA for c, t in zip(completed, frame["target_date"], strict=True)]
-        frame["days_from_target"] = pd.array(days, dtype="Int64")
-        inside = [(int(s <= c <= e) if pd.notna(c) else pd.NA)
-                  for c, s, e in zip(completed, frame["window_start"], frame["window_end"], strict=True)]
-        frame["in_window"] = pd.array(inside, dtype="Int64")
+        frame["threshold_flag"] = _threshold_flags(frame, thresholds, thresholded)
+        frame["days_from_target"], frame["in_window"] = _timing(frame)
         frame["n_items"] = frame["n_items"].astype("int64")
         yield frame[columns].reset_index(drop=True)
+
+
+def _timing(frame: pd.DataFrame) -> tuple[pd.api.extensions.ExtensionArray, pd.api.extensions.ExtensionArray]:
+    """Days from the target date to the (site-local) completion day, and whether that day is in the window;
+    blank when not completed."""
+    completed = frame["completed_date"]
+    days = [(c - t).days if pd.notna(c) else pd.NA for c, t in zip(completed, frame["target_date"], strict=True)]
+    inside = [(int(s <= c <= e) if pd.notna(c) else pd.NA)
+              for c, s, e in zip(completed, frame["window_start"], frame["window_end"], strict=True)]
+    return pd.array(days, dtype="Int64"), pd.array(inside, dtype="Int64")
 
 
 def _baseline_scores(participant_ids: list[int]) -> pd.DataFrame:
@@ -169,30 +177,31 @@ def wide(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
 
 
 def proae(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
-    """PRO-CTCAE items and composites in the shape the ProAE R package reads: `id`, `Cycle`, then
-    PROCTCAE_* item columns (branched items written as 0, as ProAE expects) and PROCTCAE_<n>_COMP."""
-    registry = get_registry()
-    if "pro_ctcae" not in [i.id for i in study_instruments(study)]:
+    """The graded symptom items (an instrument asked by term, such as PRO-CTCAE) and their composites in the
+    shape the ProAE R package reads: `id`, `Cycle`, then the item columns (branched items written as 0, as
+    ProAE expects) and the composite grades."""
+    instruments = proae_instruments(study)
+    if not instruments:
         return
-    pro_ctcae = registry.get("pro_ctcae")
-    item_cols = list(study_items(study, pro_ctcae))
-    scale_cols = list(study_scales(study, pro_ctcae))
+    ids = [i.id for i in instruments]
+    item_cols = [c for i in instruments for c in study_items(study, i)]
+    scale_cols = [c for i in instruments for c in study_scales(study, i)]
     value = case((ItemResponse.state == "branched", 0), else_=ItemResponse.value)
 
     def read(assessment_ids: list[int], _participants) -> dict:
         return {"answers": bulk.fold(ItemResponse, ItemResponse.item_id, value, assessment_ids,
-                                 ItemResponse.instrument_id == "pro_ctcae", extra=(func.count().label("n_rows"),)),
+                                     ItemResponse.instrument_id.in_(ids), extra=(func.count().label("n_rows"),)),
                 "grades": bulk.fold(Score, Score.scale_code, bulk.exact_number(Score.value), assessment_ids,
-                                Score.instrument_id == "pro_ctcae")}
+                                    Score.instrument_id.in_(ids))}
 
     for base, reads in chunks.participant_chunks(study, filters, read, language=False):
         values = bulk.unfold(reads["answers"], dict.fromkeys(item_cols, pa.int64()), base["assessment_id"].tolist())
-        started = values["n_rows"].notna().to_numpy()  # assessments with a PRO-CTCAE item shown or skipped
+        started = values["n_rows"].notna().to_numpy()  # assessments with one of these items shown or skipped
         if not started.any():
             continue
         keys = base[started]
         grades = bulk.unfold(reads["grades"], dict.fromkeys(scale_cols, pa.float64()),
-                         keys["assessment_id"].tolist()).astype("Int64")
+                             keys["assessment_id"].tolist()).astype("Int64")
         frame = pd.DataFrame({"id": keys["participant"].to_numpy(), "Cycle": keys["visit"].to_numpy(),
                               "timepoint": keys["timepoint"].to_numpy(), "site": keys["site"].to_numpy(),
                               "completed_at": keys["completed_at"].to_numpy()})

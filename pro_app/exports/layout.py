@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from ..extensions import db
-from ..instruments import Instrument, get_registry
+from ..extensions import db, library
+from ..instruments import Instrument
 from ..models import Study
 from .chunks import ExportError
 
@@ -19,7 +19,7 @@ def study_by_code(code: str) -> Study:
 
 def study_instruments(study: Study) -> list[Instrument]:
     """The instruments the study's timepoints ask, in first-asked order."""
-    registry = get_registry()
+    registry = library.registry
     ids: list[str] = []
     for timepoint in study.timepoints:
         ids.extend(i for i in timepoint.instruments if i not in ids)
@@ -27,9 +27,9 @@ def study_instruments(study: Study) -> list[Instrument]:
 
 
 def study_items(study: Study, instrument: Instrument) -> tuple[str, ...]:
-    if instrument.terms:
-        terms = study.proctcae_terms or list(instrument.default_term_set.terms)
-        return instrument.items_for_terms(terms)
+    """The items the study asks of the instrument (a selectable one: the terms the study selected)."""
+    if instrument.selectable:
+        return instrument.items_for_selection(study.selection_of(instrument))
     return instrument.item_ids
 
 
@@ -43,3 +43,8 @@ def wide_columns(study: Study) -> tuple[list[str], list[str]]:
     item_cols = [i for inst in instruments for i in study_items(study, inst)]
     scale_cols = [s for inst in instruments for s in study_scales(study, inst)]
     return item_cols, scale_cols
+
+
+def proae_instruments(study: Study) -> list[Instrument]:
+    """The study's instruments asked by term (their items and composites make the proae data set)."""
+    return [i for i in study_instruments(study) if i.selectable]

@@ -12,18 +12,23 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
+from .item_types import ITEM_TYPES, build_option_set, item_type_of
+from .methods import SCORING_METHODS, Definitions, value_range
 from .model import (
+    ALERT_RULE_KINDS,
+    HIGHER_IS_BETTER_TYPES,
+    AlertRule,
+    ChartGroup,
     Condition,
     Example,
     Gate,
     Instrument,
     Item,
-    Option,
-    OptionSet,
     Scale,
     Term,
     TermSet,
     Text,
+    Threshold,
 )
 
 try:  # the C loader is several times faster on the large PRO-CTCAE file
@@ -87,19 +92,31 @@ def load_file(path: str | Path) -> Instrument:
 def build(doc: dict[str, Any], source: str = "<definition>") -> Instrument:
     errors = sorted(_schema_validator().iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
-        raise InstrumentError(source, [(_path(e.absolute_path), _schema_message(e)) for e in errors])
+        raise InstrumentError(source, [_schema_problem(e) for e in errors])
     problems = _Checker(doc).run()
     if problems:
         raise InstrumentError(source, problems)
-    return _to_model(doc, source)
+    instrument = _to_model(doc, source)
+    problems = _check_model(instrument)
+    if problems:
+        raise InstrumentError(source, problems)
+    return instrument
 
 
-def _schema_message(error: Any) -> str:
+def _schema_problem(error: Any) -> tuple[str, str]:
+    """(path, message) for a schema error, worded for someone editing the YAML file."""
+    path = _path(error.absolute_path)
+    if error.validator == "not" and isinstance(error.instance, dict):  # a key the item's type does not take
+        keys = [k for alt in error.validator_value.get("anyOf", [error.validator_value]) for k in alt["required"]]
+        key = next(k for k in keys if k in error.instance)
+        item_type = error.instance.get("type", "single_choice")
+        return f"{path}.{key}", (f"`{key}` does not belong on a {item_type} item (single_choice items take "
+                                 "`option_set`; numeric_rating items take `min`, `max` and `anchors`)")
     if error.validator == "oneOf" and error.absolute_path and "label" in (error.instance or {}):
-        return "an option needs either an integer `value`, or a `code` and a `state` (not both)"
+        return path, "an option needs either an integer `value`, or a `code` and a `state` (not both)"
     if error.validator == "additionalProperties":
-        return f"{error.message} (see instruments/README.md for the allowed keys)"
-    return error.message
+        return path, f"{error.message} (see instruments/README.md for the allowed keys)"
+    return path, error.message
 
 
 class _Checker:
@@ -119,13 +136,15 @@ class _Checker:
         self.check_items()
         self.check_terms()
         self.check_scales()
+        self.check_alert_rules()
+        self.check_charts()
         self.check_examples()
         return self.problems
 
     def check_recall_and_option_sets(self) -> None:
         if self.doc["recall"] not in self.doc["recall_periods"]:
             self.fail("recall", f"unknown recall period {self.doc['recall']!r}")
-        for set_id, options in self.doc["option_sets"].items():
+        for set_id, options in self.doc.get("option_sets", {}).items():
             values = [o["value"] for o in options if "value" in o]
             codes = [o["code"] for o in options if "code" in o]
             where = f"option_sets.{set_id}"
@@ -143,11 +162,15 @@ class _Checker:
             if item["id"] in seen:
                 self.fail(f"{where}.id", f"duplicate item id {item['id']!r}")
             seen.add(item["id"])
-            options = self.doc["option_sets"].get(item["option_set"])
-            if options is None:
-                self.fail(f"{where}.option_set", f"unknown option set {item['option_set']!r}")
+            item_type = item_type_of(item)
+            if item_type is None:
+                known = ", ".join(sorted(ITEM_TYPES))
+                self.fail(f"{where}.type", f"unknown item type {item['type']!r} (known: {known})")
             else:
-                self.values[item["id"]] = {o["value"] for o in options if "value" in o}
+                problems = item_type.check(item, self.doc, where)
+                self.problems.extend(problems)
+                if not problems:
+                    self.values[item["id"]] = item_type.values(item, self.doc)
             if "recall" in item and item["recall"] not in self.doc["recall_periods"]:
                 self.fail(f"{where}.recall", f"unknown recall period {item['recall']!r}")
             if "gate" in item:
@@ -192,11 +215,11 @@ class _Checker:
             self.fail("term_sets", f"at most one default term set, got {defaults}")
 
     def check_scales(self) -> None:
-        codes: list[str] = []
+        earlier: dict[str, dict[str, Any]] = {}
         items = {i["id"]: i for i in self.doc["items"]}
         for n, scale in enumerate(self.doc["scales"]):
             where = f"scales[{n}]"
-            if scale["code"] in codes:
+            if scale["code"] in earlier:
                 self.fail(f"{where}.code", f"duplicate scale code {scale['code']!r}")
             if scale["code"] in items:
                 self.fail(f"{where}.code", f"{scale['code']!r} is also an item id (both name an export column)")
@@ -207,59 +230,59 @@ class _Checker:
             for k, item_id in enumerate(scale.get("reverse_items", [])):
                 if item_id not in members:
                     self.fail(f"{where}.reverse_items[{k}]", f"{item_id!r} is not an item of this scale")
-            method = scale["method"]
-            if method.startswith("eortc_"):
-                self.check_eortc_scale(where, scale, items)
-            elif method == "mean_of_scales":
-                self.check_summary_scale(where, scale, codes)
+            self.check_threshold(where, scale)
+            method = SCORING_METHODS.get(scale["method"])
+            if method is None:
+                known = ", ".join(sorted(SCORING_METHODS))
+                self.fail(f"{where}.method", f"unknown scoring method {scale['method']!r} (known: {known})")
             else:
-                self.check_composite_scale(where, scale, items)
-            codes.append(scale["code"])
+                if scale["type"] not in method.scale_types:
+                    self.fail(f"{where}.type", f"method {method.name} scores a {_either(method.scale_types)} scale")
+                self.problems.extend(method.check(scale, where, Definitions(self.doc, items, self.values, earlier)))
+            earlier.setdefault(scale["code"], scale)
 
-    def check_eortc_scale(self, where: str, scale: dict[str, Any], items: dict[str, Any]) -> None:
-        members = [i for i in scale.get("items", []) if i in items]
-        if not scale.get("items"):
-            self.fail(f"{where}.items", "an EORTC scale needs at least one item")
+    def check_threshold(self, where: str, scale: dict[str, Any]) -> None:
+        """Functioning scales flag below their threshold, symptom scales above it (SCORING.md §3); the
+        value's range is checked once the scale is built (_check_model)."""
+        if "threshold" not in scale:
             return
-        ranges = {i: max(self.values[i]) - min(self.values[i]) for i in members if self.values.get(i)}
-        if len(set(ranges.values())) > 1:
-            self.fail(f"{where}.items", f"items of one scale must share a response range, got {ranges}")
-        if scale.get("min_answered", 0) > len(scale["items"]):
-            self.fail(f"{where}.min_answered", "is more than the number of items")
-        if scale["type"] in ("summary", "composite"):
-            self.fail(f"{where}.type", f"method {scale['method']} scores a functional, symptom or global scale")
+        (direction,) = scale["threshold"]
+        expected = "below" if scale["type"] in HIGHER_IS_BETTER_TYPES else "above"
+        if direction != expected:
+            self.fail(f"{where}.threshold", f"a {scale['type']} scale is flagged {expected} its threshold, "
+                                            f"not {direction}")
 
-    def check_summary_scale(self, where: str, scale: dict[str, Any], earlier: list[str]) -> None:
-        parts = scale.get("scales", [])
-        if not parts:
-            self.fail(f"{where}.scales", "mean_of_scales needs the scales to average")
-        for k, code in enumerate(parts):
-            if code not in earlier:
-                self.fail(f"{where}.scales[{k}]", f"{code!r} is not a scale defined before this one")
-        for k, code in enumerate(scale.get("reverse_scales", [])):
-            if code not in parts:
-                self.fail(f"{where}.reverse_scales[{k}]", f"{code!r} is not one of this scale's scales")
-        if scale.get("items"):
-            self.fail(f"{where}.items", "mean_of_scales takes scales, not items")
+    def check_alert_rules(self) -> None:
+        scale_types = {s["type"] for s in self.doc["scales"]}
+        values = set().union(*self.values.values()) if self.values else set()
+        for n, rule in enumerate(self.doc.get("alert_rules", [])):
+            where = f"alert_rules[{n}]"
+            kind = rule["kind"]
+            if kind not in ALERT_RULE_KINDS:
+                self.fail(f"{where}.kind", f"unknown alert rule kind {kind!r} (known: {', '.join(ALERT_RULE_KINDS)})")
+                continue
+            if (kind == "threshold") == ("value" in rule):
+                needs = "takes no `value` (each scale's own threshold is used)" if kind == "threshold" else \
+                    "needs a `value`"
+                self.fail(where, f"a {kind} rule {needs}")
+            if kind == "grade_at_least" and "composite" not in scale_types:
+                self.fail(f"{where}.kind", "grade_at_least needs a composite scale, and this instrument has none")
+            if kind == "item_value" and "value" in rule and rule["value"] not in values:
+                self.fail(f"{where}.value", f"{rule['value']} is not an answer value of any item")
+            if kind == "threshold" and not any("threshold" in s for s in self.doc["scales"]):
+                self.fail(f"{where}.kind", "a threshold rule needs a scale with a `threshold`, and none has one")
 
-    def check_composite_scale(self, where: str, scale: dict[str, Any], items: dict[str, Any]) -> None:
-        members = [items[i] for i in scale.get("items", []) if i in items]
-        terms = {m.get("term") for m in members}
-        if not members or None in terms or len(terms) != 1:
-            self.fail(f"{where}.items", "a composite takes the items of exactly one term")
-            return
-        (term,) = terms
-        whole = [i["id"] for i in self.doc["items"] if i.get("term") == term]
-        if [m["id"] for m in members] != whole:
-            self.fail(f"{where}.items", f"a composite takes all items of term {term} in order: {whole}")
-        attributes = [m["attribute"] for m in members]
-        if "presence" in attributes:
-            self.fail(f"{where}.items", "presence (yes/no) terms have no composite grade")
-        order = ["frequency", "severity", "interference"]
-        if attributes == ["amount"]:
-            return
-        if "amount" in attributes or attributes != sorted(attributes, key=order.index):
-            self.fail(f"{where}.items", f"attributes must come frequency, severity, interference; got {attributes}")
+    def check_charts(self) -> None:
+        scale_types = {s["type"] for s in self.doc["scales"]}
+        ids: list[str] = []
+        for n, chart in enumerate(self.doc.get("charts", [])):
+            where = f"charts[{n}]"
+            if chart["id"] in ids:
+                self.fail(f"{where}.id", f"duplicate chart id {chart['id']!r}")
+            ids.append(chart["id"])
+            for k, scale_type in enumerate(chart["types"]):
+                if scale_type not in scale_types:
+                    self.fail(f"{where}.types[{k}]", f"no scale of type {scale_type!r} to show")
 
     def check_examples(self) -> None:
         items = {i["id"] for i in self.doc["items"]}
@@ -269,7 +292,7 @@ class _Checker:
             for item_id, value in example["answers"].items():
                 if item_id not in items:
                     self.fail(f"{where}.answers.{item_id}", "unknown item")
-                elif value not in self.values.get(item_id, set()):
+                elif item_id in self.values and value not in self.values[item_id]:  # else reported already
                     self.fail(f"{where}.answers.{item_id}", f"{value} is not an allowed answer")
             for key in ("expected", "status"):
                 for code in example.get(key, {}):
@@ -277,37 +300,56 @@ class _Checker:
                         self.fail(f"{where}.{key}.{code}", "unknown scale")
 
 
+def _either(words: tuple[str, ...]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
 def _text(raw: dict[str, str]) -> Text:
     return Text(en=raw["en"], es=raw["es"])
 
 
-def _to_model(doc: dict[str, Any], source: str) -> Instrument:
-    option_sets = {
-        set_id: OptionSet(
-            id=set_id,
-            options=tuple(
-                Option(label=_text(o["label"]), value=o.get("value"), code=o.get("code"),
-                       state=o.get("state", "answered"))
-                for o in options
-            ),
-        )
-        for set_id, options in doc["option_sets"].items()
-    }
-    items = tuple(
-        Item(
-            id=raw["id"],
-            number=raw["number"],
-            text=_text(raw["text"]),
-            option_set=option_sets[raw["option_set"]],
-            recall=raw.get("recall", doc["recall"]),
-            gate=Gate(raw["gate"]["item"], tuple(raw["gate"]["not_applicable_if"]),
-                      _text(raw["gate"]["instruction"])) if "gate" in raw else None,
-            skip_if=tuple(Condition(c["item"], tuple(c["values"])) for c in raw.get("skip_if", ())),
-            term=raw.get("term"),
-            attribute=raw.get("attribute"),
-        )
-        for raw in doc["items"]
+#: Default chart titles per scale type, after the instrument's title (used when a file has no `charts:`).
+_CHART_TITLES = {
+    "functional": Text("functioning (higher is better)", "funcionamiento (un valor más alto es mejor)"),
+    "global": Text("global health status (higher is better)", "estado de salud global (un valor más alto es mejor)"),
+    "summary": Text("summary score (higher is better)", "puntuación resumen (un valor más alto es mejor)"),
+    "symptom": Text("symptoms (higher is worse)", "síntomas (un valor más alto es peor)"),
+    "composite": Text("composite grade per symptom", "grado compuesto por síntoma"),
+}
+
+
+def _charts(doc: dict[str, Any], title: Text) -> tuple[ChartGroup, ...]:
+    """The file's chart groups, or one per scale type present (in order of appearance), so an instrument
+    defined in YAML alone still shows in reports."""
+    if "charts" in doc:
+        return tuple(ChartGroup(c["id"], _text(c["title"]), tuple(c["types"])) for c in doc["charts"])
+    types = list(dict.fromkeys(s["type"] for s in doc["scales"]))
+    return tuple(
+        ChartGroup(t, Text(f"{title.en}: {_CHART_TITLES[t].en}", f"{title.es}: {_CHART_TITLES[t].es}"), (t,))
+        for t in types
     )
+
+
+def _item(raw: dict[str, Any], doc: dict[str, Any], option_sets: dict[str, Any]) -> Item:
+    item_type = item_type_of(raw)
+    return Item(
+        id=raw["id"],
+        number=raw["number"],
+        text=_text(raw["text"]),
+        option_set=item_type.options(raw, option_sets),
+        recall=raw.get("recall", doc["recall"]),
+        type=item_type,
+        gate=Gate(raw["gate"]["item"], tuple(raw["gate"]["not_applicable_if"]),
+                  _text(raw["gate"]["instruction"])) if "gate" in raw else None,
+        skip_if=tuple(Condition(c["item"], tuple(c["values"])) for c in raw.get("skip_if", ())),
+        term=raw.get("term"),
+        attribute=raw.get("attribute"),
+        anchors=item_type.anchors(raw),
+    )
+
+
+def _to_model(doc: dict[str, Any], source: str) -> Instrument:
+    option_sets = {set_id: build_option_set(set_id, options) for set_id, options in doc.get("option_sets", {}).items()}
     scales = tuple(
         Scale(
             code=s["code"],
@@ -319,20 +361,22 @@ def _to_model(doc: dict[str, Any], source: str) -> Instrument:
             min_answered=s.get("min_answered"),
             scales=tuple(s.get("scales", ())),
             reverse_scales=tuple(s.get("reverse_scales", ())),
+            threshold=Threshold.from_dict(s["threshold"]) if "threshold" in s else None,
         )
         for s in doc["scales"]
     )
+    title = _text(doc["title"])
     return Instrument(
         id=doc["id"],
         version=doc["version"],
-        title=_text(doc["title"]),
+        title=title,
         wording=doc["wording"],
         licence=doc["licence"],
         instructions=_text(doc["instructions"]),
         recall_periods=MappingProxyType({k: _text(v) for k, v in doc["recall_periods"].items()}),
         recall=doc["recall"],
         option_sets=MappingProxyType(option_sets),
-        items=items,
+        items=tuple(_item(raw, doc, option_sets) for raw in doc["items"]),
         scales=scales,
         terms=tuple(Term(t["number"], _text(t["name"]), t["body_system"]) for t in doc.get("terms", ())),
         term_sets=tuple(
@@ -345,5 +389,23 @@ def _to_model(doc: dict[str, Any], source: str) -> Instrument:
             for e in doc["examples"]
         ),
         source=source,
+        alert_rules=tuple(AlertRule(r["kind"], r["urgency"], r.get("value")) for r in doc.get("alert_rules", ())),
+        charts=_charts(doc, title),
     )
 
+
+def _check_model(instrument: Instrument) -> list[tuple[str, str]]:
+    """Checks that need the built scales' value ranges: a threshold, or the grade an alert rule looks for,
+    must be a value the scale can take."""
+    problems = []
+    for n, scale in enumerate(instrument.scales):
+        if scale.threshold is not None:
+            low, high = value_range(instrument, scale)
+            if not low <= scale.threshold.value <= high:
+                problems.append((f"scales[{n}].threshold", f"{scale.threshold.value} is outside the values "
+                                                           f"{scale.code} can take ({low:g} to {high:g})"))
+    grades = [value_range(instrument, s) for s in instrument.scales if s.type == "composite"]
+    for n, rule in enumerate(instrument.alert_rules):
+        if rule.kind == "grade_at_least" and grades and not any(low <= rule.value <= high for low, high in grades):
+            problems.append((f"alert_rules[{n}].value", f"no composite scale reaches a grade of {rule.value:g}"))
+    return problems

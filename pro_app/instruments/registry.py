@@ -1,4 +1,7 @@
-"""The set of instruments in use: the bundled definitions, overridden by a site's licensed files."""
+"""The set of instruments in use: the bundled definitions, overridden by a site's licensed files.
+
+The caller names the site folder; this library never reads the environment (the app's settings own
+the variable that names the folder, so one place decides configuration)."""
 
 from __future__ import annotations
 
@@ -11,29 +14,36 @@ from pathlib import Path
 from .loader import InstrumentError, bundled_dir, load_file, read_document
 from .model import Instrument
 
-OVERRIDE_ENV = "PRO_APP_INSTRUMENTS_DIR"
-
 
 def definition_files(folder: Path) -> list[Path]:
     """The definition files of a folder (`*.yaml` / `*.yml`), in name order."""
     return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
 
 
-def structure(instrument: Instrument) -> tuple:
-    """What a licensed override must keep: everything that decides what is asked and how it scores
-    (items, answer values and extra options, branching, gates, scales and their rules)."""
-    return (
-        tuple(
-            (i.id, i.number, i.term, i.attribute, i.option_set.values,
+def structure(instrument: Instrument) -> dict[str, tuple]:
+    """What a licensed override must keep, by part: everything that decides what is asked, how it scores
+    and what it flags (items and their types, answer values and extra options, branching, gates; scales
+    and their rules and thresholds; default alert rules; which scales each report chart shows)."""
+    return {
+        "items": tuple(
+            (i.id, i.number, i.type.name, i.term, i.attribute, i.option_set.values,
              tuple((o.code, o.state) for o in i.option_set.extras), i.skip_if,
              (i.gate.item, i.gate.not_applicable_if) if i.gate else None)
             for i in instrument.items
         ),
-        tuple(
-            (s.code, s.type, s.method, s.items, s.reverse_items, s.min_answered, s.scales, s.reverse_scales)
+        "scales": tuple(
+            (s.code, s.type, s.method, s.items, s.reverse_items, s.min_answered, s.scales, s.reverse_scales,
+             s.threshold)
             for s in instrument.scales
         ),
-    )
+        "alert rules": instrument.alert_rules,
+        "charts": tuple((c.id, c.types) for c in instrument.charts),
+    }
+
+
+def _changed_parts(base: Instrument, other: Instrument) -> list[str]:
+    ours, theirs = structure(base), structure(other)
+    return [part for part in ours if ours[part] != theirs[part]]
 
 
 @dataclass(frozen=True)
@@ -66,24 +76,28 @@ def _load_folder(folder: Path) -> dict[str, Instrument]:
     return found
 
 
-def build_registry(bundled: Path, override: Path | None = None) -> Registry:
+def build_registry(bundled: str | os.PathLike, override: str | os.PathLike | None = None) -> Registry:
     """Load every bundled definition, then let files in `override` replace those with the same id.
 
-    An override must keep the bundled structure (items, answer values, scales) so that stored data and
-    exports stay comparable; only wording, titles and notes may differ. Item ids and scale codes must be
+    An override must keep the bundled structure (see `structure`) so that stored data, exports and flags
+    stay comparable; only wording, titles and notes may differ. Item ids and scale codes must be
     unique across all instruments, since they are the column names of the exports.
     """
-    instruments = _load_folder(bundled)
+    instruments = _load_folder(Path(bundled))
     if override is not None:
+        override = Path(override)
         if not override.is_dir():
-            raise InstrumentError(str(override), [("", f"{OVERRIDE_ENV} does not name a folder")])
+            problem = "the site instruments folder does not exist or is not a folder"
+            raise InstrumentError(str(override), [("", problem)])
         for instrument_id, instrument in _load_folder(override).items():
             base = instruments.get(instrument_id)
-            if base is not None and structure(base) != structure(instrument):
+            changed = _changed_parts(base, instrument) if base is not None else []
+            if changed:
                 raise InstrumentError(
                     instrument.source,
-                    [("", f"overrides bundled {instrument_id!r} but changes its items, answer values or scales; "
-                          "a licensed file must keep the bundled structure")],
+                    [("", f"overrides bundled {instrument_id!r} but changes its {', '.join(changed)}; "
+                          "a licensed file must keep the bundled structure (only wording, titles and notes "
+                          "may differ)")],
                 )
             instruments[instrument_id] = instrument
     check_unique_columns(instruments.values())
@@ -115,10 +129,11 @@ def _stamp(*folders: str | None) -> tuple:
 
 
 def get_registry(override: str | os.PathLike | None = None) -> Registry:
-    """The registry for this process: bundled files plus `override` (default: $PRO_APP_INSTRUMENTS_DIR)."""
+    """The bundled files plus the site folder `override` (None or "": bundled only), cached until a file
+    changes. The caller passes the folder its settings name; nothing here reads the environment."""
     bundled = str(bundled_dir())
-    chosen = override if override is not None else os.environ.get(OVERRIDE_ENV) or None
-    chosen = str(chosen) if chosen else None
+    chosen = os.fspath(override) if override is not None else None
+    chosen = chosen or None
     return _cached_registry(bundled, chosen, _stamp(bundled, chosen))
 
 
@@ -126,4 +141,4 @@ def get_instrument(instrument_id: str, override: str | os.PathLike | None = None
     return get_registry(override).get(instrument_id)
 
 
-__all__ = ["Registry", "build_registry", "get_registry", "get_instrument", "read_document", "OVERRIDE_ENV"]
+__all__ = ["Registry", "build_registry", "definition_files", "get_instrument", "get_registry", "read_document"]

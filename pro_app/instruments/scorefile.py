@@ -34,8 +34,8 @@ def _listing(names: list[str], limit: int = 8) -> str:
     return shown + (f" … ({len(names)} in all)" if len(names) > limit else "")
 
 
-def read_answers(path: str | Path, instrument: Instrument) -> tuple[pd.DataFrame, list[str]]:
-    """Read the answers file: first column the administration id, then item columns."""
+def _header(path: str | Path) -> list[str]:
+    """The column names of the file's first row (ScoreFileError: missing, not UTF-8 CSV, empty, repeated)."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             names = next(csv.reader(fh), [])
@@ -48,14 +48,23 @@ def read_answers(path: str | Path, instrument: Instrument) -> tuple[pd.DataFrame
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
         raise ScoreFileError(f"{path}: column names appear more than once: {', '.join(duplicated)}")
-    id_column, rest = names[0], names[1:]
+    return names
+
+
+def _column_warnings(columns: list[str], instrument: Instrument) -> list[str]:
     warnings = []
-    extra = [c for c in rest if not instrument.has_item(c)]
+    extra = [c for c in columns if not instrument.has_item(c)]
     if extra:
         warnings.append(f"ignored columns that are not items of {instrument.id}: {_listing(extra)}")
-    missing = [i for i in instrument.item_ids if i not in rest]
+    missing = [i for i in instrument.item_ids if i not in columns]
     if missing:
         warnings.append(f"no column for items {_listing(missing)}: counted as unanswered")
+    return warnings
+
+
+def read_answers(path: str | Path, instrument: Instrument) -> tuple[pd.DataFrame, list[str]]:
+    """Read the answers file: first column the administration id, then item columns."""
+    id_column, *rest = _header(path)
     try:
         frame = pd.read_csv(
             path,
@@ -67,7 +76,7 @@ def read_answers(path: str | Path, instrument: Instrument) -> tuple[pd.DataFrame
         )
     except (ValueError, pd.errors.ParserError) as exc:
         raise ScoreFileError(f"{path}: cannot read the file as CSV: {exc}") from exc
-    return frame, warnings
+    return frame, _column_warnings(rest, instrument)
 
 
 def _cell_as_written(path: str | Path, column: str, row: int) -> str:

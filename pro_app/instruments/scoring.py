@@ -7,25 +7,19 @@ unrounded scores, their statuses, and the number of items each score used.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .model import SCORE_STATUSES, Instrument, Item, Scale
+from .methods import ScoringContext, method_of
+from .model import SCORE_STATUSES, Instrument
 
 #: Version of this scoring code; stored with every score beside the instrument version.
 ENGINE_VERSION = "1.0"
 
-SCORED, INSUFFICIENT, NOT_APPLICABLE = range(3)
+#: Categories in ScoreStatus order, so the methods' integer codes index them; plain strings for writers.
 _STATUS_DTYPE = pd.CategoricalDtype(list(SCORE_STATUSES))
-
-#: Composite-table slots of each PRO-CTCAE attribute; amount-only terms use the interference column.
-_SLOT = {"frequency": 0, "severity": 1, "interference": 2, "amount": 2}
-_ABSENT = 5  # code of an attribute a term does not have
 
 
 class AnswerError(ValueError):
@@ -116,107 +110,21 @@ def score(instrument: Instrument, answers: pd.DataFrame) -> Scores:
     """Score every administration (row) of `answers` on every scale of `instrument`.
 
     The answers must already be valid (see `validate_answers`); this function does not re-check them.
+    Each scale is scored by its method (methods.py), in definition order, so a summary sees its parts.
     """
-    x = item_matrix(instrument, answers)
-    column = {item_id: j for j, item_id in enumerate(instrument.item_ids)}
-    n = len(answers)
-    values: dict[str, np.ndarray] = {}
-    status: dict[str, np.ndarray] = {}
-    used: dict[str, np.ndarray] = {}
+    ctx = ScoringContext(instrument, item_matrix(instrument, answers))
     for scale in instrument.scales:
-        if scale.method in ("eortc_functional", "eortc_symptom"):
-            result = _eortc(instrument, scale, x, column)
-        elif scale.method == "mean_of_scales":
-            result = _mean_of_scales(scale, values, status, used, n)
-        else:
-            result = _composite(instrument, scale, x, column)
-        values[scale.code], status[scale.code], used[scale.code] = result
+        ctx.values[scale.code], ctx.status[scale.code], ctx.used[scale.code] = method_of(scale).score(scale, ctx)
     index = answers.index
+    codes = list(instrument.scale_codes)
     return Scores(
         instrument_id=instrument.id,
         instrument_version=instrument.version,
-        values=pd.DataFrame(values, index=index, columns=list(instrument.scale_codes)),
+        values=pd.DataFrame(ctx.values, index=index, columns=codes),
         status=pd.DataFrame(
-            {c: pd.Categorical.from_codes(s, dtype=_STATUS_DTYPE) for c, s in status.items()},
+            {c: pd.Categorical.from_codes(s, dtype=_STATUS_DTYPE) for c, s in ctx.status.items()},
             index=index,
-            columns=list(instrument.scale_codes),
+            columns=codes,
         ),
-        n_items=pd.DataFrame(used, index=index, columns=list(instrument.scale_codes)),
+        n_items=pd.DataFrame(ctx.used, index=index, columns=codes),
     )
-
-
-def _holds(x: np.ndarray, column: dict[str, int], item: str, values: tuple[int, ...]) -> np.ndarray:
-    return np.isin(x[:, column[item]], values)
-
-
-def _eortc(instrument: Instrument, scale: Scale, x: np.ndarray, column: dict[str, int]):
-    items = [instrument.item(i) for i in scale.items]
-    block = x[:, [column[i.id] for i in items]]
-    low, span = items[0].option_set.minimum, items[0].option_set.range
-    for k, item in enumerate(items):
-        if item.id in scale.reverse_items:
-            block[:, k] = item.option_set.minimum + item.option_set.maximum - block[:, k]
-    applicable = np.ones(block.shape, dtype=bool)
-    for k, item in enumerate(items):
-        if item.gate is not None:  # the gate decides, whatever was answered on the gated item
-            applicable[:, k] = ~_holds(x, column, item.gate.item, item.gate.not_applicable_if)
-    answered = applicable & ~np.isnan(block)
-    n_answered = answered.sum(axis=1)
-    n_applicable = applicable.sum(axis=1)
-    needed = scale.min_answered if scale.min_answered is not None else (n_applicable + 1) // 2
-    with np.errstate(invalid="ignore", divide="ignore"):
-        raw = np.where(answered, block, 0.0).sum(axis=1) / n_answered
-    linear = (raw - low) / span * 100.0
-    result = 100.0 - linear if scale.method == "eortc_functional" else linear
-    code = np.where(
-        n_applicable == 0, NOT_APPLICABLE, np.where((n_answered >= needed) & (n_answered > 0), SCORED, INSUFFICIENT)
-    ).astype(np.int8)
-    return np.where(code == SCORED, result, np.nan), code, np.where(code == SCORED, n_answered, 0)
-
-
-def _mean_of_scales(scale: Scale, values, status, used, n: int):
-    total = np.zeros(n)
-    complete = np.ones(n, dtype=bool)
-    n_items = np.zeros(n, dtype=np.int64)
-    for code in scale.scales:
-        part = values[code]
-        total += 100.0 - part if code in scale.reverse_scales else part
-        complete &= status[code] == SCORED
-        n_items += used[code]
-    code = np.where(complete, SCORED, INSUFFICIENT).astype(np.int8)
-    return np.where(complete, total / len(scale.scales), np.nan), code, np.where(complete, n_items, 0)
-
-
-@lru_cache(maxsize=1)
-def composite_table() -> np.ndarray:
-    """The PRO-CTCAE composite grading table [BASCH / ProAE], indexed by f*36 + s*6 + i (5 = absent)."""
-    table = np.full(6 * 6 * 6, np.nan)
-    with (Path(__file__).parent / "data" / "proctcae_composite.csv").open(newline="") as fh:
-        for row in csv.DictReader(fh):
-            f, s, i = (int(row[k]) if row[k] != "" else _ABSENT for k in ("frequency", "severity", "interference"))
-            table[f * 36 + s * 6 + i] = int(row["composite_grade"])
-    return table
-
-
-def _branch_filled(item: Item, x: np.ndarray, column: dict[str, int]) -> np.ndarray:
-    """The item's values with a blank that branching skipped taken as 0 (SCORING.md §4)."""
-    values = x[:, column[item.id]]
-    branched = np.zeros(len(values), dtype=bool)
-    for condition in item.skip_if:
-        branched |= _holds(x, column, condition.item, condition.values)
-    return np.where(np.isnan(values) & branched, 0.0, values)
-
-
-def _composite(instrument: Instrument, scale: Scale, x: np.ndarray, column: dict[str, int]):
-    items = [instrument.item(i) for i in scale.items]
-    first = x[:, column[items[0].id]]
-    filled = [first] + [_branch_filled(item, x, column) for item in items[1:]]
-    complete = ~np.any(np.isnan(np.column_stack(filled)), axis=1)
-    slots = [np.full(len(first), _ABSENT, dtype=np.int64) for _ in range(3)]
-    for item, vals in zip(items, filled, strict=True):
-        slots[_SLOT[item.attribute]] = np.where(np.isnan(vals), 0, vals).astype(np.int64)
-    grade = composite_table()[slots[0] * 36 + slots[1] * 6 + slots[2]]
-    grade = np.where(first == 0, 0.0, np.where(complete, grade, np.nan))
-    code = np.where(np.isnan(grade), INSUFFICIENT, SCORED).astype(np.int8)
-    n_used = np.sum([~np.isnan(v) for v in filled], axis=0)
-    return grade, code, np.where(code == SCORED, n_used, 0)

@@ -1,4 +1,4 @@
-"""Kiosk forms. The item form is built from the instrument definition through a registry of item types."""
+"""Kiosk forms. The item form is built from the instrument definition through its item type."""
 
 from __future__ import annotations
 
@@ -26,22 +26,13 @@ class ExitForm(FlaskForm):
                              render_kw={"autocomplete": "off"})
 
 
-class SingleChoice:
-    """An item answered by choosing one option of its option set (every bundled item is of this type)."""
-
-    def field(self, item: Item, lang: str) -> RadioField:
-        choices = [
-            SelectChoice(str(o.value) if o.value is not None else o.code, o.label.get(lang))
-            for o in item.option_set.options
-        ]
-        return RadioField(item.text.get(lang), choices=choices, validators=[Optional()], validate_choice=True)
-
-
-ITEM_TYPES = {"single_choice": SingleChoice()}
-
-
 def item_form(item: Item, lang: str, **kwargs) -> FlaskForm:
-    """A form with one field, `choice`, for the item in the given language."""
-    field = ITEM_TYPES["single_choice"].field(item, lang)
+    """A form with one field, `choice`, for the item in the given language: one radio button per choice of
+    the item's type (instruments/item_types.py). A `scale` layout shows the bare numbers; its end texts are
+    the item's anchors, which the page shows beside the row."""
+    scale = item.type.layout == "scale"
+    choices = [SelectChoice(c.key, str(c.value) if scale and c.value is not None else c.label)
+               for c in item.choices(lang)]
+    field = RadioField(item.text.get(lang), choices=choices, validators=[Optional()], validate_choice=True)
     form_class = type("ItemForm", (FlaskForm,), {"choice": field})
     return form_class(**kwargs)

@@ -13,9 +13,6 @@ from ..extensions import db
 from ..vocabulary import AlertKind, AlertStatus
 from .assessment import Assessment
 
-#: kind → urgency (1 = most urgent)
-ALERT_KINDS = {"grade_at_least": 1, "item_value": 1, "threshold": 2}
-
 
 class Alert(db.Model):
     __tablename__ = "alert"
@@ -25,7 +22,7 @@ class Alert(db.Model):
     assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id"), index=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("study.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))  # grade_at_least | item_value | threshold (vocabulary.AlertKind)
-    urgency: Mapped[int] = mapped_column(default=2)
+    urgency: Mapped[int] = mapped_column(default=2)  # 1 is the most urgent (the rule says)
     source: Mapped[str] = mapped_column(String(40))  # the scale code or item id that triggered it
     value: Mapped[float | None] = mapped_column(Float(precision=53))
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | acknowledged

@@ -9,15 +9,17 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import utcnow
 from ..database import UTCDateTime
-from ..extensions import db
+from ..extensions import db, library
+from ..instruments import Instrument
 
-# Thresholds for clinical importance, QLQ-C30 (Giesinger 2020; SCORING.md §3): functioning scales flag
-# below the threshold, symptom scales above it. Each study keeps its own, editable copy.
-DEFAULT_THRESHOLDS = {
-    "PF2": {"below": 83}, "RF2": {"below": 58}, "SF": {"below": 58}, "EF": {"below": 71}, "CF": {"below": 75},
-    "FA": {"above": 39}, "PA": {"above": 25}, "NV": {"above": 8}, "SL": {"above": 50}, "DY": {"above": 17},
-    "AP": {"above": 50}, "CO": {"above": 50}, "DI": {"above": 17}, "FI": {"above": 17},
-}
+
+def default_thresholds() -> dict[str, dict[str, float]]:
+    """The thresholds for clinical importance the instrument definitions carry (SCORING.md §3), as a new
+    study's own, editable copy: {scale code: {"below": 83}, ...}."""
+    thresholds: dict[str, dict[str, float]] = {}
+    for instrument in library.registry:
+        thresholds.update(instrument.default_thresholds())
+    return thresholds
 
 
 class Study(db.Model):
@@ -27,12 +29,18 @@ class Study(db.Model):
     code: Mapped[str] = mapped_column(String(64), unique=True)  # e.g. an NCT number
     title: Mapped[str] = mapped_column(String(300))
     anchor_event: Mapped[str] = mapped_column(String(120), default="Start of radiotherapy")
-    proctcae_terms: Mapped[list] = mapped_column(JSON, default=list)  # PRO-CTCAE term numbers asked
-    thresholds: Mapped[dict] = mapped_column(JSON, default=lambda: dict(DEFAULT_THRESHOLDS))
+    # Terms asked of each instrument with selectable items: {instrument id: [term numbers]}; an instrument not
+    # named here is asked with its default term set.
+    selections: Mapped[dict] = mapped_column(JSON, default=dict)
+    thresholds: Mapped[dict] = mapped_column(JSON, default=default_thresholds)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     sites: Mapped[list[Site]] = relationship(back_populates="study", order_by="Site.code")
     timepoints: Mapped[list[Timepoint]] = relationship(back_populates="study", order_by="Timepoint.position")
+
+    def selection_of(self, instrument: Instrument) -> tuple[int, ...]:
+        """The terms asked of an instrument with selectable items: the study's, else the default term set."""
+        return tuple((self.selections or {}).get(instrument.id) or instrument.default_selection())
 
 
 class Site(db.Model):

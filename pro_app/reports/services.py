@@ -13,34 +13,39 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import select
 
-from ..extensions import db
-from ..instruments import get_registry
+from ..extensions import db, library
+from ..instruments import ChartGroup, Instrument
 from ..models import Assessment, Participant, Score, Timepoint
 
 #: Change from baseline that counts as clinically meaningful (Osoba 1998; SCORING.md §3).
 MEANINGFUL_CHANGE = 10.0
-QOL_INSTRUMENTS = ("qlq_c30", "qlq_br45")
-HIGHER_IS_BETTER = ("functional", "global", "summary")
+#: Scales of this type are grades (shown as a grid of grades, not as scores with change from baseline).
+GRADE_TYPE = "composite"
 
 
 @dataclass(frozen=True)
 class Chart:
+    """One chart group of an instrument's definition (`charts:`), named "<instrument>-<group>"."""
+
     name: str
     instrument: str
-    types: tuple[str, ...]
+    group: ChartGroup
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        return self.group.types
 
 
-CHARTS = (
-    Chart("qlq_c30-functioning", "qlq_c30", ("global", "functional", "summary")),
-    Chart("qlq_c30-symptoms", "qlq_c30", ("symptom",)),
-    Chart("qlq_br45-functioning", "qlq_br45", ("functional",)),
-    Chart("qlq_br45-symptoms", "qlq_br45", ("symptom",)),
-    Chart("pro_ctcae", "pro_ctcae", ("composite",)),
-)
-CHARTS_BY_NAME = {c.name: c for c in CHARTS}
+def charts() -> list[Chart]:
+    """Every chart the instruments in use define, in the registry's order."""
+    return [Chart(f"{i.id}-{group.id}", i.id, group) for i in library.registry for group in i.charts]
+
+
+def chart_named(name: str) -> Chart | None:
+    return next((c for c in charts() if c.name == name), None)
 
 COLUMNS = ["assessment_id", "timepoint", "timepoint_label", "position", "date", "instrument_id", "scale_code",
-           "scale_type", "value", "status", "n_items"]
+           "scale_type", "higher_is_better", "thresholded", "value", "status", "n_items"]
 
 
 def scores_frame(participant: Participant) -> pd.DataFrame:
@@ -53,12 +58,14 @@ def scores_frame(participant: Participant) -> pd.DataFrame:
         .where(Assessment.participant_id == participant.id, Assessment.status == "completed")
         .order_by(Timepoint.position, Score.id)
     ).all()
-    registry = get_registry()
+    registry = library.registry
     records = []
     for (aid, code, label, position, completed_at, instrument_id, scale_code, value, status, n_items) in rows:
         instrument = registry.get(instrument_id)
-        scale_type = instrument.scale(scale_code).type if scale_code in instrument.scale_codes else ""
-        records.append((aid, code, label, position, completed_at, instrument_id, scale_code, scale_type,
+        scale = instrument.scale(scale_code) if scale_code in instrument.scale_codes else None
+        records.append((aid, code, label, position, completed_at, instrument_id, scale_code,
+                        scale.type if scale else "", bool(scale and scale.higher_is_better),
+                        instrument.takes_thresholds,
                         math.nan if value is None else float(value), status, n_items))
     return pd.DataFrame.from_records(records, columns=COLUMNS)
 
@@ -69,9 +76,9 @@ def baseline_position(participant: Participant) -> int | None:
 
 
 def scale_table(participant: Participant, frame: pd.DataFrame | None = None) -> pd.DataFrame:
-    """QLQ-C30 / BR45 scales: value, change from baseline and flags per timepoint."""
+    """Every scale that is a score (not a grade): value, change from baseline and flags per timepoint."""
     frame = scores_frame(participant) if frame is None else frame
-    df = frame[frame["instrument_id"].isin(QOL_INSTRUMENTS)].copy()
+    df = frame[frame["scale_type"] != GRADE_TYPE].copy()
     if df.empty:
         return df.assign(baseline=[], change=[], below_threshold=[], above_threshold=[], threshold=[],
                          meaningful_change=[], direction=[])
@@ -82,8 +89,8 @@ def scale_table(participant: Participant, frame: pd.DataFrame | None = None) -> 
     df["change"] = df["value"] - df["baseline"]
     thresholds = participant.study.thresholds or {}
 
-    def rule(row, side):
-        if row["instrument_id"] != "qlq_c30":
+    def rule(row, side):  # the study's threshold, on the scales of an instrument that takes thresholds
+        if not row["thresholded"]:
             return math.nan
         return float(thresholds.get(row["scale_code"], {}).get(side, math.nan))
 
@@ -93,7 +100,7 @@ def scale_table(participant: Participant, frame: pd.DataFrame | None = None) -> 
     df["above_threshold"] = df["value"] > df["threshold_above"]
     df["threshold"] = df["threshold_below"].fillna(df["threshold_above"])
     df["meaningful_change"] = (df["change"].abs() >= MEANINGFUL_CHANGE) & (df["position"] != first)
-    better = df["scale_type"].isin(HIGHER_IS_BETTER)
+    better = df["higher_is_better"].astype(bool)
     improved = (df["change"] > 0) == better
     df["direction"] = ""
     df.loc[df["meaningful_change"] & improved, "direction"] = "better"
@@ -101,17 +108,15 @@ def scale_table(participant: Participant, frame: pd.DataFrame | None = None) -> 
     return df
 
 
-def composite_table(participant: Participant, frame: pd.DataFrame | None = None) -> pd.DataFrame:
-    """PRO-CTCAE composite grades: one row per term, one column per timepoint (NaN = no composite)."""
-    frame = scores_frame(participant) if frame is None else frame
-    df = frame[frame["instrument_id"] == "pro_ctcae"]
+def grade_table(frame: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
+    """An instrument's grades (PRO-CTCAE composites): one row per scale, one column per timepoint (NaN: none)."""
+    df = frame[(frame["instrument_id"] == instrument.id) & (frame["scale_type"] == GRADE_TYPE)]
     if df.empty:
         return pd.DataFrame()
-    order = df.drop_duplicates("timepoint")[["timepoint", "timepoint_label"]]
+    order = df.drop_duplicates("timepoint")["timepoint"]
     wide = df.pivot_table(index="scale_code", columns="timepoint", values="value", aggfunc="first", dropna=False)
-    wide = wide.reindex(columns=list(order["timepoint"]))
-    terms = [s.code for s in get_registry().get("pro_ctcae").scales if s.code in wide.index]
-    return wide.reindex(terms)
+    wide = wide.reindex(columns=list(order))
+    return wide.reindex([s.code for s in instrument.scales if s.code in wide.index])
 
 
 def timepoint_labels(frame: pd.DataFrame) -> dict[str, str]:
@@ -119,15 +124,21 @@ def timepoint_labels(frame: pd.DataFrame) -> dict[str, str]:
 
 
 def available_charts(frame: pd.DataFrame) -> list[Chart]:
-    return [c for c in CHARTS if not frame[(frame["instrument_id"] == c.instrument)
-                                           & frame["scale_type"].isin(c.types)].empty]
+    return [c for c in charts() if not frame[(frame["instrument_id"] == c.instrument)
+                                             & frame["scale_type"].isin(c.types)].empty]
+
+
+@dataclass(frozen=True)
+class GradeGroup:
+    instrument: Instrument
+    columns: list[str]  # timepoint labels
+    rows: list  # (scale, [grade per timepoint])
 
 
 @dataclass(frozen=True)
 class Report:
-    groups: list  # (instrument, [(scale, rows)]) per quality-of-life instrument
-    composite_rows: list  # (scale, [grade per timepoint]) per PRO-CTCAE term
-    composite_columns: list[str]  # the timepoint labels of those rows
+    groups: list  # (instrument, [(scale, rows)]) per instrument with scores
+    grades: list[GradeGroup]  # per instrument with grades
     charts: list[Chart]
 
 
@@ -135,25 +146,17 @@ def report(participant: Participant) -> Report:
     """Everything the participant's report page shows, from one read of their scores."""
     frame = scores_frame(participant)
     table = scale_table(participant, frame)
-    composites = composite_table(participant, frame)
-    registry = get_registry()
-    groups = []
-    for instrument_id in QOL_INSTRUMENTS:
-        part = table[table["instrument_id"] == instrument_id]
-        if part.empty:
-            continue
-        instrument = registry.get(instrument_id)
-        scales = []
-        for scale in instrument.scales:
-            rows = part[part["scale_code"] == scale.code]
-            if not rows.empty:
-                scales.append((scale, rows.to_dict("records")))
-        groups.append((instrument, scales))
-    composite_rows, composite_columns = [], []
-    if not composites.empty:
-        ctcae = registry.get("pro_ctcae")
-        labels = timepoint_labels(frame[frame["instrument_id"] == "pro_ctcae"])
-        for code, values in composites.iterrows():
-            composite_rows.append((ctcae.scale(code), [values[t] for t in labels]))
-        composite_columns = list(labels.values())
-    return Report(groups, composite_rows, composite_columns, available_charts(frame))
+    groups, grades = [], []
+    for instrument in library.registry:
+        part = table[table["instrument_id"] == instrument.id]
+        scales = [(scale, rows.to_dict("records")) for scale in instrument.scales
+                  if not (rows := part[part["scale_code"] == scale.code]).empty]
+        if scales:
+            groups.append((instrument, scales))
+        graded = grade_table(frame, instrument)
+        if not graded.empty:
+            labels = timepoint_labels(frame[frame["instrument_id"] == instrument.id])
+            grades.append(GradeGroup(instrument, list(labels.values()),
+                                     [(instrument.scale(code), [values[t] for t in labels])
+                                      for code, values in graded.iterrows()]))
+    return Report(groups, grades, available_charts(frame))

@@ -10,12 +10,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from flask_babel import gettext as _
 
-from ..instruments import get_registry
-from ..models import DEFAULT_THRESHOLDS, Study
+from ..extensions import library
+from ..i18n import current_language
+from ..models import Study, default_thresholds
 
-FORMAT_VERSION = 1
+#: Format 2 names each selection by its instrument (`selections`); format 1 had `proctcae_terms`, still read.
+FORMAT_VERSION = 2
+READS_FORMATS = (1, 2)
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-TOP_FIELDS = ("format", "code", "title", "anchor_event", "sites", "timepoints", "proctcae_terms", "thresholds")
+TOP_FIELDS = ("format", "code", "title", "anchor_event", "sites", "timepoints", "selections", "thresholds")
+#: Format 1's one selection: the terms of the (one) instrument with selectable items.
+FORMAT_1_TERMS = "proctcae_terms"
 SITE_FIELDS = ("code", "name", "timezone")
 TIMEPOINT_FIELDS = ("code", "label", "target_day", "window_before", "window_after", "instruments")
 LANGUAGES = ("en", "es")
@@ -48,7 +53,7 @@ def definition_of(study: Study) -> dict[str, Any]:
              "window_after": t.window_after, "instruments": list(t.instruments)}
             for t in sorted(study.timepoints, key=lambda t: t.position)
         ],
-        "proctcae_terms": list(study.proctcae_terms or []),
+        "selections": {instrument: list(terms) for instrument, terms in (study.selections or {}).items()},
         "thresholds": {code: dict(rule) for code, rule in (study.thresholds or {}).items()},
     }
 
@@ -140,7 +145,7 @@ def _validate_timepoints(raw: Any, errors: list[str]) -> list[dict]:
     if not isinstance(raw, list) or not raw:
         errors.append(_("At least one timepoint is required."))
         return []
-    known = get_registry().ids
+    known = library.registry.ids
     timepoints, seen = [], set()
     for position, entry in enumerate(raw, start=1):
         if not isinstance(entry, dict) or not _text(entry.get("code")):
@@ -162,30 +167,61 @@ def _validate_timepoints(raw: Any, errors: list[str]) -> list[dict]:
     return timepoints
 
 
-def _validate_terms(raw: Any, errors: list[str]) -> list[int]:
-    if raw is None:
-        return []
+def _validate_terms(instrument, raw: Any, errors: list[str]) -> list[int]:
+    name = instrument.title.get(current_language())
     if not isinstance(raw, list):
-        errors.append(_("The PRO-CTCAE terms must be a list of term numbers."))
+        errors.append(_("The terms of %(instrument)s must be a list of term numbers.", instrument=name))
         return []
-    known = {t.number for t in get_registry().get("pro_ctcae").terms}
+    known = {t.number for t in instrument.terms}
     terms: list[int] = []
     for value in raw:
         number = _whole_number(value)
         if number is None or number not in known:
-            errors.append(_("Unknown PRO-CTCAE term: %(term)s.", term=value))
+            errors.append(_("Unknown term of %(instrument)s: %(term)s.", instrument=name, term=value))
         elif number not in terms:
             terms.append(number)
     return terms
 
 
+def _validate_selections(raw: Any, errors: list[str]) -> dict[str, list[int]]:
+    """{instrument id: [term numbers]} for instruments with selectable items; an empty list is no selection."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        errors.append(_("The selections must map an instrument to a list of its term numbers."))
+        return {}
+    selectable = {i.id: i for i in library.selectable()}
+    selections = {}
+    for instrument_id, terms in raw.items():
+        instrument = selectable.get(instrument_id)
+        if instrument is None:
+            errors.append(_("%(instrument)s has no terms to select (instruments with terms: %(known)s).",
+                            instrument=instrument_id, known=", ".join(selectable) or "-"))
+            continue
+        chosen = _validate_terms(instrument, terms, errors)
+        if chosen:
+            selections[instrument.id] = chosen
+    return selections
+
+
+def _format_1_selections(data: dict, errors: list[str]) -> Any:
+    """A format-1 file's `proctcae_terms`, as format 2's `selections` (the one instrument with terms)."""
+    if data.get(FORMAT_1_TERMS) is None:
+        return data.get("selections")
+    selectable = library.selectable()
+    if len(selectable) != 1:
+        errors.append(_("This file gives terms without naming their instrument; give them as selections."))
+        return None
+    return {selectable[0].id: data[FORMAT_1_TERMS]}
+
+
 def _validate_thresholds(raw: Any, errors: list[str]) -> dict[str, dict[str, float]]:
     if raw is None:
-        return dict(DEFAULT_THRESHOLDS)
+        return default_thresholds()
     if not isinstance(raw, dict):
         errors.append(_("The thresholds must map scale codes to a rule such as {below: 83} or {above: 39}."))
         return {}
-    scales = {code for instrument in get_registry() for code in instrument.scale_codes}
+    scales = {code for instrument in library.registry for code in instrument.scale_codes}
     thresholds = {}
     for code, rule in raw.items():
         if code not in scales:
@@ -206,12 +242,13 @@ def validate(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise StudyError([_("A study definition must be a mapping with code, title, sites and timepoints.")])
     errors: list[str] = []
+    version = data.get("format", FORMAT_VERSION)
     for field in data:
-        if field not in TOP_FIELDS:
+        if field not in TOP_FIELDS and not (version == 1 and field == FORMAT_1_TERMS):
             errors.append(_("Unknown field in the study definition: %(field)s.", field=field))
-    if data.get("format", FORMAT_VERSION) != FORMAT_VERSION:
+    if version not in READS_FORMATS:
         errors.append(_("This file is in a study definition format this version does not read: %(format)s.",
-                        format=data.get("format")))
+                        format=version))
     code, title = _text(data.get("code")), _text(data.get("title"))
     if not CODE_PATTERN.fullmatch(code):
         errors.append(_("The study code is required and may use only letters, digits, dots, dashes and "
@@ -223,12 +260,20 @@ def validate(data: Any) -> dict[str, Any]:
         "code": code, "title": title, "anchor_event": anchor[:120],
         "sites": _validate_sites(data.get("sites"), errors),
         "timepoints": _validate_timepoints(data.get("timepoints"), errors),
-        "proctcae_terms": _validate_terms(data.get("proctcae_terms"), errors),
+        "selections": _validate_selections(_format_1_selections(data, errors), errors),
         "thresholds": _validate_thresholds(data.get("thresholds"), errors),
     }
-    if any("pro_ctcae" in t["instruments"] for t in clean["timepoints"]) and not clean["proctcae_terms"] \
-            and not errors:
-        errors.append(_("PRO-CTCAE is asked at a timepoint, so the study needs a PRO-CTCAE term set."))
+    if not errors:
+        errors.extend(_unselected(clean))
     if errors:
         raise StudyError(errors)
     return clean
+
+
+def _unselected(clean: dict[str, Any]) -> list[str]:
+    """An instrument with selectable items asked at a timepoint needs the study's selection of its terms."""
+    asked = {i for t in clean["timepoints"] for i in t["instruments"]}
+    return [_("%(instrument)s is asked at a timepoint, so the study needs a selection of its terms.",
+              instrument=instrument.title.get(current_language()))
+            for instrument in library.selectable()
+            if instrument.id in asked and instrument.id not in clean["selections"]]

@@ -9,28 +9,32 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..extensions import library
 from ..i18n import current_language
-from ..instruments import get_registry
 from .definition import StudyError, parse_yaml, to_yaml
 
 #: The term-set choice that means "use the numbers typed below".
 CUSTOM_TERMS = ""
 
 
-def _term_sets():
-    return get_registry().get("pro_ctcae").term_sets
+def _set_field(instrument) -> str:
+    return f"term_set__{instrument.id}"
+
+
+def _terms_field(instrument) -> str:
+    return f"terms__{instrument.id}"
 
 
 class StudyForm(FlaskForm):
+    """The study's fields; `study_form()` adds a term set and term numbers for each instrument with
+    selectable items (field names `term_set__<instrument>` and `terms__<instrument>`)."""
+
     code = StringField(_l("Study code"), validators=[DataRequired(), Length(max=64)],
                        description=_l("For example the trial's NCT number. It cannot change later."))
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
     anchor_event = StringField(_l("Anchor event"), validators=[DataRequired(), Length(max=120)],
                                description=_l("The day 0 of every participant's schedule, for example the "
                                               "start of radiotherapy."))
-    term_set = SelectField(_l("PRO-CTCAE term set"), validators=[Optional()])
-    terms = StringField(_l("PRO-CTCAE term numbers"), validators=[Optional(), Length(max=1000)],
-                        description=_l("Used when no term set is chosen: numbers separated by commas."))
     sites = TextAreaField(_l("Sites (YAML)"), validators=[Length(max=20000)],
                           description=_l("A list of sites, each with code, name and an IANA time zone."))
     timepoints = TextAreaField(_l("Timepoints (YAML)"), validators=[Length(max=50000)],
@@ -41,19 +45,19 @@ class StudyForm(FlaskForm):
                                               "{below: 83}."))
     reason = StringField(_l("Reason for the change"), validators=[Length(max=500)])
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        lang = current_language()
-        self.term_set.choices = [SelectChoice(CUSTOM_TERMS, _l("None: use the numbers below"))] + [
-            SelectChoice(t.id, t.name.get(lang)) for t in _term_sets()]
+    def selection_fields(self) -> list[tuple[SelectField, StringField]]:
+        """(term set, term numbers) per instrument with selectable items, in the registry's order."""
+        return [(self[_set_field(i)], self[_terms_field(i)]) for i in library.selectable()]
 
     def fill(self, definition: dict) -> None:
         """Show a definition (services' plain-data form of a study) in the fields."""
         self.code.data, self.title.data = definition["code"], definition["title"]
         self.anchor_event.data = definition["anchor_event"]
-        terms = tuple(definition["proctcae_terms"])
-        self.term_set.data = next((t.id for t in _term_sets() if t.terms == terms), CUSTOM_TERMS)
-        self.terms.data = ", ".join(str(n) for n in terms)
+        for instrument in library.selectable():
+            terms = tuple(definition["selections"].get(instrument.id, ()))
+            self[_set_field(instrument)].data = next((t.id for t in instrument.term_sets if t.terms == terms),
+                                                     CUSTOM_TERMS)
+            self[_terms_field(instrument)].data = ", ".join(str(n) for n in terms)
         self.sites.data = to_yaml(definition["sites"])
         self.timepoints.data = to_yaml(definition["timepoints"])
         self.thresholds.data = to_yaml(definition["thresholds"])
@@ -69,13 +73,34 @@ class StudyForm(FlaskForm):
                 errors.append(_("%(field)s: the text is not valid YAML.", field=getattr(self, name).label.text))
         if errors:
             raise StudyError(errors)
-        if self.term_set.data:
-            terms = list(next(t.terms for t in _term_sets() if t.id == self.term_set.data))
-        else:
-            terms = [part.strip() for part in (self.terms.data or "").split(",") if part.strip()]
+        selections = {}
+        for instrument in library.selectable():
+            chosen = self[_set_field(instrument)].data
+            if chosen:
+                terms = list(instrument.term_set(chosen).terms)
+            else:
+                terms = [p.strip() for p in (self[_terms_field(instrument)].data or "").split(",") if p.strip()]
+            if terms:
+                selections[instrument.id] = terms
         return {"code": self.code.data, "title": self.title.data, "anchor_event": self.anchor_event.data,
-                "sites": parsed["sites"], "timepoints": parsed["timepoints"], "proctcae_terms": terms,
+                "sites": parsed["sites"], "timepoints": parsed["timepoints"], "selections": selections,
                 "thresholds": parsed["thresholds"]}
+
+
+def study_form(**kwargs) -> StudyForm:
+    """The study form, with a term set and term numbers for each instrument with selectable items."""
+    lang = current_language()
+    fields = {}
+    for instrument in library.selectable():
+        name = instrument.title.get(lang)
+        choices = [SelectChoice(CUSTOM_TERMS, _l("None: use the numbers below"))] + [
+            SelectChoice(t.id, t.name.get(lang)) for t in instrument.term_sets]
+        fields[_set_field(instrument)] = SelectField(_l("Term set: %(instrument)s", instrument=name),
+                                                     choices=choices, validators=[Optional()], validate_choice=True)
+        fields[_terms_field(instrument)] = StringField(
+            _l("Term numbers: %(instrument)s", instrument=name), validators=[Optional(), Length(max=1000)],
+            description=_l("Used when no term set is chosen: numbers separated by commas."))
+    return type("StudyForm", (StudyForm,), fields)(**kwargs)
 
 
 class ImportForm(FlaskForm):

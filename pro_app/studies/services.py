@@ -24,7 +24,7 @@ def create_study(data: Any, user: User, reason: str | None = None) -> Study:
     if find(clean["code"]) is not None:
         raise StudyExists([_("A study with code %(code)s already exists.", code=clean["code"])])
     study = Study(code=clean["code"], title=clean["title"], anchor_event=clean["anchor_event"],
-                  proctcae_terms=clean["proctcae_terms"], thresholds=clean["thresholds"])
+                  selections=clean["selections"], thresholds=clean["thresholds"])
     db.session.add(study)
     for site in clean["sites"]:
         db.session.add(Site(study=study, **site))
@@ -128,7 +128,7 @@ def update_study(study: Study, data: Any, user: User, reason: str) -> Study:
         raise StudyError(problems)
     old = definition_of(study)
     study.title, study.anchor_event = clean["title"], clean["anchor_event"]
-    study.proctcae_terms, study.thresholds = clean["proctcae_terms"], clean["thresholds"]
+    study.selections, study.thresholds = clean["selections"], clean["thresholds"]
     _apply_sites(study, clean["sites"])
     added, moved = _apply_timepoints(study, clean["timepoints"])
     db.session.flush()

@@ -8,27 +8,33 @@ from flask_babel import lazy_gettext as _l
 
 from .. import access
 from ..access import ADMINS
-from ..extensions import db
-from ..instruments import get_registry
-from ..models import DEFAULT_THRESHOLDS
+from ..extensions import db, library
+from ..models import default_thresholds
 from ..web import navigation
 from ..web.forms import form_errors
 from ..web.guards import roles_required, staff_required
 from ..web.lookups import study_or_404
 from . import services
 from .definition import StudyError, StudyExists, definition_of, to_yaml
-from .forms import ImportForm, StudyForm
+from .forms import ImportForm, study_form
 
 bp = Blueprint("studies", __name__, url_prefix="/staff")
 navigation.register("studies.index", _l("Studies"), order=20)
 
 EXAMPLE_SITES = [{"code": "BCN", "name": "Hospital Barcelona", "timezone": "Europe/Madrid"}]
-EXAMPLE_TIMEPOINTS = [
-    {"code": "baseline", "label": "Baseline", "target_day": 0, "window_before": 14, "window_after": 3,
-     "instruments": ["qlq_c30", "qlq_br45", "pro_ctcae"]},
-    {"code": "wk12", "label": "Week 12", "target_day": 84, "window_before": 14, "window_after": 14,
-     "instruments": ["qlq_c30", "qlq_br45", "pro_ctcae"]},
-]
+
+
+def _example_definition() -> dict:
+    """What a new study's form starts with: every instrument in use at a baseline and a week-12 visit."""
+    instruments = list(library.registry.ids)
+    return {"code": "", "title": "", "anchor_event": "Start of radiotherapy", "sites": EXAMPLE_SITES,
+            "timepoints": [
+                {"code": "baseline", "label": "Baseline", "target_day": 0, "window_before": 14, "window_after": 3,
+                 "instruments": instruments},
+                {"code": "wk12", "label": "Week 12", "target_day": 84, "window_before": 14, "window_after": 14,
+                 "instruments": instruments}],
+            "selections": {i.id: list(i.default_selection()) for i in library.selectable()},
+            "thresholds": default_thresholds()}
 
 
 @bp.get("/studies")
@@ -42,13 +48,10 @@ def index():
 @bp.route("/studies/new", methods=["GET", "POST"])
 @roles_required(ADMINS)
 def new():
-    form = StudyForm()
+    form = study_form()
     errors, status = [], 200
     if request.method == "GET":
-        form.fill({"code": "", "title": "", "anchor_event": "Start of radiotherapy", "sites": EXAMPLE_SITES,
-                   "timepoints": EXAMPLE_TIMEPOINTS,
-                   "proctcae_terms": list(get_registry().get("pro_ctcae").default_term_set.terms),
-                   "thresholds": DEFAULT_THRESHOLDS})
+        form.fill(_example_definition())
     elif not form.validate():
         errors, status = form_errors(form), 400
     else:
@@ -67,7 +70,7 @@ def edit(code: str):
     study = study_or_404(code)
     if not access.may_edit_study(g.user, study):
         abort(403)
-    form = StudyForm()
+    form = study_form()
     errors, status = [], 200
     if request.method == "GET":
         form.fill(definition_of(study))

@@ -127,7 +127,7 @@ def test_a_coordinators_morning(app, page, morning, screenshots, tmp_path):
     expect(open_list.locator("li.alert-card")).to_have_count(morning.n_alerts)
     card = open_list.locator(f'li[data-alert="{morning.alert_id}"]')
     expect(card).to_contain_text("P-002")
-    expect(card).to_contain_text(t(app, "Highest answer on a PRO-CTCAE item"))
+    expect(card).to_contain_text(t(app, "Alerting answer on a symptom item"))
     expect(done_list).to_contain_text(t(app, "No acknowledged alerts yet."))
     note = "Called the patient; seen in clinic today."
     card.get_by_label(t(app, "Note (optional)"), exact=True).fill(note)

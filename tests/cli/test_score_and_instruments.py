@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 from pro_app.cli import main
 from pro_app.instruments import registry as registry_module
-from pro_app.instruments.registry import OVERRIDE_ENV
+from pro_app.settings import INSTRUMENTS_DIR_ENV as OVERRIDE_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "tests" / "data" / "c30_sample.csv"

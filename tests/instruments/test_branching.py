@@ -4,7 +4,7 @@ from pro_app.instruments import get_instrument, next_item, previous_item, route,
 
 PC = get_instrument("pro_ctcae")
 BR = get_instrument("qlq_br45")
-TERM17 = PC.items_for_terms([17])  # abdominal pain: frequency, severity, interference
+TERM17 = PC.items_for_selection([17])  # abdominal pain: frequency, severity, interference
 A, B, C = TERM17
 
 
@@ -40,7 +40,7 @@ def test_back_goes_to_the_previous_shown_item():
     assert previous_item(PC, {A: 2}, B, TERM17) == A
     assert previous_item(PC, {}, A, TERM17) is None
     # Interference shown after frequency and severity; branched items are never a Back target.
-    next_term = PC.items_for_terms([17, 18])
+    next_term = PC.items_for_selection([17, 18])
     assert previous_item(PC, {A: 0}, next_term[3], next_term) == A
 
 
@@ -54,10 +54,10 @@ def test_progress_counts_only_items_the_patient_will_see():
 def test_a_term_set_is_asked_whole_and_in_library_order():
     term_set = PC.default_term_set
     assert term_set is not None
-    items = PC.items_for_terms(term_set.terms)
+    items = PC.items_for_selection(term_set.terms)
     assert {PC.item(i).term for i in items} == set(term_set.terms)
     for term in term_set.terms:
-        assert [i for i in items if PC.item(i).term == term] == list(PC.items_for_terms([term]))
+        assert [i for i in items if PC.item(i).term == term] == list(PC.items_for_selection([term]))
     assert next_item(PC, {}, items) == items[0]
 
 
@@ -70,7 +70,7 @@ def test_gated_items_are_shown_and_flagged_not_applicable_by_the_gate():
 
 
 def test_review_lists_open_and_declined_items_but_not_extra_options():
-    items = PC.items_for_terms([36, 17])  # radiation skin reaction has a "not applicable" option
-    skin = PC.items_for_terms([36])[0]
+    items = PC.items_for_selection([36, 17])  # radiation skin reaction has a "not applicable" option
+    skin = PC.items_for_selection([36])[0]
     responses = {A: 2, B: None, skin: "not_applicable"}
     assert unanswered(PC, responses, items) == [B, C]

@@ -62,7 +62,7 @@ def test_pro_ctcae_option_values_and_chained_branching():
     inst = get_instrument("pro_ctcae")
     for item in inst.items:
         assert item.option_set.values == ((0, 1) if item.attribute == "presence" else (0, 1, 2, 3, 4))
-        term_items = inst.items_for_terms([item.term])
+        term_items = inst.items_for_selection([item.term])
         earlier = term_items[: term_items.index(item.id)]
         assert [c.item for c in item.skip_if] == list(earlier)
         assert all(c.values == (0,) for c in item.skip_if)

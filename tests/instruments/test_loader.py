@@ -12,15 +12,15 @@ import os
 from pathlib import Path
 
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from pro_app.cli import main
 from pro_app.instruments import registry as registry_module
 from pro_app.instruments.loader import InstrumentError, load_file
-from pro_app.instruments.registry import OVERRIDE_ENV, build_registry, get_registry
+from pro_app.instruments.registry import build_registry, get_registry
+from tests.support.definitions import BUNDLED, assert_reported, definition, load_error, small_instrument, write
 
-C30_FILE = Path(__file__).resolve().parents[2] / "instruments" / "qlq_c30.yaml"
+C30_FILE = BUNDLED / "qlq_c30.yaml"
 
 # Positions in qlq_c30.yaml, for readability.
 Q4 = 3  # items[3] is q4
@@ -29,39 +29,10 @@ PF2 = 1  # scales[1] is PF2
 SUMSC = 15  # scales[15] is SUMSC
 
 
-@pytest.fixture(scope="module")
-def c30_original() -> dict:
-    return yaml.safe_load(C30_FILE.read_text(encoding="utf-8"))
-
-
 @pytest.fixture
-def c30(c30_original) -> dict:
+def c30() -> dict:
     """A fresh, freely changeable copy of the bundled QLQ-C30-style definition."""
-    return copy.deepcopy(c30_original)
-
-
-def write(folder: Path, doc, name: str = "broken.yaml") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return path
-
-
-def load_error(tmp_path: Path, doc) -> tuple[InstrumentError, Path]:
-    path = write(tmp_path, doc)
-    with pytest.raises(InstrumentError) as info:
-        load_file(path)
-    return info.value, path
-
-
-def assert_reported(error: InstrumentError, path: Path, where: str, *words: str) -> None:
-    """The error holds a problem at `where` whose message contains `words`, and its text has the
-    line `FILE: WHERE: MESSAGE` for it."""
-    matching = [msg for at, msg in error.problems if at == where and all(w in msg for w in words)]
-    assert matching, f"no problem at {where!r} mentioning {words}; got {error.problems}"
-    lines = str(error).splitlines()
-    shown = where or "(top level)"
-    assert any(line == f"{path}: {shown}: {msg}" for line in lines for msg in matching), str(error)
+    return definition(C30_FILE)
 
 
 def gate(item: str, values: list[int]) -> dict:
@@ -296,26 +267,6 @@ def test_two_shape_problems_are_both_reported(c30, tmp_path):
 # ------------------------------------------------------------------------------------------------
 # registry: bundled files, overrides, unique column names
 # ------------------------------------------------------------------------------------------------
-def small_instrument(instrument_id: str, item_id: str, scale_code: str) -> dict:
-    """A valid one-item, one-scale instrument."""
-    text = {"en": "Text", "es": "Texto"}
-    return {
-        "id": instrument_id,
-        "version": "1",
-        "title": text,
-        "wording": "paraphrased",
-        "licence": "test instrument",
-        "instructions": text,
-        "recall_periods": {"past_week": text},
-        "recall": "past_week",
-        "option_sets": {"yes_no": [{"value": 1, "label": text}, {"value": 2, "label": text}]},
-        "items": [{"id": item_id, "number": 1, "option_set": "yes_no", "text": text}],
-        "scales": [{"code": scale_code, "name": text, "type": "symptom", "method": "eortc_symptom",
-                    "items": [item_id]}],
-        "examples": [{"name": "yes", "answers": {item_id: 2}, "expected": {scale_code: 100}}],
-    }
-
-
 def licensed(doc: dict, q1_text: str = "Licensed wording of item 1") -> dict:
     """A licensed copy: same structure, other texts."""
     doc = copy.deepcopy(doc)
@@ -421,7 +372,7 @@ def test_override_folder_that_does_not_exist(bundled, tmp_path):
         build_registry(bundled, missing)
     text = str(info.value)
     assert text.startswith(str(missing))
-    assert OVERRIDE_ENV in text and "folder" in text
+    assert "site instruments folder" in text and "not a folder" in text
 
 
 def test_broken_override_file_is_reported(c30, bundled, tmp_path):
@@ -463,48 +414,58 @@ def test_same_id_twice_in_one_folder_is_rejected(c30, bundled):
 
 
 # ------------------------------------------------------------------------------------------------
-# get_registry and $PRO_APP_INSTRUMENTS_DIR
+# get_registry: the caller names the site folder; the environment is never read
 # ------------------------------------------------------------------------------------------------
+SITE_VARIABLE = "PRO_APP_INSTRUMENTS_DIR"  # the app's setting; the library must ignore it
+
+
 @pytest.fixture
 def only_c30_bundled(bundled, monkeypatch) -> Path:
     """Point get_registry's bundled folder at a copy holding only qlq_c30 (the other bundled files are
     written by others and are not the subject here)."""
     monkeypatch.setattr(registry_module, "bundled_dir", lambda: bundled)
-    monkeypatch.delenv(OVERRIDE_ENV, raising=False)
+    monkeypatch.delenv(SITE_VARIABLE, raising=False)
     return bundled
 
 
-def test_get_registry_without_the_variable_uses_the_bundled_files(only_c30_bundled):
+def test_get_registry_without_a_folder_uses_the_bundled_files(only_c30_bundled):
     instrument = get_registry().get("qlq_c30")
     assert instrument.wording == "paraphrased"
     assert instrument.source == str(only_c30_bundled / "qlq_c30.yaml")
 
 
-def test_get_registry_honours_the_override_variable(c30, only_c30_bundled, tmp_path, monkeypatch):
+def test_get_registry_honours_the_folder_it_is_given(c30, only_c30_bundled, tmp_path):
     override = tmp_path / "site"
     write(override, licensed(c30), "qlq_c30.yaml")
-    monkeypatch.setenv(OVERRIDE_ENV, str(override))
-    instrument = get_registry().get("qlq_c30")
+    instrument = get_registry(override).get("qlq_c30")
     assert instrument.wording == "licensed"
     assert instrument.item("q1").text.en == "Licensed wording of item 1"
+    assert get_registry(str(override)).get("qlq_c30").wording == "licensed"
 
-    monkeypatch.delenv(OVERRIDE_ENV)
+    assert get_registry().get("qlq_c30").wording == "paraphrased"
+    assert get_registry(None).get("qlq_c30").wording == "paraphrased"
+
+
+def test_get_registry_never_reads_the_environment(c30, only_c30_bundled, tmp_path, monkeypatch):
+    override = tmp_path / "site"
+    write(override, licensed(c30), "qlq_c30.yaml")
+    monkeypatch.setenv(SITE_VARIABLE, str(override))
+    assert get_registry().get("qlq_c30").wording == "paraphrased"
+    monkeypatch.setenv(SITE_VARIABLE, str(tmp_path / "not_there"))
     assert get_registry().get("qlq_c30").wording == "paraphrased"
 
 
-def test_get_registry_picks_up_an_edited_override_file(c30, only_c30_bundled, tmp_path, monkeypatch):
+def test_get_registry_picks_up_an_edited_override_file(c30, only_c30_bundled, tmp_path):
     override = tmp_path / "site"
     path = write(override, licensed(c30, "First wording"), "qlq_c30.yaml")
-    monkeypatch.setenv(OVERRIDE_ENV, str(override))
-    assert get_registry().get("qlq_c30").item("q1").text.en == "First wording"
+    assert get_registry(override).get("qlq_c30").item("q1").text.en == "First wording"
 
     write(override, licensed(c30, "Second wording"), "qlq_c30.yaml")
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))  # a visibly later mtime
-    assert get_registry().get("qlq_c30").item("q1").text.en == "Second wording"
+    assert get_registry(override).get("qlq_c30").item("q1").text.en == "Second wording"
 
 
-def test_get_registry_with_a_variable_naming_no_folder(only_c30_bundled, tmp_path, monkeypatch):
-    monkeypatch.setenv(OVERRIDE_ENV, str(tmp_path / "not_there"))
-    with pytest.raises(InstrumentError, match=OVERRIDE_ENV):
-        get_registry()
+def test_get_registry_with_a_folder_that_does_not_exist(only_c30_bundled, tmp_path):
+    with pytest.raises(InstrumentError, match="not a folder"):
+        get_registry(tmp_path / "not_there")

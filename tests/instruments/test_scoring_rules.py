@@ -270,7 +270,7 @@ def test_composite_table_is_the_published_one():
 
 
 def _answers_for(term: int, values: list[int]) -> dict[str, int]:
-    items = get_instrument("pro_ctcae").items_for_terms([term])
+    items = get_instrument("pro_ctcae").items_for_selection([term])
     return dict(zip(items, values, strict=True))
 
 

@@ -8,12 +8,10 @@ PostgreSQL database.
 from __future__ import annotations
 
 import logging
-import uuid
 import warnings
 from datetime import date
 
 import flask_migrate
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -27,18 +25,6 @@ from pro_app.settings import Settings
 
 ALEMBIC_TABLE = "alembic_version"
 MODEL_TABLES = set(db.metadata.tables)
-
-
-@pytest.fixture
-def fresh_app(tmp_path, empty_database_url):
-    """An app on an empty database (nothing created yet: the tests run the migrations themselves)."""
-    settings = Settings.from_env(tmp_path / "instance", environ={}, database_url=empty_database_url, testing=True,
-                                 secret_key="test-only-" + uuid.uuid4().hex)
-    app = create_app(settings)
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 def tables() -> set[str]:
@@ -98,7 +84,7 @@ def test_downgrade_to_base_removes_every_table_and_upgrade_works_again(fresh_app
 def test_upgrading_again_at_head_is_a_no_op_and_keeps_the_data(fresh_app):
     with fresh_app.app_context():
         flask_migrate.upgrade()
-        study = Study(code="NCT0000042", title="Kept across upgrades", proctcae_terms=[17, 9])
+        study = Study(code="NCT0000042", title="Kept across upgrades", selections={"pro_ctcae": [17, 9]})
         site = Site(study=study, code="BCN", name="Barcelona", timezone="Europe/Madrid")
         timepoint = Timepoint(study=study, code="baseline", label="Baseline", position=1, target_day=0,
                               window_before=14, window_after=3, instruments=["qlq_c30"])
@@ -115,7 +101,7 @@ def test_upgrading_again_at_head_is_a_no_op_and_keeps_the_data(fresh_app):
         assert differences() == []
         kept = db.session.scalar(select(Study).where(Study.code == "NCT0000042"))
         assert kept.title == "Kept across upgrades"
-        assert kept.proctcae_terms == [17, 9]
+        assert kept.selections == {"pro_ctcae": [17, 9]}
         assert [(s.code, s.timezone) for s in kept.sites] == [("BCN", "Europe/Madrid")]
         assert [t.instruments for t in kept.timepoints] == [["qlq_c30"]]
         (person,) = db.session.scalars(select(Participant)).all()

@@ -9,7 +9,6 @@ follows. Runs on SQLite and, when PRO_APP_TEST_POSTGRES_URL is set, on PostgreSQ
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
@@ -18,9 +17,8 @@ import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
-from pro_app import MIGRATIONS_DIR, create_app
+from pro_app import MIGRATIONS_DIR
 from pro_app.extensions import db
-from pro_app.settings import Settings
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
@@ -81,8 +79,16 @@ def _alert_kinds(table: str, row: Row) -> Row:
     return row | {"kind": renamed.get(row["kind"], row["kind"])} if table == "alert" else row
 
 
+def _selections(table: str, row: Row) -> Row:
+    if table != "study":
+        return row
+    terms = row["proctcae_terms"]
+    return {k: v for k, v in row.items() if k != "proctcae_terms"} | {"selections": {"pro_ctcae": terms} if terms
+                                                                       else {}}
+
+
 #: What each migration does to rows that exist (migrations that only add tables, indexes or checks: none).
-FORWARD: dict[str, Change] = {"b3d5f0a1c2e4": _alert_kinds}
+FORWARD: dict[str, Change] = {"b3d5f0a1c2e4": _alert_kinds, "d2f7a9c3e5b1": _selections}
 
 
 #: Revision ids from the first to the head.
@@ -154,27 +160,16 @@ def expected(data: dict[str, list[Row]], connection) -> dict[str, list[Row]]:
             for name, rows in data.items() if name in tables}
 
 
-@pytest.fixture
-def migrating_app(tmp_path, empty_database_url):
-    settings = Settings.from_env(tmp_path / "instance", environ={}, database_url=empty_database_url, testing=True,
-                                 secret_key="test-only-" + uuid.uuid4().hex)
-    app = create_app(settings)
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-
-
-def test_the_seed_covers_every_table(migrating_app):
-    with migrating_app.app_context():
+def test_the_seed_covers_every_table(fresh_app):
+    with fresh_app.app_context():
         flask_migrate.upgrade()
         with db.engine.connect() as connection:
             assert set(_tables(connection)) - {"alembic_version"} == set(SEED)
 
 
 @pytest.mark.parametrize("revision", REVISIONS[:-1])
-def test_upgrade_from_each_revision_keeps_the_data_and_downgrade_gives_it_back(migrating_app, revision):
-    with migrating_app.app_context():
+def test_upgrade_from_each_revision_keeps_the_data_and_downgrade_gives_it_back(fresh_app, revision):
+    with fresh_app.app_context():
         flask_migrate.upgrade(revision=revision)
         at_revision = seed_at(revision)
         with db.engine.begin() as connection:
@@ -191,9 +186,9 @@ def test_upgrade_from_each_revision_keeps_the_data_and_downgrade_gives_it_back(m
             assert stored(connection, at_revision) == expected(at_revision, connection)
 
 
-def test_the_head_has_the_checks_of_the_models(migrating_app):
+def test_the_head_has_the_checks_of_the_models(fresh_app):
     """CHECK constraints are not compared by autogenerate: the head must have exactly the models' ones."""
-    with migrating_app.app_context():
+    with fresh_app.app_context():
         flask_migrate.upgrade()
         inspector = sa.inspect(db.engine)
         for table in db.metadata.sorted_tables:

@@ -77,7 +77,7 @@ def test_report_page_shows_rounded_values_and_flags(client, made):
     assert page.count('<img src="/staff/participants/') == 3
 
 
-@pytest.mark.parametrize("name", ["qlq_c30-functioning", "qlq_c30-symptoms", "pro_ctcae"])
+@pytest.mark.parametrize("name", ["qlq_c30-functioning", "qlq_c30-symptoms", "pro_ctcae-composites"])
 def test_chart_is_valid_svg_without_urls(client, made, name):
     r = client.get(f"/staff/participants/{made.id}/charts/{name}.svg")
     assert r.status_code == 200 and r.mimetype == "image/svg+xml"
@@ -107,12 +107,12 @@ def test_report_access(app, client, study, made, create_study, create_staff):
     a = app.test_client()
     login(a, analyst.email)
     assert a.get(f"/staff/participants/{made.id}/report").status_code == 200
-    assert a.get(f"/staff/participants/{made.id}/charts/pro_ctcae.svg").status_code == 200
+    assert a.get(f"/staff/participants/{made.id}/charts/pro_ctcae-composites.svg").status_code == 200
     other = create_study(code="NCT0000002")
     outsider = create_staff(email="outsider@example.org", studies=[other])
     o = app.test_client()
     login(o, outsider.email)
     assert o.get(f"/staff/participants/{made.id}/report").status_code == 404
-    assert o.get(f"/staff/participants/{made.id}/charts/pro_ctcae.svg").status_code == 404
+    assert o.get(f"/staff/participants/{made.id}/charts/pro_ctcae-composites.svg").status_code == 404
     assert client.get("/staff/participants/999999/report").status_code == 404
     assert "/staff/login" in location(app.test_client().get(f"/staff/participants/{made.id}/report"))

@@ -32,7 +32,7 @@ def admin(client, create_staff):
 
 def study_form(**changes) -> dict:
     data = {"code": "NCT01234567", "title": "SBRT trial", "anchor_event": "First fraction of SBRT",
-            "term_set": "", "terms": "17, 9, 1", "sites": SITES, "timepoints": TIMEPOINTS,
+            "term_set__pro_ctcae": "", "terms__pro_ctcae": "17, 9, 1", "sites": SITES, "timepoints": TIMEPOINTS,
             "thresholds": "PF2: {below: 83}\nFA: {above: 39}\n", "reason": ""}
     data.update(changes)
     return data
@@ -56,7 +56,7 @@ def test_admin_creates_a_study(app, client, admin):
                 for t in study.timepoints] == [("baseline", 1, 0, 14, 3, ["qlq_c30", "pro_ctcae"]),
                                                ("wk12", 2, 84, 14, 14, ["qlq_c30"])]
         assert [(s.code, s.timezone) for s in study.sites] == [("BCN", "Europe/Madrid"), ("MIA", "America/New_York")]
-        assert study.proctcae_terms == [17, 9, 1]
+        assert study.selections == {"pro_ctcae": [17, 9, 1]}
         assert study.thresholds == {"PF2": {"below": 83}, "FA": {"above": 39}}
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "study.create"))
         assert event.user_id == admin.id and event.reason == "New trial" and event.new["code"] == "NCT01234567"
@@ -65,10 +65,12 @@ def test_admin_creates_a_study(app, client, admin):
 
 
 def test_a_term_set_fills_the_terms(app, client, admin):
-    assert post(client, "/staff/studies/new", study_form(term_set="breast_rt_endocrine", terms="")).status_code == 302
+    form = study_form(term_set__pro_ctcae="breast_rt_endocrine", terms__pro_ctcae="")
+    assert post(client, "/staff/studies/new", form).status_code == 302
     with app.app_context():
         study = db.session.scalar(select(Study).where(Study.code == "NCT01234567"))
-        assert study.proctcae_terms[:3] == [8, 9, 16] and len(study.proctcae_terms) == 25
+        terms = study.selections["pro_ctcae"]
+        assert terms[:3] == [8, 9, 16] and len(terms) == 25
 
 
 @pytest.mark.parametrize(("changes", "message"), [
@@ -81,8 +83,8 @@ def test_a_term_set_fills_the_terms(app, client, admin):
      "Timepoint baseline: a window before or after the target day cannot be negative."),
     ({"timepoints": "- {code: baseline, target_day: soon, instruments: [qlq_c30]}"},
      "Timepoint baseline: target_day must be a whole number of days."),
-    ({"terms": "17, 81"}, "Unknown PRO-CTCAE term: 81."),
-    ({"terms": "17, x"}, "Unknown PRO-CTCAE term: x."),
+    ({"terms__pro_ctcae": "17, 81"}, "Unknown term of Symptom items (PRO-CTCAE-style): 81."),
+    ({"terms__pro_ctcae": "17, x"}, "Unknown term of Symptom items (PRO-CTCAE-style): x."),
     ({"sites": "- {code: BCN, name: Barcelona, timezone: Europe/Barcelon}"},
      "Site BCN has an unknown time zone: Europe/Barcelon."),
     ({"sites": "[]"}, "At least one site is required"),
@@ -123,7 +125,7 @@ def test_edit_needs_a_reason_and_moves_assessments_not_started(app, client, admi
     definition["timepoints"].append({"code": "fu365", "label": "One year", "target_day": 365, "window_before": 30,
                                      "window_after": 30, "instruments": ["qlq_c30"]})
     form = study_form(code=study.code, title="Renamed", sites=yaml.safe_dump(definition["sites"]),
-                      timepoints=yaml.safe_dump(definition["timepoints"]), terms="17, 9")
+                      timepoints=yaml.safe_dump(definition["timepoints"]), terms__pro_ctcae="17, 9")
     r = post(client, url, form)
     assert r.status_code == 400 and "Give a reason for the change." in html(r)
     r = post(client, url, {**form, "reason": "Protocol amendment 2"})
@@ -134,7 +136,7 @@ def test_edit_needs_a_reason_and_moves_assessments_not_started(app, client, admi
         assert after["wk24"] == before["wk24"]  # completed: kept
         assert after["baseline"] == before["baseline"]
         stored = db.session.scalar(select(Study).where(Study.code == study.code))
-        assert stored.title == "Renamed" and stored.proctcae_terms == [17, 9]
+        assert stored.title == "Renamed" and stored.selections == {"pro_ctcae": [17, 9]}
         assert [t.code for t in stored.timepoints][-1] == "fu365"
         # The new timepoint joins the schedule of the enrolled participant.
         assert db.session.scalar(select(Assessment).where(Assessment.participant_id == participant.id,

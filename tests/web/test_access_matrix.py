@@ -70,7 +70,7 @@ FILL = {
     "item_id": lambda w, v: ITEM,
     "dataset": lambda w, v: "wide",
     "fmt": lambda w, v: "csv",
-    "name": lambda w, v: "pro_ctcae",
+    "name": lambda w, v: "pro_ctcae-composites",
 }
 OBJECT_ARGS = {"participant_id", "assessment_id", "alert_id"}  # what differs between the A and MIA variants
 
@@ -125,7 +125,8 @@ def world(tmp_path_factory, postgres_database):
 
 
 def _study(code: str, sites: list[str]) -> Study:
-    study = Study(code=code, title=f"Study {code}", proctcae_terms=[17, 9, 1, 36, 53], anchor_event="Day 0")
+    study = Study(code=code, title=f"Study {code}", selections={"pro_ctcae": [17, 9, 1, 36, 53]},
+                  anchor_event="Day 0")
     db.session.add(study)
     for site in sites:
         db.session.add(Site(study=study, code=site, name=site, timezone="Europe/Madrid"))
