@@ -25,6 +25,8 @@ from .vocabulary import AssessmentStatus, ItemState, Mode
 STUDY_CODE = "DEMO"
 COORDINATOR = "coordinator@example.org"
 INSTRUMENTS = ["qlq_c30", "qlq_br45", "pro_ctcae"]
+#: Cohorts by receptor status, as the oligoprogression trials stratify.
+ARMS = ("HR_POS_HER2_NEG", "HER2_POS", "TNBC")
 SITES = [("BCN", "Hospital Demo Barcelona", "Europe/Madrid"), ("MIA", "Demo Cancer Center Miami", "America/New_York")]
 TIMEPOINTS = [  # code, label, target day after the start of SBRT, days before, days after
     ("baseline", "Baseline", 0, 14, 3),
@@ -53,7 +55,7 @@ def _study() -> Study:
     pro_ctcae = library.registry.get("pro_ctcae")
     study = Study(code=STUDY_CODE, title="Demo: SBRT for oligoprogressive metastatic breast cancer (phase 2)",
                   anchor_event="First fraction of SBRT",
-                  selections={pro_ctcae.id: list(pro_ctcae.default_selection())})
+                  selections={pro_ctcae.id: list(pro_ctcae.default_selection())}, arms=list(ARMS))
     db.session.add(study)
     for code, name, zone in SITES:
         db.session.add(Site(study=study, code=code, name=name, timezone=zone))
@@ -125,6 +127,7 @@ def _add_participant(study: Study, number: int, today: date) -> Participant:
     anchor = today - timedelta(days=rng.randint(-10, 260))
     participant = Participant(study=study, site=site, study_code=f"{STUDY_CODE}-{number:03d}",
                               language="es" if rng.random() < 0.4 else "en", anchor_date=anchor)
+    _subject_data(participant, random.Random(number + 10_000))
     db.session.add(participant)
     db.session.flush()
     burden = rng.uniform(0.05, 0.7)
@@ -164,6 +167,13 @@ def _open_assessment(study: Study) -> Assessment:
     db.session.add(participant)
     db.session.flush()
     return create_assessments(participant)[0]
+
+
+def _subject_data(participant: Participant, rng: random.Random) -> None:
+    """Cohort and consent (a few days before the anchor), from a generator of its own so the answers stay as they
+    were."""
+    participant.arm = rng.choice(ARMS)
+    participant.consent_date = participant.anchor_date - timedelta(days=rng.randint(3, 21))
 
 
 def _count(study: Study) -> int:

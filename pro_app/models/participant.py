@@ -1,10 +1,11 @@
-"""Participants: pseudonymous, one site, a preferred language and an anchor date."""
+"""Participants: pseudonymous, one site, a preferred language, an anchor date and their subject data (arm,
+consent, withdrawal, death)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import utcnow
@@ -28,6 +29,12 @@ class Participant(db.Model):
     anchor_date: Mapped[date] = mapped_column(Date)  # e.g. first day of radiotherapy, site-local
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | withdrawn
     withdrawn_reason: Mapped[str | None] = mapped_column(String(500))
+    # Subject data (CONSORT-PRO, ADSL): all optional, entered when known.
+    arm: Mapped[str | None] = mapped_column(String(64))  # one of Study.arms (an arm or cohort code)
+    consent_date: Mapped[date | None] = mapped_column(Date)
+    withdrawn_on: Mapped[date | None] = mapped_column(Date)
+    follow_up_continues: Mapped[bool] = mapped_column(Boolean, default=False)  # questionnaires after withdrawal
+    death_date: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     study: Mapped[Study] = relationship()

@@ -32,6 +32,7 @@ class Study(db.Model):
     # Terms asked of each instrument with selectable items: {instrument id: [term numbers]}; an instrument not
     # named here is asked with its default term set.
     selections: Mapped[dict] = mapped_column(JSON, default=dict)
+    arms: Mapped[list] = mapped_column(JSON, default=list)  # the study's arm or cohort codes, in order
     thresholds: Mapped[dict] = mapped_column(JSON, default=default_thresholds)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -8,7 +8,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .. import access, audit
-from ..assessments.schedule import create_assessments, reschedule
+from ..assessments.schedule import create_assessments, reschedule, site_today
+from ..clock import utcnow
 from ..extensions import db
 from ..models import Participant, Site, Study, User
 from ..studies.definition import StudyError
@@ -83,7 +84,9 @@ def withdraw(participant: Participant, user: User, reason: str) -> None:
     if participant.status == ParticipantStatus.WITHDRAWN:
         raise ParticipantError([_("This participant has already been withdrawn.")])
     participant.status, participant.withdrawn_reason = "withdrawn", reason[:500]
+    participant.withdrawn_on = site_today(participant, utcnow())
     audit.record("participant.withdraw", "participant", participant.id, actor=Actor.USER, user_id=user.id,
-                 study_id=participant.study_id, old={"status": "active"}, new={"status": "withdrawn"},
+                 study_id=participant.study_id, old={"status": "active"},
+                 new={"status": "withdrawn", "withdrawn_on": participant.withdrawn_on.isoformat()},
                  reason=reason)
     db.session.flush()

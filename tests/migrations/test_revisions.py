@@ -87,8 +87,18 @@ def _selections(table: str, row: Row) -> Row:
                                                                        else {}}
 
 
+def _subject_data(table: str, row: Row) -> Row:
+    if table == "study":
+        return row | {"arms": []}
+    if table == "participant":
+        return row | {"arm": None, "consent_date": None, "withdrawn_on": None, "follow_up_continues": False,
+                      "death_date": None}
+    return row
+
+
 #: What each migration does to rows that exist (migrations that only add tables, indexes or checks: none).
-FORWARD: dict[str, Change] = {"b3d5f0a1c2e4": _alert_kinds, "d2f7a9c3e5b1": _selections}
+FORWARD: dict[str, Change] = {"b3d5f0a1c2e4": _alert_kinds, "d2f7a9c3e5b1": _selections,
+                              "e4b7c1d9a2f3": _subject_data}
 
 
 #: Revision ids from the first to the head.
