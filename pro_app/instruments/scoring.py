@@ -78,7 +78,17 @@ class Scores:
 def item_matrix(instrument: Instrument, answers: pd.DataFrame) -> np.ndarray:
     """The answers as a float matrix in the instrument's item order; absent item columns are NaN.
     Columns that are not items of the instrument are ignored."""
-    matrix = np.full((len(answers), len(instrument.item_ids)), np.nan)
+    ids = list(instrument.item_ids)
+    if list(answers.columns[: len(ids)]) == ids and all(answers.dtypes.iloc[: len(ids)] == np.float64):
+        # The usual frame (float item columns in item order): pandas' column-major block, without a copy.
+        # Read-only, since it is the caller's data; the methods never write to the matrix.
+        matrix = answers.iloc[:, : len(ids)].to_numpy(dtype=np.float64, copy=False)
+        if matrix.flags.f_contiguous:
+            view = matrix.view()
+            view.flags.writeable = False
+            return view
+    # Column-major: every item's column is contiguous for the copy here and for the scoring methods' reads.
+    matrix = np.full((len(answers), len(instrument.item_ids)), np.nan, order="F")
     for position, item_id in enumerate(instrument.item_ids):
         if item_id in answers.columns:
             matrix[:, position] = _as_numbers(answers[item_id])
