@@ -55,10 +55,18 @@ def _help(name: str) -> str:
 @click.command(help=_help("serve"))
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--threads", default=16, show_default=True, type=click.IntRange(1, 512),
+              help="Requests handled at once (waitress worker threads).")
+@click.option("--connection-limit", default=1000, show_default=True, type=click.IntRange(1, 100000),
+              help="Open connections kept at once; one per tablet with keep-alive (waitress' own default is 100).")
+@click.option("--backlog", default=2048, show_default=True, type=click.IntRange(1, 65535),
+              help="Connections the system queues before pro-app accepts them (the kernel may cap it: somaxconn).")
+@click.option("--channel-timeout", default=120, show_default=True, type=click.IntRange(1, 86400),
+              help="Seconds an idle keep-alive connection stays open.")
 @click.option("--demo", is_flag=True, help="Seed the demo study and print a coordinator login and a patient code.")
 @with_app
-def serve(host: str, port: int, threads: int, demo: bool) -> None:
+def serve(host: str, port: int, threads: int, connection_limit: int, backlog: int, channel_timeout: int,
+          demo: bool) -> None:
     upgrade_database()
     url = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}"
     if demo:
@@ -66,8 +74,32 @@ def serve(host: str, port: int, threads: int, demo: bool) -> None:
     # End this context's database session: on SQLite an open transaction here would hold the write lock.
     db.session.remove()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    click.echo(f"pro-app serving on {url}/  (Ctrl+C to stop)")
-    waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads, ident="pro-app")
+    logging.getLogger("waitress").addFilter(_LimitHint(connection_limit, threads))
+    click.echo(f"pro-app serving on {url}/  (Ctrl+C to stop; {threads} threads, up to {connection_limit} "
+               f"connections, backlog {backlog}, idle connections closed after {channel_timeout} s)")
+    waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads,
+                   connection_limit=connection_limit, backlog=backlog, channel_timeout=channel_timeout,
+                   ident="pro-app")
+
+
+class _LimitHint(logging.Filter):
+    """Waitress' warnings when it is saturated, said plainly with what to change."""
+
+    def __init__(self, connection_limit: int, threads: int):
+        super().__init__()
+        self.connection_limit, self.threads = connection_limit, threads
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "reached the connection limit" in message:
+            record.msg = (f"CONNECTION LIMIT REACHED: {self.connection_limit} connections are open; new tablets "
+                          "wait until one closes. Raise `pro-app serve --connection-limit` (see README).")
+            record.args = ()
+        elif "task queue depth" in message.lower():
+            record.msg = (f"REQUESTS QUEUED: all {self.threads} threads are busy ({message}). Raise "
+                          "`pro-app serve --threads`, or add a process behind the proxy (see README).")
+            record.args = ()
+        return True
 
 
 @click.command("demo", help=_help("demo"))
