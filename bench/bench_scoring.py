@@ -10,7 +10,7 @@
 4. `pro-app --help`, against a bare interpreter start.
 
 Run from the checkout to measure: .venv/bin/python -m bench.bench_scoring [--rows 1000000] [--file-rows 300000]
-[--repeat 3]. With `-m` the checkout comes first on the import path (a plain `python bench/bench_scoring.py`
+[--repeat 5]. With `-m` the checkout comes first on the import path (a plain `python bench/bench_scoring.py`
 would time whichever pro_app is installed, possibly another checkout); the first line printed says which, and
 the commands timed in subprocesses import the same one.
 """
@@ -163,7 +163,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--file-rows", type=int, default=300_000)
     parser.add_argument("--proctcae-rows", type=int, default=5_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     checkout = Path(pro_app.instruments.__file__).parents[2]
     print(f"library measured: {Path(pro_app.instruments.__file__).parent}")
