@@ -1,35 +1,61 @@
-"""The `pro-app` command line."""
+"""The `pro-app` command line.
+
+Only click is imported here. Each command imports what it needs when it runs: `score` and `instruments`
+load the instrument library (NumPy, pyarrow) and never Flask; the commands that work on the database
+(`serve`, `demo`, `user`, `export`) live in `cli_app.py`, which this group imports only when one of them is
+called, so `pro-app --help` and `pro-app score` do not pay for starting the web application.
+"""
 
 from __future__ import annotations
 
-import logging
+import importlib
 import sys
 from pathlib import Path
 
 import click
-from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
-from flask_migrate import upgrade as upgrade_database
-from waitress import serve as waitress_serve
 
-from . import create_app
-from .demo import seed_demo
-from .exports.datasets import DATASETS, ExportError, Filters
-from .exports.service import prepare as prepare_export
-from .exports.service import stream as stream_export
-from .exports.writers import WRITERS
-from .extensions import db
-from .instruments import InstrumentError, get_registry, load_file
-from .instruments.examples import check_examples
-from .instruments.registry import definition_files
-from .instruments.scorefile import ScoreFileError, score_file, write_result
-from .models import ROLES
-from .settings import instruments_dir_from
-from .users.services import UserError, create_user, generate_password
+#: The commands that need the web application: name → (module, attribute, help). The help is kept here so
+#: `pro-app --help` can list them without importing them; cli_app.py uses the same text.
+APP_COMMANDS = {
+    "serve": ("pro_app.cli_app", "serve",
+              "Run pro-app on a production WSGI server (waitress), after creating or upgrading the database."),
+    "demo": ("pro_app.cli_app", "demo_command", "Seed (or top up) the demo study DEMO with N participants."),
+    "user": ("pro_app.cli_app", "user", "Staff accounts."),
+    "export": ("pro_app.cli_app", "export_command",
+               "Write an analyst data set: items, scores, wide, proae, compliance or codebook."),
+    "db": ("flask_migrate.cli", "db", "Perform database migrations (Flask-Migrate: upgrade, downgrade, …)."),
+}
 
 
-@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False, set_debug_flag=False,
-             help="pro-app: electronic patient-reported outcomes for oncology trials.")
+class CommandLine(click.Group):
+    """A click group whose application commands are imported on first use (see APP_COMMANDS)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *APP_COMMANDS])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in APP_COMMANDS:
+            from .cli_app import script_info
+
+            if ctx.obj is None:  # the app the command runs on, unless the caller gave one (as tests do)
+                ctx.obj = script_info()
+            module, attribute, _ = APP_COMMANDS[name]
+            return getattr(importlib.import_module(module), attribute)
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        limit = formatter.width - 6 - max(len(name) for name in self.list_commands(ctx))
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in APP_COMMANDS:
+                rows.append((name, click.Command(name, help=APP_COMMANDS[name][2]).get_short_help_str(limit)))
+            else:
+                rows.append((name, self.commands[name].get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=CommandLine, help="pro-app: electronic patient-reported outcomes for oncology trials.")
 def main() -> None:
     pass
 
@@ -40,6 +66,9 @@ def instruments() -> None:
 
 
 def _registry():
+    from .instruments import InstrumentError, get_registry
+    from .settings import instruments_dir_from
+
     try:
         return get_registry(instruments_dir_from())
     except InstrumentError as exc:
@@ -58,6 +87,10 @@ def list_instruments() -> None:
 @instruments.command("check", help="Validate definitions: a file, a folder, or (default) those in use.")
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
 def check_instruments(path: Path | None) -> None:
+    from .instruments import InstrumentError, load_file
+    from .instruments.examples import check_examples
+    from .instruments.registry import definition_files
+
     failures = 0
     if path is None:
         loaded = list(_registry())
@@ -88,6 +121,8 @@ def check_instruments(path: Path | None) -> None:
 @click.option("--instrument", "instrument_id", required=True, help="An instrument id (see pro-app instruments list).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="output CSV (default: stdout)")
 def score(input_csv: Path, instrument_id: str, output: Path | None) -> None:
+    from .instruments.scorefile import ScoreFileError, score_file, write_result
+
     try:
         instrument = _registry().get(instrument_id)
     except KeyError as exc:
@@ -99,109 +134,6 @@ def score(input_csv: Path, instrument_id: str, output: Path | None) -> None:
         write_result(scored.result, output, sys.stdout)
     except ScoreFileError as exc:
         raise click.ClickException(str(exc)) from exc
-
-
-@main.command(help="Run pro-app on a production WSGI server (waitress), after creating or upgrading the database.")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
-@click.option("--demo", is_flag=True, help="Seed the demo study and print a coordinator login and a patient code.")
-@with_appcontext
-def serve(host: str, port: int, threads: int, demo: bool) -> None:
-    upgrade_database()
-    url = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}"
-    if demo:
-        _print_demo(seed_demo(), url)
-    # End this context's database session: on SQLite an open transaction here would hold the write lock.
-    db.session.remove()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    click.echo(f"pro-app serving on {url}/  (Ctrl+C to stop)")
-    waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads, ident="pro-app")
-
-
-@main.command("demo", help="Seed (or top up) the demo study DEMO with N participants.")
-@click.option("--participants", default=20, show_default=True, type=click.IntRange(1, 100000))
-@with_appcontext
-def demo_command(participants: int) -> None:
-    upgrade_database()
-    _print_demo(seed_demo(participants), None)
-
-
-def _print_demo(info, url: str | None) -> None:
-    click.echo(f"Demo study {info.study_code}: {info.participants} participants.")
-    if url:
-        click.echo(f"  Open:               {url}/")
-    click.echo(f"  Coordinator login:  {info.email}  password: {info.password}  (at /staff/login)")
-    click.echo(f"  Patient code:       {info.patient_code}  (participant {info.patient}, {info.timepoint}; "
-               "enter it on the start screen)")
-
-
-@main.group(help="Staff accounts.")
-def user() -> None:
-    pass
-
-
-@user.command("create", help="Create a user; the password is prompted, read from stdin, or generated and shown once.")
-@click.argument("email")
-@click.option("--role", type=click.Choice(ROLES), required=True)
-@click.option("--study", "study_codes", multiple=True, help="Grant access to this study (repeatable).")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-@click.option("--generate", is_flag=True, help="Generate a password and print it once.")
-@with_appcontext
-def create_user_command(email: str, role: str, study_codes: tuple[str, ...], password_stdin: bool,
-                        generate: bool) -> None:
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    elif generate or not sys.stdin.isatty():
-        password = generate_password()
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
-        created = create_user(email, role, password, study_codes)
-    except UserError as exc:
-        raise click.ClickException(str(exc)) from exc
-    db.session.commit()
-    click.echo(f"created {created.email} ({created.role})")
-    if not password_stdin and (generate or not sys.stdin.isatty()):
-        click.echo(f"password: {password}  (shown once)")
-
-
-@main.command("export", help="Write an analyst data set: items, scores, wide, proae, compliance or codebook.")
-@click.option("--study", "study_code", required=True, help="Study code, e.g. DEMO")
-@click.option("--dataset", required=True, type=click.Choice(DATASETS))
-@click.option("--format", "fmt", default="csv", show_default=True, type=click.Choice(list(WRITERS)))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="file (default: stdout)")
-@click.option("--site", "sites", multiple=True, help="Only this site (repeatable).")
-@click.option("--timepoint", "timepoints", multiple=True, help="Only this timepoint (repeatable).")
-@click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="Target date on or after (YYYY-MM-DD).")
-@click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="Target date on or before (YYYY-MM-DD).")
-@click.option("--excel", is_flag=True, help="CSV with a byte-order mark, so Excel reads accents correctly.")
-@with_appcontext
-def export_command(study_code, dataset, fmt, output, sites, timepoints, date_from, date_to, excel) -> None:
-    filters = Filters(tuple(sites), tuple(timepoints), date_from.date() if date_from else None,
-                      date_to.date() if date_to else None)
-    try:
-        export = prepare_export(study_code, dataset, fmt, filters)
-    except ExportError as exc:
-        raise click.ClickException(str(exc)) from exc
-    chunks = stream_export(export, actor="system", user_id=None, via="cli", excel=excel)
-    if output is None:
-        if fmt != "csv" and sys.stdout.isatty():
-            raise click.ClickException(f"{fmt} is binary: give a file with -o")
-        out = sys.stdout.buffer
-        for data in chunks:
-            out.write(data)
-        out.flush()
-    else:
-        temporary = output.with_name(f".{output.name}.tmp")
-        try:
-            with temporary.open("wb") as fh:
-                for data in chunks:
-                    fh.write(data)
-            temporary.replace(output)
-        finally:
-            temporary.unlink(missing_ok=True)
-        click.echo(f"wrote {export.rows} rows to {output}", err=True)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,9 @@ def one_of(name: str, vocabulary: type[StrEnum] | Iterable[str], *, nullable: bo
     return CheckConstraint(condition, name=name)
 
 
+#: How long a SQLite write waits for another's lock before "database is locked" (the 503 page).
+BUSY_TIMEOUT_MS = 10000
+
 #: Execution option for a transaction that only reads (SQLite: a deferred BEGIN instead of IMMEDIATE).
 READ_ONLY = "pro_app_read_only"
 
@@ -62,14 +65,14 @@ def configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None  # let us emit BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=FULL")  # an acknowledged answer survives a power cut too
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        # A long read (an export) must not hold the write lock: in WAL mode a deferred transaction
-        # reads a snapshot while patients' answers keep being written.
+        # A long read (an export, any GET page: transactions.py) must not hold the write lock: in WAL mode a
+        # deferred transaction reads a snapshot while patients' answers keep being written.
         read_only = connection.get_execution_options().get(READ_ONLY, False)
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

@@ -125,6 +125,8 @@ class _ItemMean(ScoringMethod):
         """(raw score, status code, items answered, the items) per row; the raw score is only meaningful
         where the code is SCORED."""
         items = [ctx.instrument.item(i) for i in scale.items]
+        if len(items) < 8 and all(item.gate is None for item in items):
+            return (*self._ungated_mean(scale, items, ctx), items)
         block = ctx.x[:, [ctx.column[i.id] for i in items]]
         for k, item in enumerate(items):
             if item.id in scale.reverse_items:
@@ -146,8 +148,41 @@ class _ItemMean(ScoringMethod):
         return raw, code, n_answered, items
 
     @staticmethod
+    def _ungated_mean(scale: Scale, items: list[Item], ctx: ScoringContext) -> tuple[np.ndarray, ...]:
+        """`mean` for a scale whose items are all applicable, one item column at a time (no row × item
+        temporaries). The answers are whole numbers, so the sum is exact in any order and the raw score is
+        the same double as the general path's."""
+        needed = scale.min_answered if scale.min_answered is not None else (len(items) + 1) // 2
+        if len(items) == 1:  # the raw score is the answer itself (x / 1 is x)
+            (item,) = items
+            raw = ctx.answers(item.id)
+            raw = item.option_set.minimum + item.option_set.maximum - raw if item.id in scale.reverse_items \
+                else raw.copy()
+            answered = ~np.isnan(raw)
+            code = np.where(answered if max(needed, 1) == 1 else False, np.int8(SCORED), np.int8(INSUFFICIENT))
+            return raw, code, answered.astype(np.int64)
+        total = np.zeros(ctx.n)
+        n_answered = np.zeros(ctx.n, dtype=np.int64)
+        for item in items:
+            values = ctx.answers(item.id)
+            if item.id in scale.reverse_items:
+                values = item.option_set.minimum + item.option_set.maximum - values
+            answered = ~np.isnan(values)
+            np.add(total, values, out=total, where=answered)
+            n_answered += answered
+        with np.errstate(invalid="ignore", divide="ignore"):
+            raw = total / n_answered
+        code = np.where(n_answered >= max(needed, 1), np.int8(SCORED), np.int8(INSUFFICIENT))
+        return raw, code, n_answered
+
+    @staticmethod
     def result(values: np.ndarray, code: np.ndarray, n_answered: np.ndarray) -> Result:
-        return np.where(code == SCORED, values, np.nan), code, np.where(code == SCORED, n_answered, 0)
+        """Values and items used kept where scored (NaN and 0 elsewhere), in place: both arrays are the
+        method's own temporaries."""
+        unscored = code != SCORED
+        np.putmask(values, unscored, np.nan)
+        np.putmask(n_answered, unscored, 0)
+        return values, code, n_answered
 
 
 class _Eortc(_ItemMean):
@@ -168,7 +203,9 @@ class _Eortc(_ItemMean):
     def score(self, scale, ctx):
         raw, code, n_answered, items = self.mean(scale, ctx)
         low, span = items[0].option_set.minimum, items[0].option_set.range
-        linear = (raw - low) / span * 100.0
+        linear = raw - low  # (raw − low) / span × 100, operation by operation, in one temporary
+        linear /= span
+        linear *= 100.0
         return self.result(self.transform(linear), code, n_answered)
 
     def value_range(self, instrument, scale):
@@ -182,7 +219,7 @@ class EortcFunctional(_Eortc):
     name = "eortc_functional"
 
     def transform(self, linear):
-        return 100.0 - linear
+        return np.subtract(100.0, linear, out=linear)
 
 
 @register_method

@@ -1,8 +1,15 @@
-"""Scoring a CSV file of item answers (`pro-app score`): read, check, score, write — all or nothing."""
+"""Scoring a CSV file of item answers (`pro-app score`): read, check, score, write — all or nothing.
+
+Reading and writing go through pyarrow's CSV reader and writer (multi-threaded C++; pandas' float formatting
+was most of the command's time). The values are those of the pandas reader this replaced: a blank cell or
+"NA" is unanswered, numbers written as text are numbers, the id column is kept as written; scores are written
+unrounded in the shortest text that reads back to the same double, blank when there is no score.
+"""
 
 from __future__ import annotations
 
 import csv
+import io
 import os
 import sys
 import tempfile
@@ -10,10 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-import pandas as pd
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from .model import Instrument
-from .scoring import AnswerError, score, validate_answers
+from .scoring import AnswerError, score_matrix
 
 #: Cell texts read as "unanswered": blank, and R's NA.
 BLANKS = ["", "NA"]
@@ -25,8 +35,22 @@ class ScoreFileError(ValueError):
 
 @dataclass
 class ScoredFile:
-    result: pd.DataFrame  # the id column, then one unrounded column per scale code
+    result: pa.Table  # the id column, then one unrounded column per scale code (null = no score)
     warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Answers:
+    """The answers file as read: the id column, the item columns present (file order), and the warnings."""
+
+    id_name: str
+    ids: pa.ChunkedArray
+    columns: dict[str, pa.ChunkedArray]
+    warnings: list[str]
+
+    @property
+    def rows(self) -> int:
+        return len(self.ids)
 
 
 def _listing(names: list[str], limit: int = 8) -> str:
@@ -62,52 +86,157 @@ def _column_warnings(columns: list[str], instrument: Instrument) -> list[str]:
     return warnings
 
 
-def read_answers(path: str | Path, instrument: Instrument) -> tuple[pd.DataFrame, list[str]]:
+def _read(path: str | Path, columns: list[str], types: dict[str, pa.DataType]) -> pa.Table:
+    try:
+        return pacsv.read_csv(
+            path,
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=columns, column_types=types, null_values=BLANKS, strings_can_be_null=True,
+                true_values=[], false_values=[],
+            ),
+        )
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ScoreFileError(f"{path}: cannot read the file as CSV: {exc}") from exc
+
+
+def read_answers(path: str | Path, instrument: Instrument) -> Answers:
     """Read the answers file: first column the administration id, then item columns."""
     id_column, *rest = _header(path)
-    try:
-        frame = pd.read_csv(
-            path,
-            dtype={id_column: str},
-            usecols=[id_column, *(c for c in rest if instrument.has_item(c))],
-            keep_default_na=False,
-            na_values=BLANKS,
-            encoding="utf-8-sig",
-        )
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise ScoreFileError(f"{path}: cannot read the file as CSV: {exc}") from exc
-    return frame, _column_warnings(rest, instrument)
+    items = [c for c in rest if instrument.has_item(c)]
+    table = _read(path, [id_column, *items], {id_column: pa.string()})
+    columns = {c: table.column(c) for c in items}
+    return Answers(id_column, table.column(id_column), columns, _column_warnings(rest, instrument))
 
 
 def _cell_as_written(path: str | Path, column: str, row: int) -> str:
     """The text of one cell as it stands in the file (for error messages)."""
-    cells = pd.read_csv(path, usecols=[column], dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    return cells[column].iloc[row - 1]
+    table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+        include_columns=[column], column_types={column: pa.string()}, strings_can_be_null=False))
+    return table.column(0)[row - 1].as_py()
+
+
+def _numbers(column: pa.ChunkedArray) -> np.ndarray | None:
+    """Float values of a numeric column (null = NaN); None for a column read as text."""
+    if pa.types.is_integer(column.type) or pa.types.is_floating(column.type) or pa.types.is_null(column.type):
+        return _float_values(column.cast(pa.float64()))
+    return None
+
+
+def _float_values(column: pa.ChunkedArray) -> np.ndarray:
+    """A float64 column as NumPy, null = NaN, read from the buffers (pyarrow's own conversion of a column with
+    nulls goes through pandas, which this command does not otherwise import)."""
+    parts = [np.empty(0)]
+    for chunk in column.chunks:
+        if len(chunk) == 0:
+            continue
+        validity, data = chunk.buffers()
+        start, stop = chunk.offset, chunk.offset + len(chunk)
+        values = np.frombuffer(data, dtype=np.float64)[start:stop].copy()
+        if chunk.null_count:
+            valid = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")[start:stop]
+            values[valid == 0] = np.nan
+        parts.append(values)
+    return np.concatenate(parts)
+
+
+def _text_numbers(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """(values, blank) of a column read as text (some cell is not a plain number): numbers written as text
+    are parsed as before (pandas.to_numeric after trimming); blank or whitespace-only cells are unanswered."""
+    import pandas as pd
+
+    from .scoring import _as_numbers
+
+    texts = pd.Series(pc.cast(column, pa.string()).to_pylist(), dtype="object")
+    blank = (texts.isna() | (texts.astype("string").str.strip() == "")).fillna(True).to_numpy(dtype=bool)
+    return _as_numbers(texts), blank
+
+
+def _allowed(values: np.ndarray, allowed: tuple[int, ...]) -> np.ndarray:
+    """Rows whose value is one of `allowed` (a run of whole numbers is checked as a range: one pass)."""
+    low, high = min(allowed), max(allowed)
+    if len(allowed) == high - low + 1:
+        with np.errstate(invalid="ignore"):
+            return (values >= low) & (values <= high) & (np.floor(values) == values)
+    return np.isin(values, allowed)
+
+
+def answer_matrix(path: str | Path, instrument: Instrument, answers: Answers) -> np.ndarray:
+    """The answers as a float matrix in the instrument's item order (NaN = unanswered), after checking every
+    cell: AnswerError for the first one, in row then column order, that is not an allowed answer."""
+    # Column-major: each item's column is contiguous, for the writes here and the engine's reads.
+    matrix = np.full((answers.rows, len(instrument.item_ids)), np.nan, order="F")
+    position = {item_id: k for k, item_id in enumerate(instrument.item_ids)}
+    first: tuple[int, int, str] | None = None
+    for col_pos, (item_id, column) in enumerate(answers.columns.items()):
+        values = _numbers(column)
+        if values is None:
+            values, blank = _text_numbers(column)
+        else:
+            blank = np.isnan(values)
+        bad = ~(blank | _allowed(values, instrument.item(item_id).option_set.values))
+        if bad.any():
+            row = int(np.argmax(bad))
+            if first is None or (row, col_pos) < first[:2]:
+                first = (row, col_pos, item_id)
+        target = matrix[:, position[item_id]]
+        target[:] = values
+        target[blank] = np.nan
+    if first is not None:
+        row, _, item_id = first
+        raise AnswerError(row + 1, item_id, _cell_as_written(path, item_id, row + 1),
+                          instrument.item(item_id).option_set.values)
+    return matrix
+
+
+def _float_column(values: np.ndarray) -> pa.Array:
+    """A float64 array with NaN as null (a blank cell), built from the buffers (pa.array would import pandas)."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    valid = ~np.isnan(values)
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.Array.from_buffers(pa.float64(), len(values), [bitmap, pa.py_buffer(values)],
+                                 null_count=int(len(values) - valid.sum()))
 
 
 def score_file(path: str | Path, instrument: Instrument) -> ScoredFile:
-    frame, warnings = read_answers(path, instrument)
-    id_column = frame.columns[0]
+    answers = read_answers(path, instrument)
     try:
-        validate_answers(instrument, frame)
+        matrix = answer_matrix(path, instrument, answers)
     except AnswerError as exc:
-        ident = frame[id_column].iloc[exc.row - 1]
+        ident = answers.ids[exc.row - 1].as_py()
         allowed = ", ".join(map(str, exc.allowed))
-        written = _cell_as_written(path, exc.column, exc.row)
         raise ScoreFileError(
-            f"{path}: row {exc.row} (id {ident!r}), column {exc.column}: {written!r} is not an allowed "
+            f"{path}: row {exc.row} (id {ident!r}), column {exc.column}: {exc.value!r} is not an allowed "
             f"answer (allowed: {allowed}, or blank)"
         ) from exc
-    scores = score(instrument, frame)
-    result = scores.values
-    result.insert(0, id_column, frame[id_column].to_numpy())
-    return ScoredFile(result, warnings)
+    values = score_matrix(instrument, matrix).values
+    columns = {answers.id_name: answers.ids}
+    for code in instrument.scale_codes:
+        columns[code] = _float_column(values[code])
+    return ScoredFile(pa.table(columns), answers.warnings)
 
 
-def write_result(result: pd.DataFrame, output: str | Path | None, stdout: IO[str] = sys.stdout) -> None:
+def _csv_bytes_to(result: pa.Table, sink) -> None:
+    """The header (quoted only where needed, as the csv module does), then the rows through pyarrow."""
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow(result.column_names)
+    sink.write(header.getvalue().encode("utf-8"))
+    if result.num_rows == 0:
+        return
+    ids = result.column(0)
+    needs_quotes = pc.any(pc.match_substring_regex(ids, "[,\"\r\n]")).as_py() if len(ids) else False
+    # "none" writes ids and numbers bare (the ids need no quotes); "needed" would quote every text field.
+    style = "needed" if needs_quotes else "none"
+    pacsv.write_csv(result, sink, pacsv.WriteOptions(include_header=False, quoting_style=style))
+
+
+def write_result(result: pa.Table, output: str | Path | None, stdout: IO[str] = sys.stdout) -> None:
     """Write the scores as CSV (blank = no score); to a file atomically, so a failure leaves no partial file."""
     if output is None or str(output) == "-":
-        result.to_csv(stdout, index=False, na_rep="")
+        buffer = io.BytesIO()
+        _csv_bytes_to(result, buffer)
+        stdout.write(buffer.getvalue().decode("utf-8"))
+        stdout.flush()
         return
     target = Path(output)
     try:
@@ -115,8 +244,8 @@ def write_result(result: pd.DataFrame, output: str | Path | None, stdout: IO[str
     except OSError as exc:
         raise ScoreFileError(f"cannot write {target}: {exc.strerror or exc}") from exc
     try:
-        with os.fdopen(handle, "w", newline="", encoding="utf-8") as fh:
-            result.to_csv(fh, index=False, na_rep="")
+        with os.fdopen(handle, "wb") as fh:
+            _csv_bytes_to(result, fh)
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

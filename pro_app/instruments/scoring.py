@@ -8,18 +8,30 @@ unrounded scores, their statuses, and the number of items each score used.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from .methods import ScoringContext, method_of
 from .model import SCORE_STATUSES, Instrument
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 #: Version of this scoring code; stored with every score beside the instrument version.
 ENGINE_VERSION = "1.0"
 
-#: Categories in ScoreStatus order, so the methods' integer codes index them; plain strings for writers.
-_STATUS_DTYPE = pd.CategoricalDtype(list(SCORE_STATUSES))
+
+
+# pandas is imported where a frame is built, not with the library: `pro-app score` works on NumPy arrays and
+# pyarrow tables and does not pay for importing pandas.
+@cache
+def _status_dtype() -> pd.CategoricalDtype:
+    """Categories in ScoreStatus order, so the methods' integer codes index them; plain strings for writers."""
+    import pandas as pd
+
+    return pd.CategoricalDtype(list(SCORE_STATUSES))
 
 
 class AnswerError(ValueError):
@@ -45,6 +57,8 @@ class Scores:
 
     def long(self) -> pd.DataFrame:
         """One row per administration and scale: index label, scale, value, status, n_items."""
+        import pandas as pd
+
         codes = list(self.values.columns)
         n = len(self.values)
         return pd.DataFrame(
@@ -54,7 +68,7 @@ class Scores:
                 "value": self.values.to_numpy().T.ravel(),
                 "status": pd.Categorical.from_codes(
                     np.concatenate([self.status[c].cat.codes.to_numpy() for c in codes]) if codes else [],
-                    dtype=_STATUS_DTYPE,
+                    dtype=_status_dtype(),
                 ),
                 "n_items": self.n_items.to_numpy().T.ravel(),
             }
@@ -64,7 +78,17 @@ class Scores:
 def item_matrix(instrument: Instrument, answers: pd.DataFrame) -> np.ndarray:
     """The answers as a float matrix in the instrument's item order; absent item columns are NaN.
     Columns that are not items of the instrument are ignored."""
-    matrix = np.full((len(answers), len(instrument.item_ids)), np.nan)
+    ids = list(instrument.item_ids)
+    if list(answers.columns[: len(ids)]) == ids and all(answers.dtypes.iloc[: len(ids)] == np.float64):
+        # The usual frame (float item columns in item order): pandas' column-major block, without a copy.
+        # Read-only, since it is the caller's data; the methods never write to the matrix.
+        matrix = answers.iloc[:, : len(ids)].to_numpy(dtype=np.float64, copy=False)
+        if matrix.flags.f_contiguous:
+            view = matrix.view()
+            view.flags.writeable = False
+            return view
+    # Column-major: every item's column is contiguous for the copy here and for the scoring methods' reads.
+    matrix = np.full((len(answers), len(instrument.item_ids)), np.nan, order="F")
     for position, item_id in enumerate(instrument.item_ids):
         if item_id in answers.columns:
             matrix[:, position] = _as_numbers(answers[item_id])
@@ -73,6 +97,8 @@ def item_matrix(instrument: Instrument, answers: pd.DataFrame) -> np.ndarray:
 
 def _as_numbers(column: pd.Series) -> np.ndarray:
     """Float values of a column; numbers written as text are parsed, blank text is NaN."""
+    import pandas as pd
+
     if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
         column = pd.to_numeric(column.astype("string").str.strip().replace("", pd.NA), errors="coerce")
     return column.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -84,6 +110,8 @@ def validate_answers(instrument: Instrument, answers: pd.DataFrame) -> None:
     Values may be numbers or numeric text; blanks (NaN / None / "") are unanswered. Row numbers
     in the error are positions counted from 1.
     """
+    import pandas as pd
+
     first: tuple[int, int, str, object, tuple[int, ...]] | None = None
     for col_pos, item_id in enumerate(c for c in answers.columns if instrument.has_item(c)):
         allowed = instrument.item(item_id).option_set.values
@@ -106,15 +134,24 @@ def validate_answers(instrument: Instrument, answers: pd.DataFrame) -> None:
         raise AnswerError(row + 1, item_id, value, allowed)
 
 
+def score_matrix(instrument: Instrument, x: np.ndarray) -> ScoringContext:
+    """Score the rows of `x` (administrations × the instrument's items, NaN = no value) on every scale, in
+    definition order so a summary sees its parts; the context holds values, status codes and items used."""
+    ctx = ScoringContext(instrument, x)
+    for scale in instrument.scales:
+        ctx.values[scale.code], ctx.status[scale.code], ctx.used[scale.code] = method_of(scale).score(scale, ctx)
+    return ctx
+
+
 def score(instrument: Instrument, answers: pd.DataFrame) -> Scores:
     """Score every administration (row) of `answers` on every scale of `instrument`.
 
     The answers must already be valid (see `validate_answers`); this function does not re-check them.
     Each scale is scored by its method (methods.py), in definition order, so a summary sees its parts.
     """
-    ctx = ScoringContext(instrument, item_matrix(instrument, answers))
-    for scale in instrument.scales:
-        ctx.values[scale.code], ctx.status[scale.code], ctx.used[scale.code] = method_of(scale).score(scale, ctx)
+    import pandas as pd
+
+    ctx = score_matrix(instrument, item_matrix(instrument, answers))
     index = answers.index
     codes = list(instrument.scale_codes)
     return Scores(
@@ -122,7 +159,7 @@ def score(instrument: Instrument, answers: pd.DataFrame) -> Scores:
         instrument_version=instrument.version,
         values=pd.DataFrame(ctx.values, index=index, columns=codes),
         status=pd.DataFrame(
-            {c: pd.Categorical.from_codes(s, dtype=_STATUS_DTYPE) for c, s in ctx.status.items()},
+            {c: pd.Categorical.from_codes(s, dtype=_status_dtype()) for c, s in ctx.status.items()},
             index=index,
             columns=codes,
         ),

@@ -7,15 +7,20 @@ stops working at once everywhere. Idle time is checked on every request against 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from flask import current_app, session
-from sqlalchemy import select
+from flask import current_app, g, session
+from sqlalchemy import select, update
 
 from ..clock import utcnow
+from ..database import BUSY_TIMEOUT_MS
 from ..extensions import db
 from ..models import AuthSession
+from ..transactions import after_read
+
+log = logging.getLogger(__name__)
 
 COOKIE_KEY = "sid"
 # last_seen_at is written at most this often, so most requests do not write.
@@ -24,6 +29,8 @@ TOUCH_EVERY = timedelta(seconds=15)
 # 20 s (kiosk.js), so the server's own check waits this much longer: it is the backstop for a page that
 # could not end the session, and must never end one while the patient is still tapping.
 SERVER_GRACE = timedelta(seconds=30)
+# The last-seen write of a read request waits at most this long for SQLite's write lock.
+TOUCH_WAIT_MS = 250
 
 
 def _digest(token: str) -> str:
@@ -66,8 +73,36 @@ def current(kind: str | None = None, *, touch: bool | str = True) -> AuthSession
     if kind is not None and record.kind != kind:
         return None
     if touch is True and now - record.last_seen_at > TOUCH_EVERY or touch == "always":
-        record.last_seen_at = now
+        if g.get("read_request"):
+            _touch_after_response(record.id, now)
+        else:
+            record.last_seen_at = now
     return record
+
+
+def _touch_after_response(record_id: int, now: datetime) -> None:
+    """A read request does not write its last-seen time inside its own transaction: it is stored once the
+    page is rendered and the read transaction has ended, in a short write of its own that waits at most a
+    moment for the lock; if it fails (disk full, a long lock), the page is served all the same and a later
+    request stores it."""
+
+    def write() -> None:
+        try:
+            with db.engine.begin() as connection:
+                if connection.dialect.name == "sqlite":
+                    connection.exec_driver_sql(f"PRAGMA busy_timeout={TOUCH_WAIT_MS}")
+                try:
+                    connection.execute(update(AuthSession)
+                                       .where(AuthSession.id == record_id, AuthSession.ended_at.is_(None),
+                                              AuthSession.last_seen_at < now)
+                                       .values(last_seen_at=now))
+                finally:
+                    if connection.dialect.name == "sqlite":
+                        connection.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        except Exception:  # noqa: BLE001 - the page is served; only this refresh is lost
+            log.warning("could not store a session's last-seen time (the page was served)", exc_info=True)
+
+    after_read(write)
 
 
 def end(record: AuthSession, reason: str) -> None:

@@ -216,3 +216,27 @@ def test_killing_the_server_between_two_answers_loses_nothing_the_patient_saw_ac
     status, _, html = again.get("/kiosk/a/item/q2")
     assert status == 200
     assert not re.search(r"<input[^>]*\bchecked\b", html)  # nothing pre-filled on the new item
+
+
+def test_more_keep_alive_tablets_than_waitress_default_limit_are_all_served(servers):
+    """130 tablets each keep a connection open (keep-alive): waitress' default limit of 100 left 30 of
+    them waiting with no page; `pro-app serve` defaults to a limit sized for a clinic."""
+    server = servers(demo=False, name="many")
+    server.wait_until_ready()
+    connections = [http.client.HTTPConnection(HOST, server.port, timeout=10) for _ in range(130)]
+    try:
+        for conn in connections:  # every tablet connects and asks, before any answer is read
+            conn.connect()
+            conn.putrequest("GET", "/kiosk/")
+            conn.putheader("Connection", "keep-alive")
+            conn.endheaders()
+        statuses = []
+        for conn in connections:
+            response = conn.getresponse()
+            response.read()
+            statuses.append(response.status)
+        assert statuses == [200] * 130
+        assert "up to 1000 connections" in server.output()
+    finally:
+        for conn in connections:
+            conn.close()

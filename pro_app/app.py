@@ -1,0 +1,78 @@
+"""The Flask application factory: settings, extensions, blueprints, the transaction wrapper."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, redirect, url_for
+
+from . import errors, i18n, transactions
+from .alerts.views import bp as alerts_bp
+from .api.views import bp as api_bp
+from .assessments.views import bp as assessments_bp
+from .audit.views import bp as audit_bp
+from .auth.views import bp as auth_bp
+from .database import configure_sqlite
+from .extensions import babel, csrf, db, library, migrate
+from .kiosk.views import bp as kiosk_bp
+from .participants.views import bp as participants_bp
+from .reports.views import bp as reports_bp
+from .security import headers
+from .settings import Settings
+from .studies.views import bp as studies_bp
+from .tokens.views import bp as tokens_bp
+from .users.views import bp as users_bp
+from .web import navigation
+from .worklist.views import bp as worklist_bp
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+#: The patient's tablet, each staff feature (one folder each: views, forms, services), and the analysts' API.
+BLUEPRINTS = (kiosk_bp, auth_bp, worklist_bp, studies_bp, participants_bp, assessments_bp, alerts_bp, reports_bp,
+              users_bp, audit_bp, tokens_bp, api_bp)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build a fresh application from explicit settings (default: read from the environment)."""
+    if settings is None:
+        # Flask's default instance folder, unless PRO_APP_INSTANCE_PATH names another: settings decide.
+        settings = Settings.from_env(Flask(__package__).instance_path)
+    app = Flask(__package__, instance_path=str(settings.instance_path))
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    app.config.update(
+        SETTINGS=settings,
+        SECRET_KEY=settings.secret_key,
+        TESTING=settings.testing,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SESSION_COOKIE_NAME="pro_app",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        WTF_CSRF_TIME_LIMIT=3600,
+        BABEL_DEFAULT_LOCALE="en",
+        BABEL_TRANSLATION_DIRECTORIES=str(i18n.compile_catalogs(settings.instance_path / "translations")),
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+    )
+    library.init_app(app, settings.instruments_dir)
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            configure_sqlite(db.engine)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    i18n.install(app)
+    navigation.install(app)
+    headers.install(app)
+    errors.install(app)
+
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+
+    @app.get("/")
+    def index():
+        return redirect(url_for("kiosk.start"))
+
+    transactions.install(app)  # last: it wraps every view registered above
+    return app

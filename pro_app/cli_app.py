@@ -1,0 +1,189 @@
+"""The `pro-app` commands that work on the database through the web application: serve, demo, user, export.
+
+Imported by cli.py only when one of them runs. Each builds the application (or takes the one a caller gave in
+a flask.cli.ScriptInfo, as tests do) and runs inside its application context.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import ScriptInfo
+from flask_migrate import upgrade as upgrade_database
+from waitress import serve as waitress_serve
+
+from .app import create_app
+from .cli import APP_COMMANDS
+from .demo import seed_demo
+from .exports.datasets import DATASETS, ExportError, Filters
+from .exports.service import prepare as prepare_export
+from .exports.service import stream as stream_export
+from .exports.writers import WRITERS
+from .extensions import db
+from .models import ROLES
+from .users.services import UserError, create_user, generate_password
+
+
+def script_info() -> ScriptInfo:
+    """How flask.cli finds the app (used by Flask-Migrate's `db` commands too): build it from the settings."""
+    return ScriptInfo(create_app=create_app, set_debug_flag=False)
+
+
+def with_app(f):
+    """Run the command inside the application's context (the caller's ScriptInfo app, else a new one)."""
+
+    @click.pass_context
+    @functools.wraps(f)
+    def run(ctx: click.Context, /, *args, **kwargs):
+        if not current_app:
+            info = ctx.find_object(ScriptInfo) or script_info()
+            ctx.with_resource(info.load_app().app_context())
+        return ctx.invoke(f, *args, **kwargs)
+
+    return run
+
+
+def _help(name: str) -> str:
+    return APP_COMMANDS[name][2]
+
+
+@click.command(help=_help("serve"))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=16, show_default=True, type=click.IntRange(1, 512),
+              help="Requests handled at once (waitress worker threads).")
+@click.option("--connection-limit", default=1000, show_default=True, type=click.IntRange(1, 100000),
+              help="Open connections kept at once; one per tablet with keep-alive (waitress' own default is 100).")
+@click.option("--backlog", default=2048, show_default=True, type=click.IntRange(1, 65535),
+              help="Connections the system queues before pro-app accepts them (the kernel may cap it: somaxconn).")
+@click.option("--channel-timeout", default=120, show_default=True, type=click.IntRange(1, 86400),
+              help="Seconds an idle keep-alive connection stays open.")
+@click.option("--demo", is_flag=True, help="Seed the demo study and print a coordinator login and a patient code.")
+@with_app
+def serve(host: str, port: int, threads: int, connection_limit: int, backlog: int, channel_timeout: int,
+          demo: bool) -> None:
+    upgrade_database()
+    url = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}"
+    if demo:
+        _print_demo(seed_demo(), url)
+    # End this context's database session: on SQLite an open transaction here would hold the write lock.
+    db.session.remove()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("waitress").addFilter(_LimitHint(connection_limit, threads))
+    click.echo(f"pro-app serving on {url}/  (Ctrl+C to stop; {threads} threads, up to {connection_limit} "
+               f"connections, backlog {backlog}, idle connections closed after {channel_timeout} s)")
+    waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads,
+                   connection_limit=connection_limit, backlog=backlog, channel_timeout=channel_timeout,
+                   ident="pro-app")
+
+
+class _LimitHint(logging.Filter):
+    """Waitress' warnings when it is saturated, said plainly with what to change."""
+
+    def __init__(self, connection_limit: int, threads: int):
+        super().__init__()
+        self.connection_limit, self.threads = connection_limit, threads
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "reached the connection limit" in message:
+            record.msg = (f"CONNECTION LIMIT REACHED: {self.connection_limit} connections are open; new tablets "
+                          "wait until one closes. Raise `pro-app serve --connection-limit` (see README).")
+            record.args = ()
+        elif "task queue depth" in message.lower():
+            record.msg = (f"REQUESTS QUEUED: all {self.threads} threads are busy ({message}). Raise "
+                          "`pro-app serve --threads`, or add a process behind the proxy (see README).")
+            record.args = ()
+        return True
+
+
+@click.command("demo", help=_help("demo"))
+@click.option("--participants", default=20, show_default=True, type=click.IntRange(1, 100000))
+@with_app
+def demo_command(participants: int) -> None:
+    upgrade_database()
+    _print_demo(seed_demo(participants), None)
+
+
+def _print_demo(info, url: str | None) -> None:
+    click.echo(f"Demo study {info.study_code}: {info.participants} participants.")
+    if url:
+        click.echo(f"  Open:               {url}/")
+    click.echo(f"  Coordinator login:  {info.email}  password: {info.password}  (at /staff/login)")
+    click.echo(f"  Patient code:       {info.patient_code}  (participant {info.patient}, {info.timepoint}; "
+               "enter it on the start screen)")
+
+
+@click.group(help=_help("user"))
+def user() -> None:
+    pass
+
+
+@user.command("create", help="Create a user; the password is prompted, read from stdin, or generated and shown once.")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--study", "study_codes", multiple=True, help="Grant access to this study (repeatable).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--generate", is_flag=True, help="Generate a password and print it once.")
+@with_app
+def create_user_command(email: str, role: str, study_codes: tuple[str, ...], password_stdin: bool,
+                        generate: bool) -> None:
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif generate or not sys.stdin.isatty():
+        password = generate_password()
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        created = create_user(email, role, password, study_codes)
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"created {created.email} ({created.role})")
+    if not password_stdin and (generate or not sys.stdin.isatty()):
+        click.echo(f"password: {password}  (shown once)")
+
+
+@click.command("export", help=_help("export"))
+@click.option("--study", "study_code", required=True, help="Study code, e.g. DEMO")
+@click.option("--dataset", required=True, type=click.Choice(DATASETS))
+@click.option("--format", "fmt", default="csv", show_default=True, type=click.Choice(list(WRITERS)))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="file (default: stdout)")
+@click.option("--site", "sites", multiple=True, help="Only this site (repeatable).")
+@click.option("--timepoint", "timepoints", multiple=True, help="Only this timepoint (repeatable).")
+@click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="Target date on or after (YYYY-MM-DD).")
+@click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="Target date on or before (YYYY-MM-DD).")
+@click.option("--excel", is_flag=True, help="CSV with a byte-order mark, so Excel reads accents correctly.")
+@with_app
+def export_command(study_code, dataset, fmt, output, sites, timepoints, date_from, date_to, excel) -> None:
+    filters = Filters(tuple(sites), tuple(timepoints), date_from.date() if date_from else None,
+                      date_to.date() if date_to else None)
+    try:
+        export = prepare_export(study_code, dataset, fmt, filters)
+    except ExportError as exc:
+        raise click.ClickException(str(exc)) from exc
+    chunks = stream_export(export, actor="system", user_id=None, via="cli", excel=excel)
+    if output is None:
+        if fmt != "csv" and sys.stdout.isatty():
+            raise click.ClickException(f"{fmt} is binary: give a file with -o")
+        out = sys.stdout.buffer
+        for data in chunks:
+            out.write(data)
+        out.flush()
+    else:
+        temporary = output.with_name(f".{output.name}.tmp")
+        try:
+            with temporary.open("wb") as fh:
+                for data in chunks:
+                    fh.write(data)
+            temporary.replace(output)
+        finally:
+            temporary.unlink(missing_ok=True)
+        click.echo(f"wrote {export.rows} rows to {output}", err=True)
+
+
