@@ -33,6 +33,8 @@ class Study(db.Model):
     # named here is asked with its default term set.
     selections: Mapped[dict] = mapped_column(JSON, default=dict)
     thresholds: Mapped[dict] = mapped_column(JSON, default=default_thresholds)
+    #: The study's alert rules (alerts/rules.py); None: the defaults of the instrument definitions.
+    alert_rules: Mapped[list | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     sites: Mapped[list[Site]] = relationship(back_populates="study", order_by="Site.code")
