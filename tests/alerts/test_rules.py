@@ -125,3 +125,29 @@ def test_a_study_without_rules_uses_the_definitions_defaults(app, study):
         assert ("grade_at_least", 3, "urgent", True) in kinds
         assert ("worsening_grade", 2, "urgent", True) in kinds
         assert ("threshold", None, "review", True) in kinds
+
+
+def test_through_paper_entry_a_crossing_that_is_no_alert_is_a_flag_in_the_report(app, client, create_study,
+                                                                                  create_participant, create_staff):
+    from tests.reports.test_reports import WK12, row
+    from tests.support.http import login
+    from tests.support.kiosk import html
+    from tests.support.staff import c30_paper_answers, paper
+
+    study = create_study(terms=[17], instruments=["qlq_c30", "pro_ctcae"])
+    with app.app_context():
+        _set_rules(study.id, [{**_rule("threshold", "review"), "enabled": False},
+                              _rule("worsening_grade", "urgent", value=2)])
+        db.session.commit()
+    participant = create_participant(study)
+    assert login(client, create_staff(studies=[study]).email).status_code == 302
+    base = {"PROCTCAE_17A_SCL": "1", "PROCTCAE_17B_SCL": "1", "PROCTCAE_17C_SCL": "1"}
+    wk12 = {"PROCTCAE_17A_SCL": "1", "PROCTCAE_17B_SCL": "3", "PROCTCAE_17C_SCL": "3"}
+    assert paper(client, participant.assessments["baseline"], c30_paper_answers() | base).status_code == 302
+    assert paper(client, participant.assessments["wk12"], c30_paper_answers(WK12) | wk12).status_code == 302
+    with app.app_context():
+        kinds = {(a.kind, a.source) for a in db.session.scalars(select(Alert))}
+    assert ("worsening_grade", COMPOSITE) in kinds
+    assert not any(kind == "threshold" for kind, _ in kinds)
+    page = html(client.get(f"/staff/participants/{participant.id}/report"))
+    assert "Above 25" in row(page, "PA", "wk12")
