@@ -127,7 +127,8 @@ def test_a_coordinators_morning(app, page, morning, screenshots, tmp_path):
     expect(open_list.locator("li[data-alert]")).to_have_count(morning.n_alerts)
     card = open_list.locator(f'li[data-alert="{morning.alert_id}"]')
     # One card per visit, listing its alerts: the visit's card names the participant.
-    expect(open_list.locator("li.visit-card", has=page.locator(f'li[data-alert="{morning.alert_id}"]'))).to_contain_text("P-002")
+    visit = open_list.locator("li.visit-card", has=page.locator(f'li[data-alert="{morning.alert_id}"]'))
+    expect(visit).to_contain_text("P-002")
     expect(card).to_contain_text(t(app, "Alerting answer on a symptom item"))
     expect(done_list).to_contain_text(t(app, "No acknowledged alerts yet."))
     note = "Called the patient; seen in clinic today."
