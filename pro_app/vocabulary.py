@@ -52,18 +52,22 @@ class AlertKind(StrEnum):
     GRADE_AT_LEAST = "grade_at_least"  # a composite grade at or above the rule's value
     ITEM_VALUE = "item_value"  # an item answered with the rule's value
     THRESHOLD = "threshold"  # a scale past its threshold for clinical importance
+    WORSENING_GRADE = "worsening_grade"  # a composite grade up by the rule's value from baseline
+    WORSENING_SCORE = "worsening_score"  # a scale worse by the rule's value (points) from baseline
 
 
 class AlertStatus(StrEnum):
     OPEN = "open"
     ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
 
 
 class Urgency(IntEnum):
     """1 is the most urgent."""
 
-    HIGH = 1
-    MEDIUM = 2
+    HIGH = 1  # urgent
+    MEDIUM = 2  # review
+    LOW = 3  # note
 
 
 class Role(StrEnum):
@@ -128,9 +132,14 @@ ALERT_KIND_LABELS = {
     AlertKind.GRADE_AT_LEAST: _l("Severe symptom (high composite grade)"),
     AlertKind.ITEM_VALUE: _l("Alerting answer on a symptom item"),
     AlertKind.THRESHOLD: _l("Score past the threshold for clinical importance"),
+    AlertKind.WORSENING_GRADE: _l("Symptom grade worse than at baseline"),
+    AlertKind.WORSENING_SCORE: _l("Score worse than at baseline"),
 }
 
-URGENCY_LABELS = {Urgency.HIGH: _l("High"), Urgency.MEDIUM: _l("Medium")}
+URGENCY_LABELS = {Urgency.HIGH: _l("High"), Urgency.MEDIUM: _l("Medium"), Urgency.LOW: _l("Low")}
+
+#: The names a study's alert rules give their urgency (its definition and YAML), and the level each means.
+URGENCY_NAMES = {"urgent": Urgency.HIGH, "review": Urgency.MEDIUM, "note": Urgency.LOW}
 
 ROLE_LABELS = {
     Role.ADMIN: _l("Administrator"),

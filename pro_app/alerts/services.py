@@ -126,3 +126,23 @@ def acknowledge(user: User, alert: Alert, note: str | None) -> bool:
     audit.record("alert.acknowledge", "alert", alert.id, actor=Actor.USER, user_id=user.id, study_id=alert.study_id,
                  old=old, new={"status": "acknowledged", "note": note})
     return True
+
+
+def group_by_visit(rows: list[AlertRow]) -> list[list[AlertRow]]:
+    """Rows grouped per assessment (one card per visit), each group in the rows' order, the groups in the
+    order of their first row (so the visit with the most urgent, oldest alert comes first)."""
+    groups: dict[int, list[AlertRow]] = {}
+    for row in rows:
+        groups.setdefault(row.assessment_id, []).append(row)
+    return list(groups.values())
+
+
+def open_alerts_of_visit(user: User, assessment_id: int) -> list[Alert]:
+    """The visit's open alerts if the user may see its participant (empty otherwise: the caller answers 404)."""
+    return list(db.session.scalars(_scoped(user).where(Alert.assessment_id == assessment_id,
+                                                      Alert.status == AlertStatus.OPEN).order_by(Alert.id)))
+
+
+def acknowledge_visit(user: User, alerts: list[Alert], note: str | None) -> int:
+    """Acknowledge every one of the visit's open alerts with one note (each audited); how many changed."""
+    return sum(acknowledge(user, alert, note) for alert in alerts)

@@ -44,6 +44,7 @@ def study(code: str):
     done_rows = services.list_alerts(g.user, found, AlertStatus.ACKNOWLEDGED, lang, limit=ACKNOWLEDGED_SHOWN)
     return render_template(
         "alerts/list.html", study=found, open_rows=open_rows, done_rows=done_rows,
+        open_groups=services.group_by_visit(open_rows),
         can_acknowledge=g.user.role in EDITORS, form=AcknowledgeForm(formdata=None),
         kind_labels=ALERT_KIND_LABELS, urgency_labels=URGENCY_LABELS, shown=ACKNOWLEDGED_SHOWN)
 
@@ -60,3 +61,18 @@ def acknowledge(alert_id: int):
     code = alert.assessment.participant.study.code
     services.acknowledge(g.user, alert, form.note.data)
     return redirect(url_for(".study", code=code) + f"#alert-{alert_id}")
+
+
+@bp.post("/assessments/<int:assessment_id>/alerts/acknowledge")
+@roles_required(EDITORS)
+def acknowledge_visit(assessment_id: int):
+    """Every open alert of one visit at once, with one note."""
+    alerts = services.open_alerts_of_visit(g.user, assessment_id)
+    if not alerts:
+        abort(404)
+    form = AcknowledgeForm()
+    if not form.validate():
+        abort(400)
+    code = alerts[0].assessment.participant.study.code
+    services.acknowledge_visit(g.user, alerts, form.note.data)
+    return redirect(url_for(".study", code=code) + "#open-alerts")

@@ -34,6 +34,8 @@ class Study(db.Model):
     selections: Mapped[dict] = mapped_column(JSON, default=dict)
     arms: Mapped[list] = mapped_column(JSON, default=list)  # the study's arm or cohort codes, in order
     thresholds: Mapped[dict] = mapped_column(JSON, default=default_thresholds)
+    #: The study's alert rules (alerts/rules.py); None: the defaults of the instrument definitions.
+    alert_rules: Mapped[list | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     sites: Mapped[list[Site]] = relationship(back_populates="study", order_by="Site.code")

@@ -10,15 +10,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from flask_babel import gettext as _
 
+from ..alerts.rules import DEFAULT_VALUES, default_rules, study_rules
 from ..extensions import library
 from ..i18n import current_language
 from ..models import Study, default_thresholds
+from ..vocabulary import URGENCY_NAMES, AlertKind
 
 #: Format 2 names each selection by its instrument (`selections`); format 1 had `proctcae_terms`, still read.
 FORMAT_VERSION = 2
 READS_FORMATS = (1, 2)
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-TOP_FIELDS = ("format", "code", "title", "anchor_event", "sites", "timepoints", "selections", "thresholds")
+TOP_FIELDS = ("format", "code", "title", "anchor_event", "sites", "timepoints", "selections", "thresholds",
+              "alert_rules")
+RULE_FIELDS = ("kind", "source", "value", "urgency", "enabled", "exclude_baseline")
 #: Format 1's one selection: the terms of the (one) instrument with selectable items.
 FORMAT_1_TERMS = "proctcae_terms"
 SITE_FIELDS = ("code", "name", "timezone")
@@ -55,6 +59,7 @@ def definition_of(study: Study) -> dict[str, Any]:
         ],
         "selections": {instrument: list(terms) for instrument, terms in (study.selections or {}).items()},
         "thresholds": {code: dict(rule) for code, rule in (study.thresholds or {}).items()},
+        "alert_rules": [dict(rule) for rule in study_rules(study)],
     }
 
 
@@ -237,6 +242,55 @@ def _validate_thresholds(raw: Any, errors: list[str]) -> dict[str, dict[str, flo
     return thresholds
 
 
+def _rule_sources() -> set[str]:
+    return {code for i in library.registry for code in i.scale_codes} | {
+        item for i in library.registry for item in i.item_ids}
+
+
+def _validate_alert_rules(raw: Any, errors: list[str]) -> list[dict[str, Any]]:
+    """The study's alert rules (alerts/rules.py), each in RULE_FIELDS' order; none given: the defaults."""
+    if raw is None:
+        return default_rules()
+    if not isinstance(raw, list):
+        errors.append(_("The alert rules must be a list, each with a kind and an urgency."))
+        return []
+    kinds, sources, rules = {k.value for k in AlertKind}, _rule_sources(), []
+    for n, rule in enumerate(raw, start=1):
+        if not isinstance(rule, dict) or any(f not in RULE_FIELDS for f in rule):
+            errors.append(_("Alert rule %(n)d must be a mapping of %(fields)s.", n=n, fields=", ".join(RULE_FIELDS)))
+            continue
+        kind, value = rule.get("kind"), rule.get("value")
+        if kind not in kinds:
+            errors.append(_("Alert rule %(n)d has an unknown kind; the kinds are %(kinds)s.", n=n,
+                            kinds=", ".join(k.value for k in AlertKind)))
+            continue
+        if rule.get("urgency") not in URGENCY_NAMES:
+            errors.append(_("Alert rule %(n)d needs an urgency: urgent, review or note.", n=n))
+            continue
+        if rule.get("source") is not None and rule["source"] not in sources:
+            errors.append(_("Alert rule %(n)d names an unknown scale or item: %(source)s.", n=n,
+                            source=rule["source"]))
+            continue
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value < 0):
+            errors.append(_("Alert rule %(n)d has a value that is not a number of 0 or more.", n=n))
+            continue
+        if kind == AlertKind.ITEM_VALUE and value is None:
+            errors.append(_("Alert rule %(n)d (an answer to an item) needs the value of the answer.", n=n))
+            continue
+        flags = [rule.get(f, default) for f, default in (("enabled", True), ("exclude_baseline", False))]
+        if not all(isinstance(f, bool) for f in flags):
+            errors.append(_("Alert rule %(n)d: enabled and exclude_baseline are true or false.", n=n))
+            continue
+        clean: dict[str, Any] = {"kind": kind}
+        if rule.get("source") is not None:
+            clean["source"] = rule["source"]
+        if value is not None or kind in DEFAULT_VALUES:
+            clean["value"] = DEFAULT_VALUES[kind] if value is None else value
+        clean.update(urgency=rule["urgency"], enabled=flags[0], exclude_baseline=flags[1])
+        rules.append(clean)
+    return rules
+
+
 def validate(data: Any) -> dict[str, Any]:
     """A clean definition from untrusted data (a form, an uploaded file); StudyError lists every problem."""
     if not isinstance(data, dict):
@@ -262,6 +316,7 @@ def validate(data: Any) -> dict[str, Any]:
         "timepoints": _validate_timepoints(data.get("timepoints"), errors),
         "selections": _validate_selections(_format_1_selections(data, errors), errors),
         "thresholds": _validate_thresholds(data.get("thresholds"), errors),
+        "alert_rules": _validate_alert_rules(data.get("alert_rules"), errors),
     }
     if not errors:
         errors.extend(_unselected(clean))

@@ -43,6 +43,11 @@ class StudyForm(FlaskForm):
     thresholds = TextAreaField(_l("Thresholds for flags (YAML)"), validators=[Length(max=20000)],
                                description=_l("Scale code, then below or above a score, for example PF2: "
                                               "{below: 83}."))
+    alert_rules = TextAreaField(_l("Alert rules (YAML)"), validators=[Length(max=20000)],
+                                description=_l("A list of rules, each with kind (grade_at_least, "
+                                               "worsening_grade, item_value, threshold, worsening_score), "
+                                               "value, optional source (a scale or item), urgency (urgent, "
+                                               "review or note), enabled and exclude_baseline."))
     reason = StringField(_l("Reason for the change"), validators=[Length(max=500)])
 
     def selection_fields(self) -> list[tuple[SelectField, StringField]]:
@@ -61,12 +66,13 @@ class StudyForm(FlaskForm):
         self.sites.data = to_yaml(definition["sites"])
         self.timepoints.data = to_yaml(definition["timepoints"])
         self.thresholds.data = to_yaml(definition["thresholds"])
+        self.alert_rules.data = to_yaml(definition["alert_rules"])
 
     def definition(self) -> dict:
         """The fields as a definition for the services to validate (StudyError: YAML that does not parse)."""
         errors: list[str] = []
         parsed = {}
-        for name in ("sites", "timepoints", "thresholds"):
+        for name in ("sites", "timepoints", "thresholds", "alert_rules"):
             try:
                 parsed[name] = parse_yaml(getattr(self, name).data or "")
             except StudyError:
@@ -84,7 +90,7 @@ class StudyForm(FlaskForm):
                 selections[instrument.id] = terms
         return {"code": self.code.data, "title": self.title.data, "anchor_event": self.anchor_event.data,
                 "sites": parsed["sites"], "timepoints": parsed["timepoints"], "selections": selections,
-                "thresholds": parsed["thresholds"]}
+                "thresholds": parsed["thresholds"], "alert_rules": parsed["alert_rules"]}
 
 
 def study_form(**kwargs) -> StudyForm:

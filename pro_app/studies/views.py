@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 from .. import access
 from ..access import ADMINS
+from ..alerts.rules import default_rules
 from ..extensions import db, library
 from ..models import default_thresholds
 from ..web import navigation
@@ -34,7 +35,7 @@ def _example_definition() -> dict:
                 {"code": "wk12", "label": "Week 12", "target_day": 84, "window_before": 14, "window_after": 14,
                  "instruments": instruments}],
             "selections": {i.id: list(i.default_selection()) for i in library.selectable()},
-            "thresholds": default_thresholds()}
+            "thresholds": default_thresholds(), "alert_rules": default_rules()}
 
 
 @bp.get("/studies")

@@ -156,5 +156,56 @@ def test_analyst_sees_alerts_but_cannot_acknowledge(app, client, study, raised, 
     token = csrf_token(html(client.get("/staff/tokens")))
     r = client.post(f"/staff/alerts/{raised.threshold}/acknowledge", data={"csrf_token": token})
     assert r.status_code == 403
+    r = client.post(f"/staff/assessments/{raised.assessment_id}/alerts/acknowledge", data={"csrf_token": token})
+    assert r.status_code == 403
+    with app.app_context():
+        assert db.session.get(Alert, raised.threshold).status == "open"
+
+
+def visits(page: str) -> list[int]:
+    return [int(i) for i in re.findall(r'data-visit="(\d+)"', section(page, "open"))]
+
+
+def test_alerts_are_grouped_per_visit_and_a_visit_is_acknowledged_at_once(app, client, study, raised,
+                                                                          create_participant, create_staff):
+    other = create_participant(study, code="P-OTHER")
+    with app.app_context():
+        assessment = db.session.get(Assessment, other.assessments["baseline"])
+        assessment.status = "completed"
+        lone = Alert(assessment=assessment, study_id=study.id, kind="threshold", urgency=2, source="FA", value=50.0,
+                     created_at=utcnow() - timedelta(hours=1))
+        db.session.add(lone)
+        db.session.commit()
+        lone_id = lone.id
+    staff = create_staff(studies=[study])
+    login(client, staff.email)
+    page = html(client.get(f"/staff/studies/{study.code}/alerts?lang=en"))
+    # The visit with the most urgent, oldest alert first; its three conditions on one card.
+    assert visits(page) == [raised.assessment_id, other.assessments["baseline"]]
+    assert "3 alerts at this visit" in page and "1 alert at this visit" in page
+    token = csrf_token(page)
+    r = client.post(f"/staff/assessments/{raised.assessment_id}/alerts/acknowledge",
+                    data={"csrf_token": token, "note": "Called the patient."})
+    assert r.status_code == 302
+    page = html(client.get(f"/staff/studies/{study.code}/alerts?lang=en"))
+    assert visits(page) == [other.assessments["baseline"]] and listed(page, "open") == [lone_id]
+    assert sorted(listed(page, "acknowledged")) == sorted([raised.item_value, raised.grade_at_least, raised.threshold])
+    with app.app_context():
+        events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "alert.acknowledge")).all()
+        assert sorted(e.entity_id for e in events) == sorted([raised.item_value, raised.grade_at_least,
+                                                              raised.threshold])
+        assert {e.new["note"] for e in events} == {"Called the patient."}
+    # Nothing left open at the visit: a second click is a 404, nothing changes.
+    r = client.post(f"/staff/assessments/{raised.assessment_id}/alerts/acknowledge", data={"csrf_token": token})
+    assert r.status_code == 404
+
+
+def test_a_visit_of_another_study_cannot_be_acknowledged(app, client, study, raised, create_study, create_staff):
+    other = create_study(code="NCT0000002")
+    create_staff(email="other@example.org", studies=[other])
+    login(client, "other@example.org")
+    token = csrf_token(html(client.get(f"/staff/studies/{other.code}/alerts")))
+    r = client.post(f"/staff/assessments/{raised.assessment_id}/alerts/acknowledge", data={"csrf_token": token})
+    assert r.status_code == 404
     with app.app_context():
         assert db.session.get(Alert, raised.threshold).status == "open"

@@ -96,9 +96,13 @@ def _subject_data(table: str, row: Row) -> Row:
     return row
 
 
+def _alert_rules(table: str, row: Row) -> Row:
+    return row | {"alert_rules": None} if table == "study" else row
+
+
 #: What each migration does to rows that exist (migrations that only add tables, indexes or checks: none).
 FORWARD: dict[str, Change] = {"b3d5f0a1c2e4": _alert_kinds, "d2f7a9c3e5b1": _selections,
-                              "e4b7c1d9a2f3": _subject_data}
+                              "e4b7c1d9a2f3": _subject_data, "e4a1c7d9b2f3": _alert_rules}
 
 
 #: Revision ids from the first to the head.

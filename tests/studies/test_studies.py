@@ -92,6 +92,12 @@ def test_a_term_set_fills_the_terms(app, client, admin):
     ({"thresholds": "PF2: {under: 3}"}, "The threshold for PF2 must be either below or above a number from 0 to 100."),
     ({"timepoints": "- {code: baseline"}, "Timepoints (YAML): the text is not valid YAML."),
     ({"code": "NCT 1"}, "The study code is required and may use only letters"),
+    ({"alert_rules": "- {kind: grade_at_most, urgency: urgent}"}, "Alert rule 1 has an unknown kind"),
+    ({"alert_rules": "- {kind: threshold, urgency: soon}"}, "Alert rule 1 needs an urgency: urgent, review or note."),
+    ({"alert_rules": "- {kind: threshold, urgency: note}\n- {kind: item_value, urgency: urgent}"},
+     "Alert rule 2 (an answer to an item) needs the value of the answer."),
+    ({"alert_rules": "- {kind: grade_at_least, source: XX_COMP, urgency: urgent}"},
+     "Alert rule 1 names an unknown scale or item: XX_COMP."),
 ])
 def test_a_bad_definition_is_a_400_with_a_clear_message(app, client, admin, changes, message):
     r = post(client, "/staff/studies/new", study_form(**changes))
@@ -254,3 +260,29 @@ def grant_site(app, staff, study, site_code: str) -> None:
         db.session.add(StudyGrant(user_id=staff.id, study_id=study.id, site_id=site.id))
         db.session.commit()
 
+
+
+ALERT_RULES = """
+- {kind: grade_at_least, source: PROCTCAE_17_COMP, value: 2, urgency: urgent}
+- {kind: worsening_grade, urgency: review, exclude_baseline: true}
+- {kind: threshold, urgency: note, enabled: false}
+"""
+
+
+def test_alert_rules_are_edited_in_the_study_and_round_trip_through_yaml(app, client, admin, create_staff):
+    r = post(client, "/staff/studies/new", study_form(alert_rules=ALERT_RULES))
+    assert r.status_code == 302, html(r)
+    exported = client.get("/staff/studies/NCT01234567/export.yaml").get_data(as_text=True)
+    assert yaml.safe_load(exported)["alert_rules"] == [
+        {"kind": "grade_at_least", "source": "PROCTCAE_17_COMP", "value": 2, "urgency": "urgent", "enabled": True,
+         "exclude_baseline": False},
+        {"kind": "worsening_grade", "value": 2, "urgency": "review", "enabled": True, "exclude_baseline": True},
+        {"kind": "threshold", "urgency": "note", "enabled": False, "exclude_baseline": False}]
+    assert "worsening_grade" in html(client.get("/staff/studies/NCT01234567/edit"))
+    reset_database(app)
+    fresh = app.test_client()
+    staff = create_staff(email="admin@example.org", role="admin")
+    assert login(fresh, staff.email).status_code == 302
+    r = post(fresh, "/staff/studies/import", {"definition": exported, "reason": "Set up"})
+    assert r.status_code == 302, html(r)
+    assert fresh.get("/staff/studies/NCT01234567/export.yaml").get_data(as_text=True) == exported
