@@ -24,6 +24,11 @@ FORMAT_1_TERMS = "proctcae_terms"
 SITE_FIELDS = ("code", "name", "timezone")
 TIMEPOINT_FIELDS = ("code", "label", "target_day", "window_before", "window_after", "instruments")
 LANGUAGES = ("en", "es")
+#: Bounds on a schedule: a target day within ten years either side of the anchor, windows up to ten years,
+#: so no saved study can later put a date past the calendar (every enrolment would fail).
+MAX_DAYS = 3650
+MAX_LABEL = 120
+MAX_SITE_NAME = 200
 
 
 class StudyError(ValueError):
@@ -110,7 +115,11 @@ def _validate_sites(raw: Any, errors: list[str]) -> list[dict]:
             ZoneInfo(zone)
         except (ZoneInfoNotFoundError, ValueError):
             errors.append(_("Site %(code)s has an unknown time zone: %(timezone)s.", code=code, timezone=zone))
-        sites.append({"code": code, "name": _text(entry["name"])[:200], "timezone": zone})
+        name = _text(entry["name"])
+        if len(name) > MAX_SITE_NAME:
+            errors.append(_("Site %(code)s: the name may have at most %(max)d characters.", code=code,
+                            max=MAX_SITE_NAME))
+        sites.append({"code": code, "name": name, "timezone": zone})
     return sites
 
 
@@ -120,10 +129,19 @@ def _timepoint_days(code: str, entry: dict, errors: list[str]) -> dict[str, int 
         number = _whole_number(entry.get(field, default))
         if number is None:
             errors.append(_("Timepoint %(code)s: %(field)s must be a whole number of days.", code=code, field=field))
+        elif field == "target_day" and not -MAX_DAYS <= number <= MAX_DAYS:
+            errors.append(_("Timepoint %(code)s: %(field)s must be between %(low)d and %(high)d days.",
+                            code=code, field=field, low=-MAX_DAYS, high=MAX_DAYS))
+            number = None
+        elif field != "target_day" and number < 0:
+            errors.append(_("Timepoint %(code)s: a window before or after the target day cannot be negative.",
+                            code=code))
+            number = None
+        elif field != "target_day" and number > MAX_DAYS:
+            errors.append(_("Timepoint %(code)s: %(field)s must be between %(low)d and %(high)d days.",
+                            code=code, field=field, low=0, high=MAX_DAYS))
+            number = None
         numbers[field] = number
-    if any(n is not None and n < 0 for n in (numbers["window_before"], numbers["window_after"])):
-        errors.append(_("Timepoint %(code)s: a window before or after the target day cannot be negative.",
-                        code=code))
     return numbers
 
 
@@ -161,7 +179,11 @@ def _validate_timepoints(raw: Any, errors: list[str]) -> list[dict]:
         if code in seen:
             errors.append(_("Timepoint code %(code)s appears more than once.", code=code))
         seen.add(code)
-        timepoints.append({"code": code, "label": _text(entry.get("label")) or code,
+        label = _text(entry.get("label")) or code
+        if len(label) > MAX_LABEL:
+            errors.append(_("Timepoint %(code)s: the label may have at most %(max)d characters.", code=code,
+                            max=MAX_LABEL))
+        timepoints.append({"code": code, "label": label,
                            **_timepoint_days(code, entry, errors),
                            "instruments": _timepoint_instruments(code, entry, known, errors)})
     return timepoints
@@ -256,8 +278,10 @@ def validate(data: Any) -> dict[str, Any]:
     if not title or len(title) > 300:
         errors.append(_("The title is required (at most 300 characters)."))
     anchor = _text(data.get("anchor_event")) or "Start of radiotherapy"
+    if len(anchor) > MAX_LABEL:
+        errors.append(_("The anchor event may have at most %(max)d characters.", max=MAX_LABEL))
     clean = {
-        "code": code, "title": title, "anchor_event": anchor[:120],
+        "code": code, "title": title, "anchor_event": anchor,
         "sites": _validate_sites(data.get("sites"), errors),
         "timepoints": _validate_timepoints(data.get("timepoints"), errors),
         "selections": _validate_selections(_format_1_selections(data, errors), errors),

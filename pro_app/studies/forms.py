@@ -76,12 +76,17 @@ class StudyForm(FlaskForm):
         selections = {}
         for instrument in library.selectable():
             chosen = self[_set_field(instrument)].data
+            typed = [p.strip() for p in (self[_terms_field(instrument)].data or "").split(",") if p.strip()]
+            terms = typed
             if chosen:
                 terms = list(instrument.term_set(chosen).terms)
-            else:
-                terms = [p.strip() for p in (self[_terms_field(instrument)].data or "").split(",") if p.strip()]
+                if typed and typed != [str(n) for n in terms]:
+                    errors.append(_("%(instrument)s: choose a term set or type term numbers; the numbers typed "
+                                    "differ from the set.", instrument=instrument.title.get(current_language())))
             if terms:
                 selections[instrument.id] = terms
+        if errors:
+            raise StudyError(errors)
         return {"code": self.code.data, "title": self.title.data, "anchor_event": self.anchor_event.data,
                 "sites": parsed["sites"], "timepoints": parsed["timepoints"], "selections": selections,
                 "thresholds": parsed["thresholds"]}
