@@ -53,7 +53,7 @@ def visible_participant_ids(user: User, study: Study):
 
 ROW_COLUMNS = ["assessment_id", "participant_id", "participant", "participant_status", "language", "site",
                "site_name", "timezone", "timepoint", "timepoint_label", "visit", "target_date", "window_start",
-               "window_end", "stored_status", "answers"]
+               "window_end", "stored_status", "answers", "follow_up_continues", "death_date"]
 
 
 def assessments_frame(user: User, study: Study, now: datetime) -> pd.DataFrame:
@@ -65,7 +65,7 @@ def assessments_frame(user: User, study: Study, now: datetime) -> pd.DataFrame:
         select(Assessment.id, Participant.id, Participant.study_code, Participant.status, Participant.language,
                Site.code, Site.name, Site.timezone, Timepoint.code, Timepoint.label, Timepoint.position,
                Assessment.target_date, Assessment.window_start, Assessment.window_end, Assessment.status,
-               func.coalesce(answers.c.n, 0))
+               func.coalesce(answers.c.n, 0), Participant.follow_up_continues, Participant.death_date)
         .join(Participant, Assessment.participant_id == Participant.id)
         .join(Site, Participant.site_id == Site.id)
         .join(Timepoint, Assessment.timepoint_id == Timepoint.id)
@@ -85,10 +85,12 @@ def assessments_frame(user: User, study: Study, now: datetime) -> pd.DataFrame:
 
 
 def bucket_masks(frame: pd.DataFrame) -> dict[str, pd.Series]:
-    """Which rows fall in each bucket. Withdrawn participants are left out of the work to do."""
+    """Which rows fall in each bucket. Participants who died, or withdrew without follow-up, are left out of
+    the work to do."""
     if frame.empty:
         return {name: pd.Series(dtype=bool) for name in BUCKETS}
-    active = frame["participant_status"] != "withdrawn"
+    followed = frame["follow_up_continues"].fillna(False).astype(bool)
+    active = ((frame["participant_status"] != "withdrawn") | followed) & frame["death_date"].isna()
     unfinished = frame["status"].isin(["scheduled", "open", "in_progress"]) & active
     in_window = (frame["window_start"] <= frame["today"]) & (frame["today"] <= frame["window_end"])
     week_end = frame["today"].map(lambda d: d + timedelta(days=WEEK_DAYS))
@@ -153,6 +155,7 @@ DOWNLOAD_DATASETS = {
     "wide": _l("Wide (one row per assessment)"),
     "items": _l("Items (one row per answer)"),
     "compliance": _l("Compliance (one row per assessment)"),
+    "subjects": _l("Subjects (one row per participant)"),
     "codebook": _l("Codebook"),
 }
 DOWNLOAD_FORMATS = {"csv": "CSV", "xlsx": "XLSX"}
