@@ -7,8 +7,8 @@ from datetime import date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Regexp, ValidationError
+from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from ..i18n import LANGUAGE_NAMES, LANGUAGES
 from ..models import Site
@@ -50,4 +50,22 @@ class ParticipantEditForm(ParticipantForm):
 
 
 class WithdrawForm(FlaskForm):
+    withdrawn_on = DateField(_l("Date of withdrawal"), validators=[Optional(), within_calendar],
+                             description=_l("Today at the site when left empty."))
+    follow_up_continues = BooleanField(_l("Questionnaires continue after withdrawal (follow-up)"))
     reason = TextAreaField(_l("Reason for withdrawal"), validators=[DataRequired(), Length(max=500)])
+
+
+class SubjectForm(FlaskForm):
+    """Subject data entered when known: consent, arm or cohort, death; and a withdrawal's details."""
+
+    consent_date = DateField(_l("Date of informed consent"), validators=[Optional(), within_calendar])
+    arm = SelectField(_l("Arm or cohort"), validators=[Optional()])
+    death_date = DateField(_l("Date of death"), validators=[Optional(), within_calendar])
+    withdrawn_on = DateField(_l("Date of withdrawal"), validators=[Optional(), within_calendar])
+    withdrawn_reason = StringField(_l("Reason for withdrawal"), validators=[Length(max=500)])
+    follow_up_continues = BooleanField(_l("Questionnaires continue after withdrawal (follow-up)"))
+    reason = StringField(_l("Reason for the change"), validators=[DataRequired(), Length(max=500)])
+
+    def offer(self, arms: list[str]) -> None:
+        self.arm.choices = [SelectChoice("", _("Not assigned"))] + [SelectChoice(a, a) for a in arms]

@@ -79,14 +79,65 @@ def change_participant(participant: Participant, *, site: Site, language: str, a
     return moves
 
 
-def withdraw(participant: Participant, user: User, reason: str) -> None:
-    """Withdraw: the data stay; no later assessment is expected (exports read the participant's status)."""
+def withdraw(participant: Participant, user: User, reason: str, on: date | None = None,
+             follow_up_continues: bool = False) -> None:
+    """Withdraw (on a date, by default today at the site): the data stay; no assessment whose window ends
+    after that date is expected, unless follow-up questionnaires continue."""
     if participant.status == ParticipantStatus.WITHDRAWN:
         raise ParticipantError([_("This participant has already been withdrawn.")])
+    today = site_today(participant, utcnow())
+    on = on or today
+    if on > today:
+        raise ParticipantError([_("The date of withdrawal cannot be in the future.")])
     participant.status, participant.withdrawn_reason = "withdrawn", reason[:500]
-    participant.withdrawn_on = site_today(participant, utcnow())
+    participant.withdrawn_on, participant.follow_up_continues = on, follow_up_continues
     audit.record("participant.withdraw", "participant", participant.id, actor=Actor.USER, user_id=user.id,
                  study_id=participant.study_id, old={"status": "active"},
-                 new={"status": "withdrawn", "withdrawn_on": participant.withdrawn_on.isoformat()},
+                 new={"status": "withdrawn", "withdrawn_on": on.isoformat(),
+                      "follow_up_continues": follow_up_continues},
                  reason=reason)
     db.session.flush()
+
+
+SUBJECT_FIELDS = ("consent_date", "arm", "death_date", "withdrawn_on", "withdrawn_reason", "follow_up_continues")
+
+
+def _subject_data(participant: Participant) -> dict:
+    values = {name: getattr(participant, name) for name in SUBJECT_FIELDS}
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
+
+
+def change_subject_data(participant: Participant, *, user: User, reason: str, consent_date: date | None,
+                        arm: str | None, death_date: date | None, withdrawn_on: date | None = None,
+                        withdrawn_reason: str | None = None, follow_up_continues: bool = False) -> bool:
+    """Enter or correct the subject data (audited with the reason, old and new values). A withdrawal's
+    details change only for a withdrawn participant. Returns whether anything changed."""
+    today = site_today(participant, utcnow())
+    problems = []
+    if arm and arm not in (participant.study.arms or ()):
+        problems.append(_("Arm %(code)s is not one of this study's arms.", code=arm))
+    for label, value in ((_("The date of informed consent"), consent_date), (_("The date of death"), death_date),
+                         (_("The date of withdrawal"), withdrawn_on)):
+        if value is not None and value > today:
+            problems.append(_("%(field)s cannot be in the future.", field=label))
+    if death_date and consent_date and death_date < consent_date:
+        problems.append(_("The date of death cannot be before the date of informed consent."))
+    withdrawn = participant.status == ParticipantStatus.WITHDRAWN
+    if withdrawn and not (withdrawn_reason or "").strip():
+        problems.append(_("A withdrawn participant needs a reason for withdrawal."))
+    if problems:
+        raise ParticipantError(problems)
+    old = _subject_data(participant)
+    participant.consent_date, participant.arm, participant.death_date = consent_date, arm or None, death_date
+    if withdrawn:
+        participant.withdrawn_on = withdrawn_on
+        participant.withdrawn_reason = withdrawn_reason.strip()[:500]
+        participant.follow_up_continues = follow_up_continues
+    new = _subject_data(participant)
+    if new == old:
+        return False
+    audit.record("participant.subject_data", "participant", participant.id, actor=Actor.USER, user_id=user.id,
+                 study_id=participant.study_id, old={k: v for k, v in old.items() if v != new[k]},
+                 new={k: v for k, v in new.items() if v != old[k]}, reason=reason)
+    db.session.flush()
+    return True

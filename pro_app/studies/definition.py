@@ -18,7 +18,7 @@ from ..models import Study, default_thresholds
 FORMAT_VERSION = 2
 READS_FORMATS = (1, 2)
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-TOP_FIELDS = ("format", "code", "title", "anchor_event", "sites", "timepoints", "selections", "thresholds")
+TOP_FIELDS = ("format", "code", "title", "anchor_event", "arms", "sites", "timepoints", "selections", "thresholds")
 #: Format 1's one selection: the terms of the (one) instrument with selectable items.
 FORMAT_1_TERMS = "proctcae_terms"
 SITE_FIELDS = ("code", "name", "timezone")
@@ -29,6 +29,7 @@ LANGUAGES = ("en", "es")
 MAX_DAYS = 3650
 MAX_LABEL = 120
 MAX_SITE_NAME = 200
+MAX_ARMS = 50
 
 
 class StudyError(ValueError):
@@ -52,6 +53,7 @@ def definition_of(study: Study) -> dict[str, Any]:
         "code": study.code,
         "title": study.title,
         "anchor_event": study.anchor_event,
+        "arms": list(study.arms or ()),
         "sites": [{"code": s.code, "name": s.name, "timezone": s.timezone} for s in study.sites],
         "timepoints": [
             {"code": t.code, "label": t.label, "target_day": t.target_day, "window_before": t.window_before,
@@ -121,6 +123,28 @@ def _validate_sites(raw: Any, errors: list[str]) -> list[dict]:
                             max=MAX_SITE_NAME))
         sites.append({"code": code, "name": name, "timezone": zone})
     return sites
+
+
+def _validate_arms(raw: Any, errors: list[str]) -> list[str]:
+    """The study's arm or cohort codes, in order (none is fine: a single-arm study)."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        errors.append(_("The arms must be a list of arm or cohort codes."))
+        return []
+    arms: list[str] = []
+    for value in raw:
+        code = _text(value)
+        if not CODE_PATTERN.fullmatch(code):
+            errors.append(_("Arm code %(code)s may use only letters, digits, dots, dashes and underscores "
+                            "(at most 64).", code=code))
+        elif code in arms:
+            errors.append(_("Arm code %(code)s appears more than once.", code=code))
+        else:
+            arms.append(code)
+    if len(arms) > MAX_ARMS:
+        errors.append(_("A study may have at most %(max)d arms or cohorts.", max=MAX_ARMS))
+    return arms
 
 
 def _timepoint_days(code: str, entry: dict, errors: list[str]) -> dict[str, int | None]:
@@ -282,6 +306,7 @@ def validate(data: Any) -> dict[str, Any]:
         errors.append(_("The anchor event may have at most %(max)d characters.", max=MAX_LABEL))
     clean = {
         "code": code, "title": title, "anchor_event": anchor,
+        "arms": _validate_arms(data.get("arms"), errors),
         "sites": _validate_sites(data.get("sites"), errors),
         "timepoints": _validate_timepoints(data.get("timepoints"), errors),
         "selections": _validate_selections(_format_1_selections(data, errors), errors),

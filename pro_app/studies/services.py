@@ -23,7 +23,7 @@ def create_study(data: Any, user: User, reason: str | None = None) -> Study:
     clean = validate(data)
     if find(clean["code"]) is not None:
         raise StudyExists([_("A study with code %(code)s already exists.", code=clean["code"])])
-    study = Study(code=clean["code"], title=clean["title"], anchor_event=clean["anchor_event"],
+    study = Study(code=clean["code"], title=clean["title"], anchor_event=clean["anchor_event"], arms=clean["arms"],
                   selections=clean["selections"], thresholds=clean["thresholds"])
     db.session.add(study)
     for site in clean["sites"]:
@@ -64,6 +64,10 @@ def _removal_problems(study: Study, clean: dict[str, Any]) -> list[str]:
         for email in _granted_to(site):
             problems.append(_("Site %(code)s is named in the grant of %(email)s and cannot be removed.",
                               code=site.code, email=email))
+    assigned = db.session.scalars(select(Participant.arm).where(Participant.study_id == study.id,
+                                                                Participant.arm.is_not(None)).distinct())
+    for arm in sorted(set(assigned) - set(clean["arms"])):
+        problems.append(_("Arm %(code)s has participants and cannot be removed.", code=arm))
     wanted_timepoints = {t["code"] for t in clean["timepoints"]}
     for timepoint in study.timepoints:
         if timepoint.code not in wanted_timepoints and _has_assessments(timepoint):
@@ -138,7 +142,7 @@ def update_study(study: Study, data: Any, user: User, reason: str) -> Study:
     if problems:
         raise StudyError(problems)
     old = definition_of(study)
-    study.title, study.anchor_event = clean["title"], clean["anchor_event"]
+    study.title, study.anchor_event, study.arms = clean["title"], clean["anchor_event"], clean["arms"]
     study.selections, study.thresholds = clean["selections"], clean["thresholds"]
     _apply_sites(study, clean["sites"])
     added, moved = _apply_timepoints(study, clean["timepoints"])
