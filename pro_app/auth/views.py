@@ -6,6 +6,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, sessi
 from flask_babel import lazy_gettext as _l
 
 from ..access import EDITORS
+from ..web import navigation
 from ..web.forms import ActionForm
 from ..web.guards import roles_required
 from ..web.lookups import assessment_or_404
@@ -59,4 +60,6 @@ def issue_code(assessment_id: int):
         code = services.issue_code(g.user, assessment)
     except services.NotStartable:
         abort(409)
-    return render_template("auth/code.html", code=code, assessment=assessment)
+    back = navigation.return_to(request.form.get("back")) or url_for(
+        "participants.detail", participant_id=assessment.participant_id)
+    return render_template("auth/code.html", code=code, assessment=assessment, back=back)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
 
 from .. import access, audit
 from ..assessments.schedule import create_assessments, reschedule, site_today
@@ -20,12 +21,21 @@ def site_named(sites: list[Site], code: str) -> Site | None:
     return next((s for s in sites if s.code == code), None)
 
 
-def listed(user: User, study: Study, site: Site | None) -> list[Participant]:
-    """The study's participants the user may see (at one site, when given), by code."""
+def listed(user: User, study: Study, site: Site | None, *, search: str = "", arm: str = "",
+           status: str = "") -> Select:
+    """The study's participants the user may see (at one site, with a code containing `search`, in an arm,
+    of a status, when given), by code, as a query to page through."""
     query = access.visible_participants(user).where(Participant.study_id == study.id)
     if site is not None:
         query = query.where(Participant.site_id == site.id)
-    return db.session.scalars(query.order_by(Participant.study_code)).all()
+    if search:
+        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Participant.study_code.ilike(f"%{escaped}%", escape="\\"))
+    if arm:
+        query = query.where(Participant.arm == arm)
+    if status:
+        query = query.where(Participant.status == status)
+    return query.options(selectinload(Participant.site)).order_by(Participant.study_code)
 
 
 class ParticipantError(StudyError):

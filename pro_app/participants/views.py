@@ -10,9 +10,11 @@ from ..access import EDITORS
 from ..assessments.schedule import site_today
 from ..clock import utcnow
 from ..i18n import LANGUAGE_NAMES
+from ..vocabulary import ParticipantStatus
 from ..web.forms import ActionForm, form_errors
 from ..web.guards import roles_required
 from ..web.lookups import participant_or_404, study_or_404
+from ..web.paging import page_number, paginate
 from ..worklist.services import participant_assessments
 from . import services
 from .forms import ParticipantEditForm, ParticipantForm, SubjectForm, WithdrawForm
@@ -29,9 +31,16 @@ def index(code: str):
     site = services.site_named(sites, chosen) if chosen else None
     if chosen and site is None:
         abort(404)
-    listed = services.listed(g.user, study, site)
-    return render_template("participants/list.html", study=study, participants=listed, sites=sites,
-                           chosen=site.code if site else "")
+    search = request.args.get("q", "").strip()[:64]
+    arm = request.args.get("arm", "")
+    arm = arm if arm in (study.arms or ()) else ""
+    status = request.args.get("status", "")
+    status = status if status in tuple(ParticipantStatus) else ""
+    page = paginate(services.listed(g.user, study, site, search=search, arm=arm, status=status),
+                    page_number(request.args.get("page")))
+    return render_template("participants/list.html", study=study, participants=page.items, page=page,
+                           sites=sites, chosen=site.code if site else "", search=search, arm=arm, status=status,
+                           statuses=tuple(ParticipantStatus), language_names=LANGUAGE_NAMES)
 
 
 @bp.route("/studies/<code>/participants/new", methods=["GET", "POST"])
