@@ -21,7 +21,7 @@ def login():
     form = LoginForm()
     if request.method == "POST":
         if form.validate() and services.login(form.email.data, form.password.data):
-            return redirect(services.safe_next(request.args.get("next")) or url_for("worklist.index"))
+            return redirect(services.safe_next(request.args.get("next")) or url_for("worklist.today"))
         return render_template("auth/login.html", form=form,
                                error=_l("Email or password not accepted, or the account is locked for now.")), 401
     return render_template("auth/login.html", form=form, error=None)

@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy.orm import contains_eager
 
 from .. import access
 from ..alerts.services import open_alert_count
@@ -139,6 +140,42 @@ def every_assessment(user: User, now) -> list[tuple[Participant, Assessment, str
         for assessment in participant_assessments(participant):
             rows.append((participant, assessment, assessment.effective_status(today)))
     return rows
+
+
+#: The statuses the assessments list filters on (stored, or following from the site-local date).
+LIST_STATUSES = ("scheduled", "open", "in_progress", "completed", "missed", "not_done")
+
+
+def assessment_listing(user: User, now: datetime, *, search: str = "", site: str = "", timepoint: str = "",
+                       status: str = "") -> Select:
+    """The assessments the user may see, filtered (participant code containing `search`, site code,
+    timepoint code, the status a coordinator sees today at each site), by study, participant and visit:
+    a query to page through, so a study of any size lists one page at a time."""
+    query = (select(Assessment).join(Assessment.participant).join(Participant.site).join(Assessment.timepoint)
+             .join(Participant.study).where(access.visible_participants(user).whereclause)
+             .options(contains_eager(Assessment.participant).contains_eager(Participant.site),
+                      contains_eager(Assessment.participant).contains_eager(Participant.study),
+                      contains_eager(Assessment.timepoint))
+             .order_by(Study.code, Participant.study_code, Timepoint.position))
+    if search:
+        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Participant.study_code.ilike(f"%{escaped}%", escape="\\"))
+    if site:
+        query = query.where(Site.code == site)
+    if timepoint:
+        query = query.where(Timepoint.code == timepoint)
+    if status in ("in_progress", "completed", "not_done"):
+        query = query.where(Assessment.status == status)
+    elif status in ("scheduled", "open", "missed"):
+        zones = db.session.scalars(select(Site.timezone).distinct()).all()
+        by_zone = []
+        for zone in zones:
+            today = local_today(zone, now)
+            when = {"scheduled": Assessment.window_start > today, "missed": Assessment.window_end < today,
+                    "open": and_(Assessment.window_start <= today, Assessment.window_end >= today)}[status]
+            by_zone.append(and_(Site.timezone == zone, when))
+        query = query.where(Assessment.status == "scheduled", or_(*by_zone) if by_zone else false())
+    return query
 
 
 def participant_assessments(participant: Participant) -> list[Assessment]:
