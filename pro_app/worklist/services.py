@@ -40,6 +40,8 @@ BUCKET_HELP = {
     "in_progress": _l("The patient has started but not submitted."),
     "missed": _l("The window closed and the assessment was never started."),
 }
+#: Rows a dashboard bucket shows; the count above it is the whole bucket's.
+BUCKET_ROWS = 50
 #: How far ahead "due this week" looks, in days after today.
 WEEK_DAYS = 7
 
@@ -114,8 +116,10 @@ class Dashboard:
     def count(self, name: str) -> int:
         return len(self.buckets[name])
 
-    def rows(self, name: str) -> list[dict]:
-        return self.buckets[name].to_dict("records")
+    def rows(self, name: str, limit: int | None = None) -> list[dict]:
+        """The bucket's rows, the first `limit` of them when given (a page stays small in a large study)."""
+        rows = self.buckets[name] if limit is None else self.buckets[name].head(limit)
+        return rows.to_dict("records")
 
 
 def dashboard(user: User, study: Study, now: datetime) -> Dashboard:

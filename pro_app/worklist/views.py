@@ -62,6 +62,7 @@ def study(code: str):
     board = services.dashboard(g.user, found, utcnow())
     return render_template("worklist/study.html", study=found, board=board, buckets=services.BUCKETS,
                            bucket_labels=services.BUCKET_LABELS, bucket_help=services.BUCKET_HELP,
+                           bucket_rows=services.BUCKET_ROWS,
                            datasets=services.DOWNLOAD_DATASETS, formats=services.DOWNLOAD_FORMATS)
 
 
