@@ -81,6 +81,14 @@ class ParticipantStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class NotExpectedReason(StrEnum):
+    """Why an assessment is not counted as expected (CONSORT-PRO): never counted as missed."""
+
+    WINDOW_NOT_OPEN = "window_not_open"  # not yet due
+    DIED = "died"  # the participant died on or before the window's last day, nothing given
+    WITHDRAWN = "withdrawn"  # withdrawn on or before the window's last day, follow-up not continued
+
+
 class SessionKind(StrEnum):
     STAFF = "staff"
     PATIENT = "patient"
@@ -126,6 +134,12 @@ NOT_DONE_LABELS = {
     NotDoneReason.OUTSIDE_WINDOW: _l("Outside the window"),
     NotDoneReason.DEVICE_FAILURE: _l("Device failure"),
     NotDoneReason.OTHER: _l("Other reason"),
+}
+
+NOT_EXPECTED_LABELS = {
+    NotExpectedReason.WINDOW_NOT_OPEN: _l("Window not open yet"),
+    NotExpectedReason.DIED: _l("Died"),
+    NotExpectedReason.WITHDRAWN: _l("Withdrawn"),
 }
 
 ALERT_KIND_LABELS = {

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, sessi
 from flask_babel import lazy_gettext as _l
 
 from ..access import EDITORS
+from ..web import navigation
 from ..web.forms import ActionForm
 from ..web.guards import roles_required
 from ..web.lookups import assessment_or_404
@@ -20,7 +21,7 @@ def login():
     form = LoginForm()
     if request.method == "POST":
         if form.validate() and services.login(form.email.data, form.password.data):
-            return redirect(services.safe_next(request.args.get("next")) or url_for("worklist.index"))
+            return redirect(services.safe_next(request.args.get("next")) or url_for("worklist.today"))
         return render_template("auth/login.html", form=form,
                                error=_l("Email or password not accepted, or the account is locked for now.")), 401
     return render_template("auth/login.html", form=form, error=None)
@@ -59,4 +60,6 @@ def issue_code(assessment_id: int):
         code = services.issue_code(g.user, assessment)
     except services.NotStartable:
         abort(409)
-    return render_template("auth/code.html", code=code, assessment=assessment)
+    back = navigation.return_to(request.form.get("back")) or url_for(
+        "participants.detail", participant_id=assessment.participant_id)
+    return render_template("auth/code.html", code=code, assessment=assessment, back=back)

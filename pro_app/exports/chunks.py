@@ -42,7 +42,8 @@ class Filters:
 
 ASSESSMENT_COLUMNS = ["assessment_id", "participant_id", "participant", "participant_status", "site", "timezone",
                       "timepoint", "visit", "target_date", "window_start", "window_end", "stored_status",
-                      "started_at", "completed_at", "mode", "not_done_reason"]
+                      "started_at", "completed_at", "mode", "not_done_reason", "withdrawn_on", "follow_up_continues",
+                      "death_date"]
 
 
 def _assessment_rows(study_id: int, filters: Filters, participant_ids: list[int]) -> list:
@@ -51,7 +52,8 @@ def _assessment_rows(study_id: int, filters: Filters, participant_ids: list[int]
         select(Assessment.id, Participant.id, Participant.study_code, Participant.status, Site.code, Site.timezone,
                Timepoint.code, Timepoint.position, Assessment.target_date, Assessment.window_start,
                Assessment.window_end, Assessment.status, bulk.as_stored(Assessment.started_at),
-               bulk.as_stored(Assessment.completed_at), Assessment.mode, Assessment.not_done_reason)
+               bulk.as_stored(Assessment.completed_at), Assessment.mode, Assessment.not_done_reason,
+               Participant.withdrawn_on, Participant.follow_up_continues, Participant.death_date)
         .join(Participant, Assessment.participant_id == Participant.id)
         .join(Site, Participant.site_id == Site.id)
         .join(Timepoint, Assessment.timepoint_id == Timepoint.id)

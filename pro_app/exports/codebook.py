@@ -23,6 +23,7 @@ def dataset_columns(study: Study) -> dict[str, list[C.Column]]:
         "items": [replace(c, values=ids) if c.name == "instrument" else c for c in C.IDENTIFIERS + C.ITEM_ROW],
         "scores": [replace(c, values=ids) if c.name == "instrument" else c for c in C.IDENTIFIERS + C.SCORE_ROW],
         "compliance": C.IDENTIFIERS + C.COMPLIANCE_ROW,
+        "subjects": [replace(c, values="; ".join(study.arms or ())) if c.name == "arm" else c for c in C.SUBJECTS],
         "wide": C.IDENTIFIERS + [C.item_column(owner[i], i) for i in item_cols]
         + [C.scale_column(owner[s], s) for s in scale_cols],
     }

@@ -83,10 +83,11 @@ SCORE_ROW = [
 ]
 
 COMPLIANCE_ROW = [
-    Column("expected", "1 when the assessment was expected (window opened while the participant was on study)",
-           "integer", "0; 1"),
-    Column("not_expected_reason", "Why the assessment was not expected", "string",
-           "window_not_open (not yet due); withdrawn (withdrawn before the window opened)",
+    Column("expected", "1 when the assessment was expected (CONSORT-PRO: window opened while the participant was "
+           "alive and on study)", "integer", "0; 1"),
+    Column("not_expected_reason", "Why the assessment was not expected (never counted as missed)", "string",
+           "window_not_open (not yet due); died (died on or before the last day of the window, nothing given); "
+           "withdrawn (withdrawn on or before the last day of the window, follow-up not continued, nothing given)",
            missing="blank when expected"),
     Column("received", "1 when the assessment was completed", "integer", "0; 1"),
     Column("items_answered", "Items answered", "integer"),
@@ -94,6 +95,24 @@ COMPLIANCE_ROW = [
     Column("not_done_reason", "Why the assessment was not done", "string",
            "; ".join(NOT_DONE_REASONS),
            missing="blank unless assessment_status = not_done"),
+]
+
+
+SUBJECTS = [
+    Column("study", "Study code", "string"),
+    Column("site", "Site code", "string"),
+    Column("participant", "Participant (pseudonymous study code)", "string"),
+    Column("arm", "Arm or cohort code", "string", missing="blank: not assigned"),  # values: the study's arms
+    Column("language", "Preferred language", "string", "en; es"),
+    Column("consent_date", "Date of informed consent (site-local)", "date", missing="blank: not entered"),
+    Column("anchor_date", "Date of the study's anchor event (site-local; day 0 of the schedule)", "date"),
+    Column("enrolled_at", "When the participant was enrolled in pro-app (UTC, ISO 8601)", "datetime"),
+    Column("status", "Participant status", "string", "active; withdrawn"),
+    Column("withdrawn_on", "Date of withdrawal (site-local)", "date", missing="blank: not withdrawn, or no date"),
+    Column("withdrawn_reason", "Reason for withdrawal (free text entered by staff)", "string",
+           missing="blank: not withdrawn"),
+    Column("follow_up_continues", "1 when questionnaires continue after withdrawal", "integer", "0; 1"),
+    Column("death_date", "Date of death (site-local)", "date", missing="blank: no death recorded"),
 ]
 
 

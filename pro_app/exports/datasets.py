@@ -11,15 +11,17 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy import case, func, select
 
+from ..extensions import db
 from ..instruments import Instrument
-from ..models import Assessment, ItemResponse, Participant, Score, Study, Timepoint
+from ..models import Assessment, ItemResponse, Participant, Score, Site, Study, Timepoint
+from ..vocabulary import NotExpectedReason
 from . import bulk, chunks
 from . import columns as C
 from .chunks import ExportError, Filters
 from .codebook import codebook, dataset_columns
 from .layout import proae_instruments, study_by_code, study_instruments, study_items, study_scales, wide_columns
 
-DATASETS = ("items", "scores", "wide", "proae", "compliance", "codebook")
+DATASETS = ("items", "scores", "wide", "proae", "compliance", "subjects", "codebook")
 
 __all__ = ["DATASETS", "ExportError", "Filters", "IDENTIFIER_NAMES", "build", "codebook", "dataset_columns",
            "study_by_code", "study_instruments", "study_items", "study_scales", "wide_columns"]
@@ -209,6 +211,34 @@ def proae(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
                         axis=1)
 
 
+# --- subjects --------------------------------------------------------------------------------------------
+
+def subjects(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
+    """One row per participant: the subject-level facts (arm, consent, anchor, withdrawal, death). Of the
+    filters only the sites apply (the others select assessments)."""
+    stmt = (select(Site.code, Participant.study_code, Participant.arm, Participant.language,
+                   Participant.consent_date, Participant.anchor_date, bulk.as_stored(Participant.created_at),
+                   Participant.status, Participant.withdrawn_on, Participant.withdrawn_reason,
+                   Participant.follow_up_continues, Participant.death_date)
+            .join(Site, Participant.site_id == Site.id)
+            .where(Participant.study_id == study.id).order_by(Participant.study_code))
+    if filters.sites:
+        stmt = stmt.where(Site.code.in_(filters.sites))
+    names = ["site", "participant", "arm", "language", "consent_date", "anchor_date", "enrolled_at", "status",
+             "withdrawn_on", "withdrawn_reason", "follow_up_continues", "death_date"]
+    rows = db.session.execute(stmt).all()
+    for start in range(0, len(rows), chunks.CHUNK_PARTICIPANTS * 10):
+        frame = bulk.rows_frame(rows[start:start + chunks.CHUNK_PARTICIPANTS * 10], names)
+        frame.insert(0, "study", study.code)
+        for column in ("site", "participant", "arm", "language", "status", "withdrawn_reason"):
+            frame[column] = frame[column].astype("string")
+        frame["enrolled_at"] = pd.to_datetime(frame["enrolled_at"], utc=True).astype("datetime64[us, UTC]")
+        for column in ("consent_date", "anchor_date", "withdrawn_on", "death_date"):  # a date type even when blank
+            frame[column] = pd.array(frame[column].tolist(), dtype=pd.ArrowDtype(pa.date32()))
+        frame["follow_up_continues"] = frame["follow_up_continues"].fillna(False).astype(bool).astype("int64")
+        yield frame[[c.name for c in C.SUBJECTS]].reset_index(drop=True)
+
+
 # --- compliance ------------------------------------------------------------------------------------------
 
 def compliance(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
@@ -228,16 +258,38 @@ def compliance(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
         frame = base.copy()
         frame["items_answered"] = frame["assessment_id"].map(answered).fillna(0).astype("int64")
         frame["items_asked"] = frame["assessment_id"].map(asked).fillna(0).astype("int64")
-        not_open = frame["today"] < frame["window_start"]
-        withdrawn = (frame["participant_status"] == "withdrawn") & (frame["stored_status"] == "scheduled")
-        frame["not_expected_reason"] = np.where(withdrawn, "withdrawn", np.where(not_open, "window_not_open", None))
+        frame["not_expected_reason"] = not_expected_reasons(frame)
         frame["expected"] = frame["not_expected_reason"].isna().astype("int64")
         frame["received"] = (frame["assessment_status"] == "completed").astype("int64")
         yield frame[columns].reset_index(drop=True)
 
 
+def not_expected_reasons(frame: pd.DataFrame) -> np.ndarray:
+    """CONSORT-PRO: an assessment is expected only while the participant is alive and on study, once its
+    window has opened. One with nothing given (still `scheduled`) whose window ended on or after the death
+    date is `died`; on or after the withdrawal date, without follow-up continuing, `withdrawn` (a withdrawal
+    with no date recorded counts for every assessment with nothing given); a window not yet open is
+    `window_not_open`. Anything given (started, completed, not done with a reason) stays expected."""
+    nothing_given = (frame["stored_status"] == "scheduled").to_numpy()
+    window_end = frame["window_end"]
+    died = nothing_given & _on_or_before(frame["death_date"], window_end)
+    followed = frame["follow_up_continues"].fillna(False).astype(bool).to_numpy()
+    undated = frame["withdrawn_on"].isna().to_numpy()
+    withdrawn_undated = (frame["participant_status"] == "withdrawn").to_numpy() & undated
+    withdrawn = nothing_given & ~followed & (_on_or_before(frame["withdrawn_on"], window_end) | withdrawn_undated)
+    not_open = (frame["today"] < frame["window_start"]).to_numpy()
+    return np.select([died, withdrawn, not_open],
+                     [NotExpectedReason.DIED.value, NotExpectedReason.WITHDRAWN.value,
+                      NotExpectedReason.WINDOW_NOT_OPEN.value], default=None)
+
+
+def _on_or_before(day: pd.Series, limit: pd.Series) -> np.ndarray:
+    """Where `day` (a date, or blank) is on or before `limit`."""
+    return np.array([d is not None and d == d and d <= end for d, end in zip(day, limit, strict=True)], dtype=bool)
+
+
 BUILDERS = {"items": items, "scores": scores, "wide": wide, "proae": proae, "compliance": compliance,
-            "codebook": codebook}
+            "subjects": subjects, "codebook": codebook}
 
 
 def build(study: Study, dataset: str, filters: Filters | None = None) -> Iterator[pd.DataFrame]:

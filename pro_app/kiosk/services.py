@@ -14,7 +14,7 @@ from ..extensions import db
 from ..models import Assessment, AuthSession, User
 from ..security import codes, sessions, throttle
 from ..security.accounts import authenticate
-from ..vocabulary import Actor, AssessmentStatus, ParticipantStatus, SessionKind
+from ..vocabulary import Actor, AssessmentStatus, SessionKind
 
 STARTABLE = ("open", "in_progress")
 
@@ -44,8 +44,8 @@ def start_with_code(code: str, device: str) -> AuthSession:
     if found is None or not codes.is_valid(found):
         throttle.fail(code_key, tablet_key)  # kept: the view returns the refusal normally, so it commits
         raise StartRefused("unknown")
-    if assessment.participant.status != ParticipantStatus.ACTIVE:
-        raise StartRefused("closed")  # withdrawn from the study: nothing more is asked
+    if not assessment.participant.questionnaires_continue:
+        raise StartRefused("closed")  # died, or withdrawn without follow-up: nothing more is asked
     status = assessment.effective_status(site_today(assessment.participant, utcnow()))
     if status not in STARTABLE:
         raise StartRefused("closed")
@@ -60,7 +60,7 @@ def begin_patient(assessment: Assessment, handed_over_by: int | None) -> AuthSes
 
 
 def can_hand_over(assessment: Assessment) -> bool:
-    return assessment.participant.status == ParticipantStatus.ACTIVE and (
+    return assessment.participant.questionnaires_continue and (
         assessment.effective_status(site_today(assessment.participant, utcnow())) in STARTABLE)
 
 

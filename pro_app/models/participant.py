@@ -39,3 +39,10 @@ class Participant(db.Model):
 
     study: Mapped[Study] = relationship()
     site: Mapped[Site] = relationship()
+
+    @property
+    def questionnaires_continue(self) -> bool:
+        """Whether questionnaires are still asked: alive, and on study or followed up after withdrawal."""
+        if self.death_date is not None:
+            return False
+        return self.status == ParticipantStatus.ACTIVE or bool(self.follow_up_continues)

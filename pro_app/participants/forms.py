@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Regexp
+from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from ..i18n import LANGUAGE_NAMES, LANGUAGES
 from ..models import Site
+
+#: Dates a participant's record may carry: a schedule counted from them stays inside the calendar.
+EARLIEST_DATE = date(1990, 1, 1)
+LATEST_DATE = date(2099, 12, 31)
+
+
+def within_calendar(form, field) -> None:
+    """A date field's value within EARLIEST_DATE..LATEST_DATE (an empty optional field passes)."""
+    if field.data is not None and not EARLIEST_DATE <= field.data <= LATEST_DATE:
+        raise ValidationError(_("Give a date between %(first)s and %(last)s.", first=EARLIEST_DATE.isoformat(),
+                                last=LATEST_DATE.isoformat()))
 
 
 class ParticipantForm(FlaskForm):
@@ -20,7 +34,7 @@ class ParticipantForm(FlaskForm):
         description=_l("Pseudonymous: never a name or a medical record number."))
     site = SelectField(_l("Site"), coerce=int, validators=[DataRequired()])
     language = SelectField(_l("Preferred language"), validators=[DataRequired()])
-    anchor_date = DateField(_l("Anchor date"), validators=[DataRequired()],
+    anchor_date = DateField(_l("Anchor date"), validators=[DataRequired(), within_calendar],
                             description=_l("The site-local date of the study's anchor event."))
     reason = StringField(_l("Reason"), validators=[Length(max=500)])
 
@@ -36,4 +50,22 @@ class ParticipantEditForm(ParticipantForm):
 
 
 class WithdrawForm(FlaskForm):
+    withdrawn_on = DateField(_l("Date of withdrawal"), validators=[Optional(), within_calendar],
+                             description=_l("Today at the site when left empty."))
+    follow_up_continues = BooleanField(_l("Questionnaires continue after withdrawal (follow-up)"))
     reason = TextAreaField(_l("Reason for withdrawal"), validators=[DataRequired(), Length(max=500)])
+
+
+class SubjectForm(FlaskForm):
+    """Subject data entered when known: consent, arm or cohort, death; and a withdrawal's details."""
+
+    consent_date = DateField(_l("Date of informed consent"), validators=[Optional(), within_calendar])
+    arm = SelectField(_l("Arm or cohort"), validators=[Optional()])
+    death_date = DateField(_l("Date of death"), validators=[Optional(), within_calendar])
+    withdrawn_on = DateField(_l("Date of withdrawal"), validators=[Optional(), within_calendar])
+    withdrawn_reason = StringField(_l("Reason for withdrawal"), validators=[Length(max=500)])
+    follow_up_continues = BooleanField(_l("Questionnaires continue after withdrawal (follow-up)"))
+    reason = StringField(_l("Reason for the change"), validators=[DataRequired(), Length(max=500)])
+
+    def offer(self, arms: list[str]) -> None:
+        self.arm.choices = [SelectChoice("", _("Not assigned"))] + [SelectChoice(a, a) for a in arms]

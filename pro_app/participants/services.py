@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
 
 from .. import access, audit
 from ..assessments.schedule import create_assessments, reschedule, site_today
@@ -20,12 +21,21 @@ def site_named(sites: list[Site], code: str) -> Site | None:
     return next((s for s in sites if s.code == code), None)
 
 
-def listed(user: User, study: Study, site: Site | None) -> list[Participant]:
-    """The study's participants the user may see (at one site, when given), by code."""
+def listed(user: User, study: Study, site: Site | None, *, search: str = "", arm: str = "",
+           status: str = "") -> Select:
+    """The study's participants the user may see (at one site, with a code containing `search`, in an arm,
+    of a status, when given), by code, as a query to page through."""
     query = access.visible_participants(user).where(Participant.study_id == study.id)
     if site is not None:
         query = query.where(Participant.site_id == site.id)
-    return db.session.scalars(query.order_by(Participant.study_code)).all()
+    if search:
+        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Participant.study_code.ilike(f"%{escaped}%", escape="\\"))
+    if arm:
+        query = query.where(Participant.arm == arm)
+    if status:
+        query = query.where(Participant.status == status)
+    return query.options(selectinload(Participant.site)).order_by(Participant.study_code)
 
 
 class ParticipantError(StudyError):
@@ -79,14 +89,65 @@ def change_participant(participant: Participant, *, site: Site, language: str, a
     return moves
 
 
-def withdraw(participant: Participant, user: User, reason: str) -> None:
-    """Withdraw: the data stay; no later assessment is expected (exports read the participant's status)."""
+def withdraw(participant: Participant, user: User, reason: str, on: date | None = None,
+             follow_up_continues: bool = False) -> None:
+    """Withdraw (on a date, by default today at the site): the data stay; no assessment whose window ends
+    after that date is expected, unless follow-up questionnaires continue."""
     if participant.status == ParticipantStatus.WITHDRAWN:
         raise ParticipantError([_("This participant has already been withdrawn.")])
+    today = site_today(participant, utcnow())
+    on = on or today
+    if on > today:
+        raise ParticipantError([_("The date of withdrawal cannot be in the future.")])
     participant.status, participant.withdrawn_reason = "withdrawn", reason[:500]
-    participant.withdrawn_on = site_today(participant, utcnow())
+    participant.withdrawn_on, participant.follow_up_continues = on, follow_up_continues
     audit.record("participant.withdraw", "participant", participant.id, actor=Actor.USER, user_id=user.id,
                  study_id=participant.study_id, old={"status": "active"},
-                 new={"status": "withdrawn", "withdrawn_on": participant.withdrawn_on.isoformat()},
+                 new={"status": "withdrawn", "withdrawn_on": on.isoformat(),
+                      "follow_up_continues": follow_up_continues},
                  reason=reason)
     db.session.flush()
+
+
+SUBJECT_FIELDS = ("consent_date", "arm", "death_date", "withdrawn_on", "withdrawn_reason", "follow_up_continues")
+
+
+def _subject_data(participant: Participant) -> dict:
+    values = {name: getattr(participant, name) for name in SUBJECT_FIELDS}
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
+
+
+def change_subject_data(participant: Participant, *, user: User, reason: str, consent_date: date | None,
+                        arm: str | None, death_date: date | None, withdrawn_on: date | None = None,
+                        withdrawn_reason: str | None = None, follow_up_continues: bool = False) -> bool:
+    """Enter or correct the subject data (audited with the reason, old and new values). A withdrawal's
+    details change only for a withdrawn participant. Returns whether anything changed."""
+    today = site_today(participant, utcnow())
+    problems = []
+    if arm and arm not in (participant.study.arms or ()):
+        problems.append(_("Arm %(code)s is not one of this study's arms.", code=arm))
+    for label, value in ((_("The date of informed consent"), consent_date), (_("The date of death"), death_date),
+                         (_("The date of withdrawal"), withdrawn_on)):
+        if value is not None and value > today:
+            problems.append(_("%(field)s cannot be in the future.", field=label))
+    if death_date and consent_date and death_date < consent_date:
+        problems.append(_("The date of death cannot be before the date of informed consent."))
+    withdrawn = participant.status == ParticipantStatus.WITHDRAWN
+    if withdrawn and not (withdrawn_reason or "").strip():
+        problems.append(_("A withdrawn participant needs a reason for withdrawal."))
+    if problems:
+        raise ParticipantError(problems)
+    old = _subject_data(participant)
+    participant.consent_date, participant.arm, participant.death_date = consent_date, arm or None, death_date
+    if withdrawn:
+        participant.withdrawn_on = withdrawn_on
+        participant.withdrawn_reason = withdrawn_reason.strip()[:500]
+        participant.follow_up_continues = follow_up_continues
+    new = _subject_data(participant)
+    if new == old:
+        return False
+    audit.record("participant.subject_data", "participant", participant.id, actor=Actor.USER, user_id=user.id,
+                 study_id=participant.study_id, old={k: v for k, v in old.items() if v != new[k]},
+                 new={k: v for k, v in new.items() if v != old[k]}, reason=reason)
+    db.session.flush()
+    return True

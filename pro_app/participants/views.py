@@ -10,12 +10,14 @@ from ..access import EDITORS
 from ..assessments.schedule import site_today
 from ..clock import utcnow
 from ..i18n import LANGUAGE_NAMES
+from ..vocabulary import ParticipantStatus
 from ..web.forms import ActionForm, form_errors
 from ..web.guards import roles_required
 from ..web.lookups import participant_or_404, study_or_404
+from ..web.paging import page_number, paginate
 from ..worklist.services import participant_assessments
 from . import services
-from .forms import ParticipantEditForm, ParticipantForm, WithdrawForm
+from .forms import ParticipantEditForm, ParticipantForm, SubjectForm, WithdrawForm
 
 bp = Blueprint("participants", __name__, url_prefix="/staff")
 
@@ -29,9 +31,16 @@ def index(code: str):
     site = services.site_named(sites, chosen) if chosen else None
     if chosen and site is None:
         abort(404)
-    listed = services.listed(g.user, study, site)
-    return render_template("participants/list.html", study=study, participants=listed, sites=sites,
-                           chosen=site.code if site else "")
+    search = request.args.get("q", "").strip()[:64]
+    arm = request.args.get("arm", "")
+    arm = arm if arm in (study.arms or ()) else ""
+    status = request.args.get("status", "")
+    status = status if status in tuple(ParticipantStatus) else ""
+    page = paginate(services.listed(g.user, study, site, search=search, arm=arm, status=status),
+                    page_number(request.args.get("page")))
+    return render_template("participants/list.html", study=study, participants=page.items, page=page,
+                           sites=sites, chosen=site.code if site else "", search=search, arm=arm, status=status,
+                           statuses=tuple(ParticipantStatus), language_names=LANGUAGE_NAMES)
 
 
 @bp.route("/studies/<code>/participants/new", methods=["GET", "POST"])
@@ -96,15 +105,44 @@ def withdraw(participant_id: int):
     participant = participant_or_404(participant_id)
     form = WithdrawForm()
     errors, status = [], 200
-    if request.method == "POST":
+    if request.method == "GET":
+        form.withdrawn_on.data = site_today(participant, utcnow())
+    else:
         if not form.validate():
             errors, status = form_errors(form), 400
         else:
             try:
-                services.withdraw(participant, g.user, form.reason.data.strip())
+                services.withdraw(participant, g.user, form.reason.data.strip(), on=form.withdrawn_on.data,
+                                  follow_up_continues=form.follow_up_continues.data)
             except services.ParticipantError as exc:
                 errors, status = exc.messages, 409
             else:
                 return redirect(url_for(".detail", participant_id=participant.id))
     return render_template("participants/withdraw.html", participant=participant, form=form,
+                           errors=errors), status
+
+
+@bp.route("/participants/<int:participant_id>/subject", methods=["GET", "POST"])
+@roles_required(EDITORS)
+def subject(participant_id: int):
+    """Subject data: consent date, arm or cohort, death, and a withdrawal's details; every change audited."""
+    participant = participant_or_404(participant_id)
+    form = SubjectForm(obj=participant if request.method == "GET" else None)
+    form.offer(list(participant.study.arms or ()))
+    errors, status = [], 200
+    if request.method == "GET":
+        form.arm.data = participant.arm or ""
+    elif not form.validate():
+        errors, status = form_errors(form), 400
+    else:
+        try:
+            services.change_subject_data(
+                participant, user=g.user, reason=form.reason.data.strip(), consent_date=form.consent_date.data,
+                arm=form.arm.data or None, death_date=form.death_date.data, withdrawn_on=form.withdrawn_on.data,
+                withdrawn_reason=form.withdrawn_reason.data, follow_up_continues=form.follow_up_continues.data)
+        except services.ParticipantError as exc:
+            errors, status = exc.messages, 400
+        else:
+            return redirect(url_for(".detail", participant_id=participant.id))
+    return render_template("participants/subject.html", participant=participant, form=form,
                            errors=errors), status

@@ -20,14 +20,20 @@ from ..vocabulary import URGENCY_NAMES, AlertKind
 FORMAT_VERSION = 2
 READS_FORMATS = (1, 2)
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-TOP_FIELDS = ("format", "code", "title", "anchor_event", "sites", "timepoints", "selections", "thresholds",
-              "alert_rules")
+TOP_FIELDS = ("format", "code", "title", "anchor_event", "arms", "sites", "timepoints", "selections",
+              "thresholds", "alert_rules")
 RULE_FIELDS = ("kind", "source", "value", "urgency", "enabled", "exclude_baseline")
 #: Format 1's one selection: the terms of the (one) instrument with selectable items.
 FORMAT_1_TERMS = "proctcae_terms"
 SITE_FIELDS = ("code", "name", "timezone")
 TIMEPOINT_FIELDS = ("code", "label", "target_day", "window_before", "window_after", "instruments")
 LANGUAGES = ("en", "es")
+#: Bounds on a schedule: a target day within ten years either side of the anchor, windows up to ten years,
+#: so no saved study can later put a date past the calendar (every enrolment would fail).
+MAX_DAYS = 3650
+MAX_LABEL = 120
+MAX_SITE_NAME = 200
+MAX_ARMS = 50
 
 
 class StudyError(ValueError):
@@ -51,6 +57,7 @@ def definition_of(study: Study) -> dict[str, Any]:
         "code": study.code,
         "title": study.title,
         "anchor_event": study.anchor_event,
+        "arms": list(study.arms or ()),
         "sites": [{"code": s.code, "name": s.name, "timezone": s.timezone} for s in study.sites],
         "timepoints": [
             {"code": t.code, "label": t.label, "target_day": t.target_day, "window_before": t.window_before,
@@ -115,8 +122,34 @@ def _validate_sites(raw: Any, errors: list[str]) -> list[dict]:
             ZoneInfo(zone)
         except (ZoneInfoNotFoundError, ValueError):
             errors.append(_("Site %(code)s has an unknown time zone: %(timezone)s.", code=code, timezone=zone))
-        sites.append({"code": code, "name": _text(entry["name"])[:200], "timezone": zone})
+        name = _text(entry["name"])
+        if len(name) > MAX_SITE_NAME:
+            errors.append(_("Site %(code)s: the name may have at most %(max)d characters.", code=code,
+                            max=MAX_SITE_NAME))
+        sites.append({"code": code, "name": name, "timezone": zone})
     return sites
+
+
+def _validate_arms(raw: Any, errors: list[str]) -> list[str]:
+    """The study's arm or cohort codes, in order (none is fine: a single-arm study)."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        errors.append(_("The arms must be a list of arm or cohort codes."))
+        return []
+    arms: list[str] = []
+    for value in raw:
+        code = _text(value)
+        if not CODE_PATTERN.fullmatch(code):
+            errors.append(_("Arm code %(code)s may use only letters, digits, dots, dashes and underscores "
+                            "(at most 64).", code=code))
+        elif code in arms:
+            errors.append(_("Arm code %(code)s appears more than once.", code=code))
+        else:
+            arms.append(code)
+    if len(arms) > MAX_ARMS:
+        errors.append(_("A study may have at most %(max)d arms or cohorts.", max=MAX_ARMS))
+    return arms
 
 
 def _timepoint_days(code: str, entry: dict, errors: list[str]) -> dict[str, int | None]:
@@ -125,10 +158,19 @@ def _timepoint_days(code: str, entry: dict, errors: list[str]) -> dict[str, int 
         number = _whole_number(entry.get(field, default))
         if number is None:
             errors.append(_("Timepoint %(code)s: %(field)s must be a whole number of days.", code=code, field=field))
+        elif field == "target_day" and not -MAX_DAYS <= number <= MAX_DAYS:
+            errors.append(_("Timepoint %(code)s: %(field)s must be between %(low)d and %(high)d days.",
+                            code=code, field=field, low=-MAX_DAYS, high=MAX_DAYS))
+            number = None
+        elif field != "target_day" and number < 0:
+            errors.append(_("Timepoint %(code)s: a window before or after the target day cannot be negative.",
+                            code=code))
+            number = None
+        elif field != "target_day" and number > MAX_DAYS:
+            errors.append(_("Timepoint %(code)s: %(field)s must be between %(low)d and %(high)d days.",
+                            code=code, field=field, low=0, high=MAX_DAYS))
+            number = None
         numbers[field] = number
-    if any(n is not None and n < 0 for n in (numbers["window_before"], numbers["window_after"])):
-        errors.append(_("Timepoint %(code)s: a window before or after the target day cannot be negative.",
-                        code=code))
     return numbers
 
 
@@ -166,7 +208,11 @@ def _validate_timepoints(raw: Any, errors: list[str]) -> list[dict]:
         if code in seen:
             errors.append(_("Timepoint code %(code)s appears more than once.", code=code))
         seen.add(code)
-        timepoints.append({"code": code, "label": _text(entry.get("label")) or code,
+        label = _text(entry.get("label")) or code
+        if len(label) > MAX_LABEL:
+            errors.append(_("Timepoint %(code)s: the label may have at most %(max)d characters.", code=code,
+                            max=MAX_LABEL))
+        timepoints.append({"code": code, "label": label,
                            **_timepoint_days(code, entry, errors),
                            "instruments": _timepoint_instruments(code, entry, known, errors)})
     return timepoints
@@ -310,8 +356,11 @@ def validate(data: Any) -> dict[str, Any]:
     if not title or len(title) > 300:
         errors.append(_("The title is required (at most 300 characters)."))
     anchor = _text(data.get("anchor_event")) or "Start of radiotherapy"
+    if len(anchor) > MAX_LABEL:
+        errors.append(_("The anchor event may have at most %(max)d characters.", max=MAX_LABEL))
     clean = {
-        "code": code, "title": title, "anchor_event": anchor[:120],
+        "code": code, "title": title, "anchor_event": anchor,
+        "arms": _validate_arms(data.get("arms"), errors),
         "sites": _validate_sites(data.get("sites"), errors),
         "timepoints": _validate_timepoints(data.get("timepoints"), errors),
         "selections": _validate_selections(_format_1_selections(data, errors), errors),

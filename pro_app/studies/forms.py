@@ -35,6 +35,9 @@ class StudyForm(FlaskForm):
     anchor_event = StringField(_l("Anchor event"), validators=[DataRequired(), Length(max=120)],
                                description=_l("The day 0 of every participant's schedule, for example the "
                                               "start of radiotherapy."))
+    arms = StringField(_l("Arms or cohorts"), validators=[Length(max=3000)],
+                       description=_l("Codes separated by commas, for example A, B. Leave empty for a single-arm "
+                                      "study."))
     sites = TextAreaField(_l("Sites (YAML)"), validators=[Length(max=20000)],
                           description=_l("A list of sites, each with code, name and an IANA time zone."))
     timepoints = TextAreaField(_l("Timepoints (YAML)"), validators=[Length(max=50000)],
@@ -58,6 +61,7 @@ class StudyForm(FlaskForm):
         """Show a definition (services' plain-data form of a study) in the fields."""
         self.code.data, self.title.data = definition["code"], definition["title"]
         self.anchor_event.data = definition["anchor_event"]
+        self.arms.data = ", ".join(definition.get("arms") or ())
         for instrument in library.selectable():
             terms = tuple(definition["selections"].get(instrument.id, ()))
             self[_set_field(instrument)].data = next((t.id for t in instrument.term_sets if t.terms == terms),
@@ -82,14 +86,20 @@ class StudyForm(FlaskForm):
         selections = {}
         for instrument in library.selectable():
             chosen = self[_set_field(instrument)].data
+            typed = [p.strip() for p in (self[_terms_field(instrument)].data or "").split(",") if p.strip()]
+            terms = typed
             if chosen:
                 terms = list(instrument.term_set(chosen).terms)
-            else:
-                terms = [p.strip() for p in (self[_terms_field(instrument)].data or "").split(",") if p.strip()]
+                if typed and typed != [str(n) for n in terms]:
+                    errors.append(_("%(instrument)s: choose a term set or type term numbers; the numbers typed "
+                                    "differ from the set.", instrument=instrument.title.get(current_language())))
             if terms:
                 selections[instrument.id] = terms
+        if errors:
+            raise StudyError(errors)
+        arms = [a.strip() for a in (self.arms.data or "").split(",") if a.strip()]
         return {"code": self.code.data, "title": self.title.data, "anchor_event": self.anchor_event.data,
-                "sites": parsed["sites"], "timepoints": parsed["timepoints"], "selections": selections,
+                "arms": arms, "sites": parsed["sites"], "timepoints": parsed["timepoints"], "selections": selections,
                 "thresholds": parsed["thresholds"], "alert_rules": parsed["alert_rules"]}
 
 

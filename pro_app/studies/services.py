@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from .. import audit
 from ..assessments.schedule import window
 from ..extensions import db
-from ..models import Assessment, Participant, Site, Study, Timepoint, User
+from ..models import Assessment, Participant, Site, Study, StudyGrant, Timepoint, User
 from ..vocabulary import Actor, AssessmentStatus, ParticipantStatus
 from .definition import StudyError, StudyExists, definition_of, parse_yaml, validate
 
@@ -23,7 +23,7 @@ def create_study(data: Any, user: User, reason: str | None = None) -> Study:
     clean = validate(data)
     if find(clean["code"]) is not None:
         raise StudyExists([_("A study with code %(code)s already exists.", code=clean["code"])])
-    study = Study(code=clean["code"], title=clean["title"], anchor_event=clean["anchor_event"],
+    study = Study(code=clean["code"], title=clean["title"], anchor_event=clean["anchor_event"], arms=clean["arms"],
                   selections=clean["selections"], thresholds=clean["thresholds"], alert_rules=clean["alert_rules"])
     db.session.add(study)
     for site in clean["sites"]:
@@ -41,6 +41,12 @@ def _has_participants(site: Site) -> bool:
     return bool(db.session.scalar(select(func.count()).select_from(Participant).where(Participant.site_id == site.id)))
 
 
+def _granted_to(site: Site) -> list[str]:
+    """The e-mail addresses of the staff whose grant is limited to this site."""
+    return list(db.session.scalars(select(User.email).join(StudyGrant, StudyGrant.user_id == User.id)
+                                   .where(StudyGrant.site_id == site.id).order_by(User.email)))
+
+
 def _has_assessments(timepoint: Timepoint) -> bool:
     return bool(db.session.scalar(select(func.count()).select_from(Assessment)
                                   .where(Assessment.timepoint_id == timepoint.id)))
@@ -51,8 +57,17 @@ def _removal_problems(study: Study, clean: dict[str, Any]) -> list[str]:
     problems = []
     wanted_sites = {s["code"] for s in clean["sites"]}
     for site in study.sites:
-        if site.code not in wanted_sites and _has_participants(site):
+        if site.code in wanted_sites:
+            continue
+        if _has_participants(site):
             problems.append(_("Site %(code)s has participants and cannot be removed.", code=site.code))
+        for email in _granted_to(site):
+            problems.append(_("Site %(code)s is named in the grant of %(email)s and cannot be removed.",
+                              code=site.code, email=email))
+    assigned = db.session.scalars(select(Participant.arm).where(Participant.study_id == study.id,
+                                                                Participant.arm.is_not(None)).distinct())
+    for arm in sorted(set(assigned) - set(clean["arms"])):
+        problems.append(_("Arm %(code)s has participants and cannot be removed.", code=arm))
     wanted_timepoints = {t["code"] for t in clean["timepoints"]}
     for timepoint in study.timepoints:
         if timepoint.code not in wanted_timepoints and _has_assessments(timepoint):
@@ -127,7 +142,7 @@ def update_study(study: Study, data: Any, user: User, reason: str) -> Study:
     if problems:
         raise StudyError(problems)
     old = definition_of(study)
-    study.title, study.anchor_event = clean["title"], clean["anchor_event"]
+    study.title, study.anchor_event, study.arms = clean["title"], clean["anchor_event"], clean["arms"]
     study.selections, study.thresholds = clean["selections"], clean["thresholds"]
     study.alert_rules = clean["alert_rules"]
     _apply_sites(study, clean["sites"])

@@ -22,6 +22,14 @@ class NavItem:
 NAV: list[NavItem] = []
 
 
+def return_to(target: str | None) -> str | None:
+    """A page of this app to go back to (a path under /staff/, from a form's `back` field), else None:
+    never another site (an open redirect)."""
+    if not target or not target.startswith("/staff/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
 def register(endpoint: str, label, roles: Collection[Role] = EVERYONE, order: int = 50) -> None:
     if any(item.endpoint == endpoint for item in NAV):
         return

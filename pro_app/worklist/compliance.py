@@ -17,6 +17,8 @@ from ..exports import datasets
 from ..models import NOT_DONE_REASONS, Study, User
 
 COUNT_COLUMNS = ["expected", "completed", "partly_completed", "missed", "not_done", "pending"]
+#: Assessments not expected because the participant had died or withdrawn: their own counts, never missed.
+LEFT_STUDY = ["died", "withdrawn"]
 PERCENT_OF = ["completed", "partly_completed", "missed", "not_done"]
 
 
@@ -46,6 +48,8 @@ def classify(rows: pd.DataFrame, today: dict[str, date]) -> pd.Series:
 def _tally(group: pd.DataFrame) -> dict:
     expected = group[group["outcome"].notna()]
     counts = {"expected": len(expected)}
+    for reason in LEFT_STUDY:
+        counts[reason] = int((group["not_expected_reason"] == reason).sum())
     for name in COUNT_COLUMNS[1:]:
         counts[name] = int((expected["outcome"] == name).sum())
     reasons = expected.loc[expected["outcome"] == "not_done", "not_done_reason"].fillna("other")
@@ -60,7 +64,8 @@ def _tally(group: pd.DataFrame) -> dict:
 
 def compliance_table(user: User, study: Study, now: datetime) -> pd.DataFrame:
     """Per timepoint × site, then per timepoint over all the sites the user sees (site = None): expected,
-    completed, partly_completed, missed, not_done (and per reason), pending, and percentages of expected."""
+    completed, partly_completed, missed, not_done (and per reason), pending, percentages of expected, and
+    the assessments not expected because the participant had died or withdrawn (CONSORT-PRO)."""
     rows = compliance_rows(user, study)
     today = {s.code: local_today(s.timezone, now) for s in study.sites}
     rows = rows.assign(outcome=classify(rows, today) if not rows.empty else pd.Series(dtype=object))
@@ -76,7 +81,7 @@ def compliance_table(user: User, study: Study, now: datetime) -> pd.DataFrame:
         table.append({"timepoint": timepoint.code, "timepoint_label": labels[timepoint.code],
                       "visit": timepoint.position, "site": None, **_tally(of_timepoint)})
     columns = (["timepoint", "timepoint_label", "visit", "site"] + COUNT_COLUMNS
-               + [f"not_done_{r}" for r in NOT_DONE_REASONS] + [f"pct_{n}" for n in PERCENT_OF])
+               + [f"not_done_{r}" for r in NOT_DONE_REASONS] + LEFT_STUDY + [f"pct_{n}" for n in PERCENT_OF])
     frame = pd.DataFrame(table, columns=columns)
     frame["site"] = frame["site"].astype(object).where(frame["site"].notna(), None)  # None: all sites
     return frame

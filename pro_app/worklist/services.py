@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy.orm import contains_eager
 
 from .. import access
 from ..alerts.services import open_alert_count
@@ -39,6 +40,8 @@ BUCKET_HELP = {
     "in_progress": _l("The patient has started but not submitted."),
     "missed": _l("The window closed and the assessment was never started."),
 }
+#: Rows a dashboard bucket shows; the count above it is the whole bucket's.
+BUCKET_ROWS = 50
 #: How far ahead "due this week" looks, in days after today.
 WEEK_DAYS = 7
 
@@ -53,7 +56,7 @@ def visible_participant_ids(user: User, study: Study):
 
 ROW_COLUMNS = ["assessment_id", "participant_id", "participant", "participant_status", "language", "site",
                "site_name", "timezone", "timepoint", "timepoint_label", "visit", "target_date", "window_start",
-               "window_end", "stored_status", "answers"]
+               "window_end", "stored_status", "answers", "follow_up_continues", "death_date"]
 
 
 def assessments_frame(user: User, study: Study, now: datetime) -> pd.DataFrame:
@@ -65,7 +68,7 @@ def assessments_frame(user: User, study: Study, now: datetime) -> pd.DataFrame:
         select(Assessment.id, Participant.id, Participant.study_code, Participant.status, Participant.language,
                Site.code, Site.name, Site.timezone, Timepoint.code, Timepoint.label, Timepoint.position,
                Assessment.target_date, Assessment.window_start, Assessment.window_end, Assessment.status,
-               func.coalesce(answers.c.n, 0))
+               func.coalesce(answers.c.n, 0), Participant.follow_up_continues, Participant.death_date)
         .join(Participant, Assessment.participant_id == Participant.id)
         .join(Site, Participant.site_id == Site.id)
         .join(Timepoint, Assessment.timepoint_id == Timepoint.id)
@@ -85,10 +88,12 @@ def assessments_frame(user: User, study: Study, now: datetime) -> pd.DataFrame:
 
 
 def bucket_masks(frame: pd.DataFrame) -> dict[str, pd.Series]:
-    """Which rows fall in each bucket. Withdrawn participants are left out of the work to do."""
+    """Which rows fall in each bucket. Participants who died, or withdrew without follow-up, are left out of
+    the work to do."""
     if frame.empty:
         return {name: pd.Series(dtype=bool) for name in BUCKETS}
-    active = frame["participant_status"] != "withdrawn"
+    followed = frame["follow_up_continues"].fillna(False).astype(bool)
+    active = ((frame["participant_status"] != "withdrawn") | followed) & frame["death_date"].isna()
     unfinished = frame["status"].isin(["scheduled", "open", "in_progress"]) & active
     in_window = (frame["window_start"] <= frame["today"]) & (frame["today"] <= frame["window_end"])
     week_end = frame["today"].map(lambda d: d + timedelta(days=WEEK_DAYS))
@@ -111,8 +116,10 @@ class Dashboard:
     def count(self, name: str) -> int:
         return len(self.buckets[name])
 
-    def rows(self, name: str) -> list[dict]:
-        return self.buckets[name].to_dict("records")
+    def rows(self, name: str, limit: int | None = None) -> list[dict]:
+        """The bucket's rows, the first `limit` of them when given (a page stays small in a large study)."""
+        rows = self.buckets[name] if limit is None else self.buckets[name].head(limit)
+        return rows.to_dict("records")
 
 
 def dashboard(user: User, study: Study, now: datetime) -> Dashboard:
@@ -139,6 +146,42 @@ def every_assessment(user: User, now) -> list[tuple[Participant, Assessment, str
     return rows
 
 
+#: The statuses the assessments list filters on (stored, or following from the site-local date).
+LIST_STATUSES = ("scheduled", "open", "in_progress", "completed", "missed", "not_done")
+
+
+def assessment_listing(user: User, now: datetime, *, search: str = "", site: str = "", timepoint: str = "",
+                       status: str = "") -> Select:
+    """The assessments the user may see, filtered (participant code containing `search`, site code,
+    timepoint code, the status a coordinator sees today at each site), by study, participant and visit:
+    a query to page through, so a study of any size lists one page at a time."""
+    query = (select(Assessment).join(Assessment.participant).join(Participant.site).join(Assessment.timepoint)
+             .join(Participant.study).where(access.visible_participants(user).whereclause)
+             .options(contains_eager(Assessment.participant).contains_eager(Participant.site),
+                      contains_eager(Assessment.participant).contains_eager(Participant.study),
+                      contains_eager(Assessment.timepoint))
+             .order_by(Study.code, Participant.study_code, Timepoint.position))
+    if search:
+        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Participant.study_code.ilike(f"%{escaped}%", escape="\\"))
+    if site:
+        query = query.where(Site.code == site)
+    if timepoint:
+        query = query.where(Timepoint.code == timepoint)
+    if status in ("in_progress", "completed", "not_done"):
+        query = query.where(Assessment.status == status)
+    elif status in ("scheduled", "open", "missed"):
+        zones = db.session.scalars(select(Site.timezone).distinct()).all()
+        by_zone = []
+        for zone in zones:
+            today = local_today(zone, now)
+            when = {"scheduled": Assessment.window_start > today, "missed": Assessment.window_end < today,
+                    "open": and_(Assessment.window_start <= today, Assessment.window_end >= today)}[status]
+            by_zone.append(and_(Site.timezone == zone, when))
+        query = query.where(Assessment.status == "scheduled", or_(*by_zone) if by_zone else false())
+    return query
+
+
 def participant_assessments(participant: Participant) -> list[Assessment]:
     """The participant's assessments in schedule order."""
     return db.session.scalars(
@@ -153,6 +196,7 @@ DOWNLOAD_DATASETS = {
     "wide": _l("Wide (one row per assessment)"),
     "items": _l("Items (one row per answer)"),
     "compliance": _l("Compliance (one row per assessment)"),
+    "subjects": _l("Subjects (one row per participant)"),
     "codebook": _l("Codebook"),
 }
 DOWNLOAD_FORMATS = {"csv": "CSV", "xlsx": "XLSX"}

@@ -3,10 +3,11 @@ scored-results downloads (through exports.service, so they are the analysts' dat
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, g, render_template, stream_with_context
+from flask import Blueprint, Response, abort, g, render_template, request, stream_with_context
 from flask_babel import lazy_gettext as _l
 
 from .. import access
+from ..assessments.schedule import local_today
 from ..clock import utcnow
 from ..exports.datasets import Filters
 from ..exports.service import prepare, stream
@@ -16,6 +17,7 @@ from ..web import navigation
 from ..web.forms import ActionForm
 from ..web.guards import staff_required
 from ..web.lookups import study_or_404
+from ..web.paging import page_number, paginate
 from . import compliance as compliance_service
 from . import services
 
@@ -27,9 +29,20 @@ navigation.register("worklist.index", _l("Assessments"), order=10)
 @bp.get("/")
 @staff_required
 def index():
+    now = utcnow()
     studies = db.session.scalars(access.visible_studies(g.user)).all()
-    rows = services.every_assessment(g.user, utcnow())
-    return render_template("worklist/index.html", studies=studies, rows=rows, form=ActionForm())
+    chosen = {name: request.args.get(name, "").strip()[:64] for name in ("q", "site", "timepoint", "status")}
+    if chosen["status"] not in services.LIST_STATUSES:
+        chosen["status"] = ""
+    page = paginate(services.assessment_listing(g.user, now, search=chosen["q"], site=chosen["site"],
+                                                timepoint=chosen["timepoint"], status=chosen["status"]),
+                    page_number(request.args.get("page")))
+    rows = [(a.participant, a, a.effective_status(local_today(a.participant.site.timezone, now)))
+            for a in page.items]
+    sites = sorted({s.code for study in studies for s in study.sites})
+    timepoints = sorted({t.code for study in studies for t in study.timepoints})
+    return render_template("worklist/index.html", studies=studies, rows=rows, form=ActionForm(), page=page,
+                           chosen=chosen, sites=sites, timepoints=timepoints, statuses=services.LIST_STATUSES)
 
 
 @bp.get("/today")
@@ -49,6 +62,7 @@ def study(code: str):
     board = services.dashboard(g.user, found, utcnow())
     return render_template("worklist/study.html", study=found, board=board, buckets=services.BUCKETS,
                            bucket_labels=services.BUCKET_LABELS, bucket_help=services.BUCKET_HELP,
+                           bucket_rows=services.BUCKET_ROWS,
                            datasets=services.DOWNLOAD_DATASETS, formats=services.DOWNLOAD_FORMATS)
 
 

@@ -85,7 +85,7 @@ def test_login_with_the_right_password_opens_the_dashboard(client, study, create
     create_participant(study, code="P-001")
     staff = create_staff(studies=[study])
     r = login(client, staff.email.upper())  # e-mail addresses are not case-sensitive
-    assert location(r).endswith("/staff/")
+    assert location(r).endswith("/staff/today")
     page = html(client.get("/staff/"))
     assert dashboard_rows(page) == ["P-001"] * 4
     assert staff.email in page
@@ -114,20 +114,20 @@ def test_lockout_after_failed_logins_holds_on_every_browser(app, client, study, 
     r = login(client, staff.email)
     assert r.status_code == 401 and LOGIN_REFUSED in html(r)
     assert not is_staff(client)
-    assert location(login(app.test_client(), bystander.email)).endswith("/staff/")  # other accounts unaffected
+    assert location(login(app.test_client(), bystander.email)).endswith("/staff/today")  # other accounts unaffected
     # When the window has passed the account opens again.
     clock.ahead(app.config["SETTINGS"].throttle_window_seconds + 5)
-    assert location(login(client, staff.email)).endswith("/staff/")
+    assert location(login(client, staff.email)).endswith("/staff/today")
 
 
 def test_successful_login_clears_earlier_failures(app, client, study, create_staff):
     staff = create_staff(studies=[study])
     for _ in range(2):
         login(app.test_client(), staff.email, "wrong password!")
-    assert location(login(app.test_client(), staff.email)).endswith("/staff/")
+    assert location(login(app.test_client(), staff.email)).endswith("/staff/today")
     for _ in range(2):
         login(app.test_client(), staff.email, "wrong password!")
-    assert location(login(client, staff.email)).endswith("/staff/")  # 2 + 2 failures, never 3 in a row
+    assert location(login(client, staff.email)).endswith("/staff/today")  # 2 + 2 failures, never 3 in a row
 
 
 NUL_BYTE = (
@@ -148,7 +148,7 @@ def test_login_next_only_leads_to_staff_pages(client, study, create_staff):
     page = html(client.get("/staff/login"))
     r = client.post("/staff/login?next=https://evil.example/", data={
         "email": staff.email, "password": PASSWORD, "csrf_token": csrf_token(page)})
-    assert location(r) == "/staff/"
+    assert location(r) == "/staff/today"
 
 
 def test_logout_ends_the_session_for_every_copy_of_the_cookie(app, client, study, create_staff):

@@ -69,7 +69,7 @@ def test_a_coordinators_morning(app, page, morning, screenshots, tmp_path):
     page.get_by_label(t(app, "Email"), exact=True).fill(morning.staff.email)
     page.get_by_label(t(app, "Password"), exact=True).fill(PASSWORD)
     go(page, page.get_by_role("button", name=t(app, "Log in"), exact=True))
-    assert page.url.endswith("/staff/")
+    assert page.url.endswith("/staff/today")  # the landing page is today's work
     menu = page.get_by_role("navigation", name=t(app, "Main menu"))
 
     # Today → the study's dashboard.
