@@ -69,6 +69,9 @@ class Settings:
     kiosk_idle_warning_seconds: int = 60
     #: seconds the thank-you screen stays before the tablet returns to the start screen
     kiosk_thanks_seconds: int = 30
+    #: milliseconds after an item page is shown, and after Next, during which taps are ignored (a double
+    #: tap on Next must not answer the next item)
+    kiosk_tap_guard_ms: int = 600
     #: seconds of inactivity before a staff session ends
     staff_idle_seconds: int = 900
     #: hours a patient start code stays valid

@@ -8,6 +8,7 @@ also audited.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -103,8 +104,11 @@ def parse_choice(instrument: Instrument, item_id: str, choice: str) -> tuple[int
 
 def record(assessment: Assessment, instrument: Instrument, item_id: str, *, value: int | None,
            option_code: str | None, state: str, language: str, mode: str, actor: str,
-           user_id: int | None = None, reason: str | None = None, correction: bool = False) -> ItemResponse:
+           user_id: int | None = None, reason: str | None = None, correction: bool = False,
+           shown_at: datetime | None = None) -> ItemResponse:
     """Store what happened to one item; a repeat of the same response (a double tap) changes nothing.
+
+    `shown_at`: when the tablet showed the item's page for this answer (stored beside answered_at).
 
     Only a staff `correction` (with its reason) may change a completed assessment; nothing changes one
     marked not done.
@@ -121,14 +125,14 @@ def record(assessment: Assessment, instrument: Instrument, item_id: str, *, valu
         if old == new:
             return row
         row.value, row.option_code, row.state = value, option_code, state
-        row.language, row.mode, row.answered_at = language, mode, utcnow()
+        row.language, row.mode, row.answered_at, row.shown_at = language, mode, utcnow(), shown_at
         audit.record("item.change", "item_response", row.id, actor=actor, user_id=user_id,
                      study_id=assessment.participant.study_id, old=old | {"item": item_id}, new=new,
                      reason=reason or "changed by the patient")
     else:
         row = ItemResponse(assessment=assessment, instrument_id=instrument.id, instrument_version=part.version,
                            item_id=item_id, value=value, option_code=option_code, state=state,
-                           language=language, mode=mode)
+                           language=language, mode=mode, shown_at=shown_at)
         db.session.add(row)
         rows[item_id] = row
     if assessment.status == AssessmentStatus.SCHEDULED:

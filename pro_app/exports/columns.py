@@ -56,6 +56,8 @@ ITEM_ROW = [
     Column("state", "Item state", "string", ITEM_STATE_CODES),
     Column("branched", "1 when the item was not shown because of branching (SDTM QSCBRFL)", "integer", "0; 1"),
     Column("item_language", "Language the item was shown in", "string", "en; es"),
+    Column("shown_at", "When the tablet showed the item's page for this answer (UTC, ISO 8601)", "datetime",
+           missing="blank: not answered on the tablet, or recorded before shown times were kept"),
     Column("answered_at", "When the item was answered or its state set (UTC, ISO 8601)", "datetime"),
 ]
 

@@ -58,6 +58,7 @@ def _responses(assessment_ids: list[int]) -> pd.DataFrame:
         "state": (ItemResponse.state, pa.string()),
         "item_language": (ItemResponse.language, pa.string()),
         "answered_at": (ItemResponse.answered_at, pa.string()),
+        "shown_at": (ItemResponse.shown_at, pa.string()),
     }, assessment_ids)
 
 

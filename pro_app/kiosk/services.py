@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import current_app
 
@@ -102,6 +103,16 @@ def review_list(assessment: Assessment) -> list[answers.Step]:
     rows = answers.responses_by_item(assessment)
     return [s for s in answers.sequence(assessment)
             if s.item_id not in rows or rows[s.item_id].state not in ("answered", "not_applicable")]
+
+
+def note_shown(record: AuthSession, item_id: str) -> None:
+    """Remember, on the patient's session, when the item's page was shown (the answer keeps it)."""
+    record.shown_item, record.shown_at = item_id, utcnow()
+
+
+def shown_at(record: AuthSession, item_id: str) -> datetime | None:
+    """When the item's page was last shown in this session (None: not known)."""
+    return record.shown_at if record.shown_item == item_id else None
 
 
 def leave_patient_mode(record: AuthSession, email: str, password: str) -> User | None:

@@ -146,6 +146,7 @@ def item(record, assessment, item_id):
     elif row is not None and row.option_code and row.state == ItemState.NOT_APPLICABLE:
         chosen = row.option_code
     form = item_form(pos.step.instrument.item(item_id), current_language(), formdata=None, data={"choice": chosen})
+    services.note_shown(record, item_id)
     return _render_item(assessment, pos, form, from_review=request.args.get("from") == "review")
 
 
@@ -196,7 +197,7 @@ def _record_and_go_on(record, assessment, pos, *, value, option_code, state):
     try:
         answers.record(locked, pos.step.instrument, pos.step.item_id, value=value, option_code=option_code,
                        state=state, language=current_language(), mode=locked.mode or Mode.SELF, actor="patient",
-                       user_id=record.user_id)
+                       user_id=record.user_id, shown_at=services.shown_at(record, pos.step.item_id))
     except answers.AssessmentClosed:
         return redirect(url_for(".start", m="completed"))
     commit_early()

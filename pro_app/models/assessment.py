@@ -117,6 +117,8 @@ class ItemResponse(db.Model):
     language: Mapped[str] = mapped_column(String(8))  # language the item was shown in
     mode: Mapped[str] = mapped_column(String(16))  # self | assisted | paper
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: when the item's page was shown for this answer (tablet only; None for paper entry and older rows)
+    shown_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     assessment: Mapped[Assessment] = relationship(back_populates="responses")
 

@@ -33,8 +33,10 @@ def pytest_configure(config):
 
 @pytest.fixture
 def settings(settings, request):
+    # Taps are ignored for a short time after a patient page is shown; the helpers wait for it to pass, and
+    # a short time keeps whole-assessment tests quick (the ghost-tap tests use the real default).
     marker = request.node.get_closest_marker("kiosk_settings")
-    return settings.with_changes(**marker.kwargs) if marker else settings
+    return settings.with_changes(**{"kiosk_tap_guard_ms": 100} | (marker.kwargs if marker else {}))
 
 
 @pytest.fixture

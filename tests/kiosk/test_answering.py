@@ -8,6 +8,7 @@ import pytest
 from markupsafe import escape
 
 from pro_app.instruments import get_instrument
+from tests.support.exports import frame
 from tests.support.http import csrf_token
 from tests.support.kiosk import (
     answer,
@@ -353,3 +354,16 @@ def test_answering_or_skipping_from_the_review_screen_returns_to_it(client, begi
     confirm = html(client.get("/kiosk/a/item/PROCTCAE_9A_SCL/skip?from=review"))
     r = client.post("/kiosk/a/item/PROCTCAE_9A_SCL/skip", data={"from": "review", "csrf_token": csrf_token(confirm)})
     assert location(r).endswith("/kiosk/a/review")
+
+
+def test_each_answer_keeps_when_its_item_was_shown_and_the_items_export_has_it(app, client, begin, clock):
+    """An analyst can see how long the patient had the item on screen before answering."""
+    begin()
+    before = clock.now()
+    page = client.get(f"/kiosk/a/item/{A}")
+    after = clock.now()
+    clock.ahead(7)
+    client.post(f"/kiosk/a/item/{A}", data={"choice": "3", "action": "next", "csrf_token": csrf_token(html(page))})
+    items = frame(app, "NCT0000001", "items").set_index("item")
+    assert before <= items.loc[A, "shown_at"].to_pydatetime() <= after
+    assert (items.loc[A, "answered_at"] - items.loc[A, "shown_at"]).total_seconds() >= 7

@@ -100,9 +100,16 @@ def _alert_rules(table: str, row: Row) -> Row:
     return row | {"alert_rules": None} if table == "study" else row
 
 
+def _shown_at(table: str, row: Row) -> Row:
+    if table == "auth_session":
+        return row | {"shown_item": None, "shown_at": None}
+    return row | {"shown_at": None} if table == "item_response" else row  # not recorded before the column
+
+
 #: What each migration does to rows that exist (migrations that only add tables, indexes or checks: none).
 FORWARD: dict[str, Change] = {"b3d5f0a1c2e4": _alert_kinds, "d2f7a9c3e5b1": _selections,
-                              "e4b7c1d9a2f3": _subject_data, "e4a1c7d9b2f3": _alert_rules}
+                              "e4b7c1d9a2f3": _subject_data, "e4a1c7d9b2f3": _alert_rules,
+                              "e4b8c1d6f2a7": _shown_at}
 
 
 #: Revision ids from the first to the head.

@@ -101,9 +101,15 @@ class Kiosk:
     # Actions ---------------------------------------------------------------------------------------
 
     def tap_and_wait(self, locator) -> None:
-        """Tap a control that leads to another page, and wait for that page to load."""
+        """Tap a control that leads to another page, and wait for that page to load and take taps (a
+        patient page ignores taps for a moment after it is shown: tap-guard.js)."""
+        self.wait_until_taps_count()  # a page opened with goto() or reload() too
         with self.page.expect_navigation():
             locator.click()
+        self.wait_until_taps_count()
+
+    def wait_until_taps_count(self) -> None:
+        self.page.wait_for_selector("html:not([data-quiet])", state="attached")
 
     def button(self, message: str, **params):
         return self.page.get_by_role("button", name=self.t(message, **params), exact=True)
@@ -126,6 +132,7 @@ class Kiosk:
 
     def answer(self, label: str) -> None:
         """Tap the option with this label (no page change: the patient still has to press Next)."""
+        self.wait_until_taps_count()
         self.page.locator(".options").get_by_text(label, exact=True).click()
         assert self.selected() == [label]
 

@@ -52,3 +52,4 @@
   window.addEventListener("pageshow", function (event) { if (event.persisted) { window.location.reload(); } });
   reset();
 })();
+
