@@ -14,10 +14,11 @@ from waitress import serve as waitress_serve
 
 from . import create_app
 from .demo import seed_demo
+from .exports.chunks import FilterError
 from .exports.datasets import DATASETS, ExportError, Filters
 from .exports.service import prepare as prepare_export
 from .exports.service import stream as stream_export
-from .exports.writers import WRITERS
+from .exports.writers import WRITERS, neutralise
 from .extensions import db
 from .instruments import InstrumentError, get_registry, load_file
 from .instruments.examples import check_examples
@@ -96,7 +97,7 @@ def score(input_csv: Path, instrument_id: str, output: Path | None) -> None:
         scored = score_file(input_csv, instrument)
         for warning in scored.warnings:
             click.echo(f"warning: {warning}", err=True)
-        write_result(scored.result, output, sys.stdout)
+        write_result(neutralise(scored.result), output, sys.stdout)  # ids as text, never as formulas
     except ScoreFileError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -182,6 +183,8 @@ def export_command(study_code, dataset, fmt, output, sites, timepoints, date_fro
                       date_to.date() if date_to else None)
     try:
         export = prepare_export(study_code, dataset, fmt, filters)
+    except FilterError as exc:
+        raise click.UsageError(str(exc)) from exc  # exit code 2, as for any bad option
     except ExportError as exc:
         raise click.ClickException(str(exc)) from exc
     chunks = stream_export(export, actor="system", user_id=None, via="cli", excel=excel)

@@ -62,9 +62,27 @@ def _column_warnings(columns: list[str], instrument: Instrument) -> list[str]:
     return warnings
 
 
+def _check_row_lengths(path: str | Path, width: int) -> None:
+    """Stop on the first row with more cells than the header has columns (its cells would be lost)."""
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        next(reader, None)
+        for row, cells in enumerate(reader, start=1):
+            if len(cells) > width:
+                ident = cells[0] if cells else ""
+                raise ScoreFileError(
+                    f"{path}: row {row} (id {ident!r}, line {reader.line_num}) has {len(cells)} cells but the "
+                    f"header has {width} columns; nothing was scored")
+
+
 def read_answers(path: str | Path, instrument: Instrument) -> tuple[pd.DataFrame, list[str]]:
     """Read the answers file: first column the administration id, then item columns."""
-    id_column, *rest = _header(path)
+    names = _header(path)
+    id_column, *rest = names
+    try:
+        _check_row_lengths(path, len(names))
+    except csv.Error as exc:
+        raise ScoreFileError(f"{path}: cannot read the file as CSV: {exc}") from exc
     try:
         frame = pd.read_csv(
             path,
