@@ -196,3 +196,16 @@ def test_after_pro_app_demo_wide_recomputes_exactly(tmp_path):
                 assert (exported != exported and again != again) or abs(exported - again) <= 1e-9, (code, exported)
                 checked += 1
     assert checked > 300
+
+
+CODED = re.compile(r"[^=;]+ = [^;]+(; [^=;]+ = [^;]+)*")
+
+
+def test_every_codebook_values_entry_is_code_equals_label(demo, tmp_path):
+    """Formats and value labels are generated from the codebook: every non-empty `values` entry is
+    `code = label; code = label; ...`, nothing else."""
+    codebook = read_csv(cli_export(demo.settings, tmp_path / "codebook.csv", "codebook"), na_filter=False)
+    entries = [v for v in codebook["values"] if v]
+    assert entries
+    bad = [v for v in entries if not CODED.fullmatch(v)]
+    assert bad == [], f"{len(bad)} of {len(entries)} entries: {bad[:5]}"
