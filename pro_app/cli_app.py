@@ -20,6 +20,7 @@ from waitress import serve as waitress_serve
 from .app import create_app
 from .cli import APP_COMMANDS
 from .demo import seed_demo
+from .exports.chunks import FilterError
 from .exports.datasets import DATASETS, ExportError, Filters
 from .exports.service import prepare as prepare_export
 from .exports.service import stream as stream_export
@@ -165,6 +166,8 @@ def export_command(study_code, dataset, fmt, output, sites, timepoints, date_fro
                       date_to.date() if date_to else None)
     try:
         export = prepare_export(study_code, dataset, fmt, filters)
+    except FilterError as exc:
+        raise click.UsageError(str(exc)) from exc  # exit code 2, as for any bad option
     except ExportError as exc:
         raise click.ClickException(str(exc)) from exc
     chunks = stream_export(export, actor="system", user_id=None, via="cli", excel=excel)

@@ -90,9 +90,9 @@ def test_keyed_on_paper_exported_and_reported(app, client, diary_study, create_p
     items = read_csv(export_bytes(app, "DIARY", "items"))
     assert set(items.loc[items["assessment_id"] == assessment_id, "item"]) == {"sd1", "sd2", "sd3", "sd4", "sd5"}
     codebook = read_csv(export_bytes(app, "DIARY", "codebook")).set_index(["dataset", "column"])
-    assert codebook.at[("wide", "sd5"), "values"].startswith("whole number from 0 to 10")
+    assert codebook.at[("wide", "sd5"), "values"].startswith("0 = No pain; 1 = 1; ")
     assert codebook.at[("wide", "SDPAIN"), "label"] == "Worst pain (symptom, 0-10)"
-    assert codebook.at[("items", "instrument"), "values"] == "symptom_diary"
+    assert codebook.at[("items", "instrument"), "values"] == "symptom_diary = Daily symptom diary (test instrument)"
 
     report = html(client.get(f"/staff/participants/{participant.id}/report"))
     assert "Daily symptom diary (test instrument)" in report

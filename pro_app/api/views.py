@@ -7,6 +7,7 @@ from datetime import date
 from flask import Blueprint, Response, abort, current_app, jsonify, request, stream_with_context
 
 from .. import access
+from ..exports.chunks import FilterError
 from ..exports.datasets import DATASETS, ExportError, Filters, study_by_code
 from ..exports.service import prepare, stream
 from ..exports.writers import WRITERS
@@ -76,7 +77,10 @@ def dataset(code: str, name: str):
             return _problem(403, f"this token gives access to sites {', '.join(granted)} only")
         sites = sites or granted
     filters = Filters(sites, tuple(request.args.getlist("timepoint")), _date("from"), _date("to"))
-    export = prepare(code, name, fmt, filters)
+    try:
+        export = prepare(code, name, fmt, filters)
+    except FilterError as exc:
+        return _problem(400, str(exc))
     user_id, token_name = token.user_id, token.name
     # The body runs after this view has committed, in a read-only transaction of its own.
     body = stream(export, actor="user", user_id=user_id, via=f"api:{token_name}",

@@ -27,6 +27,30 @@ class ExportError(ValueError):
     """A request for data that cannot be served (unknown study, data set or filter)."""
 
 
+class FilterError(ExportError):
+    """A filter that can keep nothing: an unknown site or timepoint, or a date range empty by construction.
+    The message lists the valid values (the CLI exits 2 with it, the API answers 400)."""
+
+
+def check_filters(study: Study, filters: Filters) -> None:
+    """Refuse filters naming what the study does not have (FilterError, valid values listed)."""
+    problems = []
+    for label, option, model, wanted in (("site", "site", Site, filters.sites),
+                                         ("timepoint", "timepoint", Timepoint, filters.timepoints)):
+        if not wanted:
+            continue
+        known = list(db.session.scalars(select(model.code).where(model.study_id == study.id).order_by(model.code)))
+        unknown = [w for w in wanted if w not in known]
+        if unknown:
+            problems.append(f"unknown {label} {', '.join(map(repr, unknown))} in study {study.code} "
+                            f"(valid {option} values: {', '.join(known) or 'none'})")
+    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+        problems.append(f"the date range is empty: from {filters.date_from.isoformat()} is later than "
+                        f"to {filters.date_to.isoformat()} (give from on or before to)")
+    if problems:
+        raise FilterError("; ".join(problems))
+
+
 @dataclass(frozen=True)
 class Filters:
     sites: tuple[str, ...] = ()

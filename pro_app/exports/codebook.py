@@ -18,7 +18,7 @@ def dataset_columns(study: Study) -> dict[str, list[C.Column]]:
     instruments = {i.id: i for i in study_instruments(study)}
     item_cols, scale_cols = wide_columns(study)
     owner = {c: inst for inst in instruments.values() for c in (*inst.item_ids, *inst.scale_codes)}
-    ids = "; ".join(instruments)
+    ids = "; ".join(f"{i.id} = {i.title.en}" for i in instruments.values())
     per_dataset = {
         "items": [replace(c, values=ids) if c.name == "instrument" else c for c in C.IDENTIFIERS + C.ITEM_ROW],
         "scores": [replace(c, values=ids) if c.name == "instrument" else c for c in C.IDENTIFIERS + C.SCORE_ROW],

@@ -7,8 +7,16 @@ from dataclasses import dataclass, field
 from ..instruments import Instrument, value_range
 from ..models import ASSESSMENT_STATUSES, NOT_DONE_REASONS
 
-ITEM_STATE_CODES = "answered; declined (skipped by the patient); branched (not shown: branching, taken as 0 for " \
-    "PRO-CTCAE composites); not_applicable (a not-applicable option chosen); not_reached (left before shown)"
+ITEM_STATE_CODES = "answered = answered; declined = skipped by the patient; branched = not shown: branching, taken " \
+    "as 0 for PRO-CTCAE composites; not_applicable = a not-applicable option chosen; not_reached = left before shown"
+#: Allowed values are always `code = label`, separated by "; " (formats and value labels are built from them).
+FLAG = "0 = no; 1 = yes"
+LANGUAGE_CODES = "en = English; es = Spanish"
+
+
+def coded(codes) -> str:
+    """`code = label` for vocabulary codes whose label is the code in words (not_done -> Not done)."""
+    return "; ".join(f"{c} = {c.replace('_', ' ').capitalize()}" for c in codes)
 
 
 @dataclass(frozen=True)
@@ -33,14 +41,14 @@ IDENTIFIERS = [
     Column("target_date", "Target date of the timepoint (site-local date)", "date"),
     Column("window_start", "First day of the assessment window", "date"),
     Column("window_end", "Last day of the assessment window", "date"),
-    Column("assessment_status", "Assessment status", "string", "; ".join(ASSESSMENT_STATUSES)),
+    Column("assessment_status", "Assessment status", "string", coded(ASSESSMENT_STATUSES)),
     Column("started_at", "When the first answer was given (UTC, ISO 8601)", "datetime", missing="blank: not started"),
     Column("completed_at", "When the assessment was completed (UTC, ISO 8601)", "datetime",
            missing="blank: not completed"),
     Column("mode", "Mode of administration", "string",
            "self = patient on the tablet; assisted = staff read the items aloud; paper = keyed from a paper form",
            missing="blank: not started"),
-    Column("language", "Language the assessment was answered in (most items)", "string", "en; es",
+    Column("language", "Language the assessment was answered in (most items)", "string", LANGUAGE_CODES,
            missing="blank: no answers"),
 ]
 
@@ -50,12 +58,12 @@ ITEM_ROW = [
     Column("item", "Item id", "string"),
     Column("item_label", "Item text (English; pro-app's own paraphrased wording unless a licensed file is used)",
            "string"),
-    Column("value", "Answer value", "integer", "see the item's answer scale in the codebook of the wide data set",
+    Column("value", "Answer value (its scale: the item's column in the wide data set)", "integer", "",
            missing="blank unless state = answered"),
     Column("value_label", "Label of the answer (English)", "string", missing="blank when there is no value"),
     Column("state", "Item state", "string", ITEM_STATE_CODES),
-    Column("branched", "1 when the item was not shown because of branching (SDTM QSCBRFL)", "integer", "0; 1"),
-    Column("item_language", "Language the item was shown in", "string", "en; es"),
+    Column("branched", "1 when the item was not shown because of branching (SDTM QSCBRFL)", "integer", FLAG),
+    Column("item_language", "Language the item was shown in", "string", LANGUAGE_CODES),
     Column("shown_at", "When the tablet showed the item's page for this answer (UTC, ISO 8601)", "datetime",
            missing="blank: not answered on the tablet, or recorded before shown times were kept"),
     Column("answered_at", "When the item was answered or its state set (UTC, ISO 8601)", "datetime"),
@@ -69,33 +77,33 @@ SCORE_ROW = [
     Column("value", "Score, unrounded (EORTC 0-100; PRO-CTCAE composite grade 0-3)", "number",
            missing="blank unless status = scored"),
     Column("status", "Score status", "string",
-           "scored; insufficient (fewer answered items than the half rule needs); not_applicable (gated out)"),
+           "scored = scored; insufficient = fewer answered items than the half rule needs; not_applicable = gated out"),
     Column("n_items", "Number of items the score used", "integer"),
-    Column("baseline_flag", "1 on the participant's baseline assessment (first timepoint)", "integer", "0; 1"),
+    Column("baseline_flag", "1 on the participant's baseline assessment (first timepoint)", "integer", FLAG),
     Column("baseline_value", "The participant's baseline score on this scale", "number",
            missing="blank when the baseline score is missing"),
     Column("change", "Change from baseline (value − baseline_value)", "number",
            missing="blank when either score is missing"),
     Column("threshold_flag", "1 when the score is past the study's threshold for clinical importance",
-           "integer", "0; 1", missing="blank: no threshold for this scale, or no score"),
+           "integer", FLAG, missing="blank: no threshold for this scale, or no score"),
     Column("days_from_target", "Days from the target date to completion", "integer",
            missing="blank: not completed"),
-    Column("in_window", "1 when completed within the window", "integer", "0; 1", missing="blank: not completed"),
+    Column("in_window", "1 when completed within the window", "integer", FLAG, missing="blank: not completed"),
     Column("scoring_version", "Version of pro-app's scoring code", "string"),
 ]
 
 COMPLIANCE_ROW = [
     Column("expected", "1 when the assessment was expected (CONSORT-PRO: window opened while the participant was "
-           "alive and on study)", "integer", "0; 1"),
+           "alive and on study)", "integer", FLAG),
     Column("not_expected_reason", "Why the assessment was not expected (never counted as missed)", "string",
-           "window_not_open (not yet due); died (died on or before the last day of the window, nothing given); "
-           "withdrawn (withdrawn on or before the last day of the window, follow-up not continued, nothing given)",
+           "window_not_open = not yet due; died = died on or before the last day of the window, nothing given; "
+           "withdrawn = withdrawn on or before the last day of the window, follow-up not continued, nothing given",
            missing="blank when expected"),
-    Column("received", "1 when the assessment was completed", "integer", "0; 1"),
+    Column("received", "1 when the assessment was completed", "integer", FLAG),
     Column("items_answered", "Items answered", "integer"),
     Column("items_asked", "Items the patient was asked (not counting items skipped by branching)", "integer"),
     Column("not_done_reason", "Why the assessment was not done", "string",
-           "; ".join(NOT_DONE_REASONS),
+           coded(NOT_DONE_REASONS),
            missing="blank unless assessment_status = not_done"),
 ]
 
@@ -105,15 +113,15 @@ SUBJECTS = [
     Column("site", "Site code", "string"),
     Column("participant", "Participant (pseudonymous study code)", "string"),
     Column("arm", "Arm or cohort code", "string", missing="blank: not assigned"),  # values: the study's arms
-    Column("language", "Preferred language", "string", "en; es"),
+    Column("language", "Preferred language", "string", LANGUAGE_CODES),
     Column("consent_date", "Date of informed consent (site-local)", "date", missing="blank: not entered"),
     Column("anchor_date", "Date of the study's anchor event (site-local; day 0 of the schedule)", "date"),
     Column("enrolled_at", "When the participant was enrolled in pro-app (UTC, ISO 8601)", "datetime"),
-    Column("status", "Participant status", "string", "active; withdrawn"),
+    Column("status", "Participant status", "string", "active = active; withdrawn = withdrawn"),
     Column("withdrawn_on", "Date of withdrawal (site-local)", "date", missing="blank: not withdrawn, or no date"),
     Column("withdrawn_reason", "Reason for withdrawal (free text entered by staff)", "string",
            missing="blank: not withdrawn"),
-    Column("follow_up_continues", "1 when questionnaires continue after withdrawal", "integer", "0; 1"),
+    Column("follow_up_continues", "1 when questionnaires continue after withdrawal", "integer", FLAG),
     Column("death_date", "Date of death (site-local)", "date", missing="blank: no death recorded"),
 ]
 

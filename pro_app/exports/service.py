@@ -10,6 +10,7 @@ import pandas as pd
 from .. import audit
 from ..database import READ_ONLY
 from ..extensions import db
+from .chunks import check_filters
 from .datasets import DATASETS, ExportError, Filters, build, study_by_code
 from .writers import FORMATS, WRITERS
 
@@ -39,8 +40,9 @@ def prepare(study_code: str, dataset: str, fmt: str = "csv", filters: Filters | 
         raise ExportError(f"unknown data set {dataset!r} (one of: {', '.join(DATASETS)})")
     if fmt not in WRITERS:
         raise ExportError(f"unknown format {fmt!r} (one of: {', '.join(WRITERS)})")
-    study_by_code(study_code)
-    return Export(study_code, dataset, fmt, filters or Filters())
+    filters = filters or Filters()
+    check_filters(study_by_code(study_code), filters)
+    return Export(study_code, dataset, fmt, filters)
 
 
 def stream(export: Export, *, actor: str, user_id: int | None, via: str, excel: bool = False) -> Iterator[bytes]:

@@ -103,7 +103,7 @@ class ItemType(ABC):
         """The values and extra options in English words, as the export codebook shows them."""
         option_set = item.option_set
         parts = [f"{o.value} = {o.label.en}" for o in option_set.options if o.value is not None]
-        extras = [f"{o.label.en} (stored as state {o.state}, no value)" for o in option_set.extras]
+        extras = [f"{o.code} = {o.label.en} (stored as state {o.state}, no value)" for o in option_set.extras]
         return "; ".join(parts + extras)
 
 
@@ -193,9 +193,10 @@ class NumericRating(ItemType):
         )
 
     def codebook(self, item):
-        ends = "; ".join(f"{value} = {text.en}" for value, text in item.anchors)
+        """Every whole number of the scale as `code = label`, the anchors' words where they are given."""
+        anchors = dict(item.anchors)
         low, high = item.option_set.minimum, item.option_set.maximum
-        return f"whole number from {low} to {high}; {ends}"
+        return "; ".join(f"{v} = {anchors[v].en if v in anchors else v}" for v in range(low, high + 1))
 
 
 def _number_label(value: int, anchor: Text | None) -> Text:

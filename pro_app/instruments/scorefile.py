@@ -87,10 +87,17 @@ def _column_warnings(columns: list[str], instrument: Instrument) -> list[str]:
 
 
 def _read(path: str | Path, columns: list[str], types: dict[str, pa.DataType]) -> pa.Table:
+    too_long = []
+
+    def invalid_row(row) -> str:  # a row whose cell count is not the header's: its extra cells would be lost
+        too_long.append(row)
+        return "skip"
+
     try:
-        return pacsv.read_csv(
+        table = pacsv.read_csv(
             path,
-            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            read_options=pacsv.ReadOptions(use_threads=False),  # so an invalid row knows its number
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=invalid_row),
             convert_options=pacsv.ConvertOptions(
                 include_columns=columns, column_types=types, null_values=BLANKS, strings_can_be_null=True,
                 true_values=[], false_values=[],
@@ -98,6 +105,15 @@ def _read(path: str | Path, columns: list[str], types: dict[str, pa.DataType]) -
         )
     except (pa.ArrowInvalid, OSError) as exc:
         raise ScoreFileError(f"{path}: cannot read the file as CSV: {exc}") from exc
+    if too_long:
+        row = too_long[0]
+        cells = next(csv.reader([row.text]), [])
+        ident = cells[0] if cells else ""
+        line = f", line {row.number}" if row.number is not None else ""
+        raise ScoreFileError(f"{path}: row {row.number - 1 if row.number else '?'} (id {ident!r}{line}) has "
+                             f"{row.actual_columns} cells but the header has {row.expected_columns} columns; "
+                             "nothing was scored")
+    return table
 
 
 def read_answers(path: str | Path, instrument: Instrument) -> Answers:
@@ -210,10 +226,22 @@ def score_file(path: str | Path, instrument: Instrument) -> ScoredFile:
             f"answer (allowed: {allowed}, or blank)"
         ) from exc
     values = score_matrix(instrument, matrix).values
-    columns = {answers.id_name: answers.ids}
+    columns = {answers.id_name: _as_text(answers.ids)}
     for code in instrument.scale_codes:
         columns[code] = _float_column(values[code])
     return ScoredFile(pa.table(columns), answers.warnings)
+
+
+#: A cell starting with one of these is a formula to a spreadsheet (as exports/writers.py neutralises them).
+FORMULA_START = r"^[=+\-@\t\r\n]"
+
+
+def _as_text(ids: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Ids a spreadsheet would run as a formula get a leading apostrophe, so they are read as text."""
+    risky = pc.fill_null(pc.match_substring_regex(ids, FORMULA_START), False)
+    if not pc.any(risky).as_py():
+        return ids
+    return pc.if_else(risky, pc.binary_join_element_wise("'", ids, ""), ids)
 
 
 def _csv_bytes_to(result: pa.Table, sink) -> None:

@@ -22,7 +22,7 @@ from pro_app.exports.writers import FORMATS
 from pro_app.extensions import db
 from pro_app.models import ApiToken, AuditEvent, Site, StudyGrant, User
 from pro_app.tokens import services as tokens
-from tests.support.exports import cli_export, read_csv
+from tests.support.exports import cli_export, read_csv, run_cli
 from tests.support.http import csrf_token, login
 
 DATASET_PATH = "/studies/{code}/datasets/{name}"
@@ -225,6 +225,19 @@ def test_api_filters_and_excel_option_match_the_command_line(demo_api, tmp_path)
     assert response.data == cli and cli.startswith(b"\xef\xbb\xbf")
     rows = read_csv(response.data[3:])
     assert len(rows) > 0 and set(rows["site"]) == {"BCN"} and set(rows["timepoint"]) <= {"baseline", "wk12"}
+
+
+@pytest.mark.parametrize(("query", "option"), [
+    ("site=XXX", ["--site", "XXX"]),
+    ("timepoint=week12", ["--timepoint", "week12"]),
+    ("from=2026-03-01&to=2026-02-01", ["--from", "2026-03-01", "--to", "2026-02-01"]),
+], ids=["site", "timepoint", "from-after-to"])
+def test_api_refuses_filters_that_keep_nothing_with_the_command_line_message(demo_api, query, option):
+    response = fetch(demo_api.client, url("DEMO", "scores") + "?" + query, headers=bearer(demo_api.token))
+    assert_refused(response, 400)
+    cli = run_cli(demo_api.settings, "export", "--study", "DEMO", "--dataset", "scores", *option)
+    assert cli.exit_code == 2
+    assert " ".join(response.json["detail"].split()) in " ".join(cli.output.split())
 
 
 def test_dta_downloads(demo_api):

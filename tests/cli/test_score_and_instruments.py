@@ -352,3 +352,26 @@ def test_instruments_check_on_a_folder_without_definitions(tmp_path):
     result = CliRunner().invoke(main, ["instruments", "check", str(tmp_path)])
     assert result.exit_code == 1
     assert "no definition files" in result.stderr
+
+
+# ------------------------------------------------------------------------------------------------
+# text cells and ragged rows (issue 15)
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("ident", ['=HYPERLINK("http://x.example","P1")', "+1+1", "-2", "@SUM(A1)"])
+def test_an_id_a_spreadsheet_would_run_is_written_as_text(run, tmp_path, ident):
+    answers = with_cells(tmp_path, (1, "id", ident))
+    result = run("score", answers, "--instrument", "qlq_c30")
+    assert result.exit_code == 0, result.stderr
+    written = list(csv.reader(io.StringIO(result.stdout)))
+    assert written[1][0] == "'" + ident
+    assert written[2][0] == "P002"  # other ids untouched
+
+
+def test_a_row_with_too_many_cells_stops_naming_it(run, tmp_path):
+    rows = sample_rows()
+    rows[3] = [*rows[3], "9"]
+    answers = write_rows(tmp_path / "answers.csv", rows)
+    out = tmp_path / "scores.csv"
+    result = run("score", answers, "--instrument", "qlq_c30", "-o", out)
+    assert_stopped(result, "row 3", "P003", "cells")
+    assert not out.exists()

@@ -95,6 +95,24 @@ def test_bad_options_are_clear_errors(demo, args, message):
     assert message in result.output
 
 
+@pytest.mark.parametrize(("args", "words"), [
+    (["--site", "XXX"], ["unknown site 'XXX'", "BCN"]),
+    (["--site", "BCN", "--site", "XXX"], ["unknown site 'XXX'", "BCN"]),
+    (["--timepoint", "week12"], ["unknown timepoint 'week12'", "baseline", "wk12"]),
+    (["--from", "2026-03-01", "--to", "2026-02-01"], ["date range is empty", "2026-03-01", "2026-02-01"]),
+], ids=["site", "one-of-two-sites", "timepoint", "from-after-to"])
+def test_filters_that_keep_nothing_by_construction_exit_2_listing_valid_values(demo, tmp_path, args, words):
+    after = last_audit_id(demo.app)
+    out = tmp_path / "x.csv"
+    result = run_cli(demo.settings, "export", "--study", "DEMO", "--dataset", "scores", "-o", str(out), *args)
+    assert result.exit_code == 2, result.output
+    for word in words:
+        assert word in result.output, (word, result.output)
+    assert "Traceback" not in result.output
+    assert not out.exists()
+    assert exports_since(demo.app, after) == []
+
+
 @pytest.mark.parametrize("dataset", ["items", "compliance"])
 def test_filters(demo, tmp_path, dataset):
     whole = frame(demo.app, "DEMO", dataset)
@@ -178,3 +196,16 @@ def test_after_pro_app_demo_wide_recomputes_exactly(tmp_path):
                 assert (exported != exported and again != again) or abs(exported - again) <= 1e-9, (code, exported)
                 checked += 1
     assert checked > 300
+
+
+CODED = re.compile(r"[^=;]+ = [^;]+(; [^=;]+ = [^;]+)*")
+
+
+def test_every_codebook_values_entry_is_code_equals_label(demo, tmp_path):
+    """Formats and value labels are generated from the codebook: every non-empty `values` entry is
+    `code = label; code = label; ...`, nothing else."""
+    codebook = read_csv(cli_export(demo.settings, tmp_path / "codebook.csv", "codebook"), na_filter=False)
+    entries = [v for v in codebook["values"] if v]
+    assert entries
+    bad = [v for v in entries if not CODED.fullmatch(v)]
+    assert bad == [], f"{len(bad)} of {len(entries)} entries: {bad[:5]}"

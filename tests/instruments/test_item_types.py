@@ -89,10 +89,10 @@ def test_single_choice_refuses_any_other_key(key):
 
 
 def old_option_text(item) -> str:
-    """The codebook text as exports/columns.option_text wrote it before item types existed."""
+    """The codebook text: `code = label` for every value and every extra option (issue 15)."""
     option_set = item.option_set
     parts = [f"{o.value} = {o.label.en}" for o in option_set.options if o.value is not None]
-    extras = [f"{o.label.en} (stored as state {o.state}, no value)" for o in option_set.extras]
+    extras = [f"{o.code} = {o.label.en} (stored as state {o.state}, no value)" for o in option_set.extras]
     return "; ".join(parts + extras)
 
 
@@ -103,7 +103,7 @@ def test_single_choice_codebook_is_unchanged_for_every_bundled_item():
     assert C30.item("q1").codebook() == "1 = Not at all; 2 = A little; 3 = Quite a bit; 4 = Very much"
     assert PC.item("PROCTCAE_36A_SCL").codebook() == (
         "0 = None; 1 = Mild; 2 = Moderate; 3 = Severe; 4 = Very severe; "
-        "Not applicable (stored as state not_applicable, no value)")
+        "not_applicable = Not applicable (stored as state not_applicable, no value)")
 
 
 def test_option_states_are_item_states():
@@ -130,7 +130,7 @@ def test_numeric_rating_is_an_option_set_of_whole_numbers(c30, tmp_path):
     assert item.parse("10") == (10, None, ItemState.ANSWERED)
     with pytest.raises(InvalidChoice):
         item.parse("11")
-    assert item.codebook() == "whole number from 0 to 10; 0 = None at all; 10 = The most"
+    assert item.codebook() == "0 = None at all; " + "".join(f"{v} = {v}; " for v in range(1, 10)) + "10 = The most"
 
 
 def test_numeric_rating_scores_and_validates_like_any_item(c30, tmp_path):

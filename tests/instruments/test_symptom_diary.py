@@ -111,7 +111,8 @@ def test_the_pain_rating_refuses_anything_else(diary, key):
 
 def test_codebook_texts(diary):
     assert diary.item("sd5").codebook() == (
-        "whole number from 0 to 10; 0 = No pain; 5 = Moderate pain; 10 = Worst pain you can imagine")
+        "0 = No pain; 1 = 1; 2 = 2; 3 = 3; 4 = 4; 5 = Moderate pain; 6 = 6; 7 = 7; 8 = 8; 9 = 9; "
+        "10 = Worst pain you can imagine")
     assert diary.item("sd1").codebook() == (
         "0 = Not at all; 1 = A little; 2 = Moderately; 3 = Quite a lot; 4 = Extremely")
 
