@@ -17,7 +17,7 @@ from ..clock import utcnow
 from ..extensions import db, library
 from ..instruments import Instrument, route
 from ..models import Assessment, ItemResponse, Plan, PlanPart
-from ..vocabulary import AssessmentStatus, ItemState
+from ..vocabulary import Actor, AssessmentStatus, ItemState
 
 
 class AssessmentClosed(Exception):
@@ -111,7 +111,8 @@ def record(assessment: Assessment, instrument: Instrument, item_id: str, *, valu
     `shown_at`: when the tablet showed the item's page for this answer (stored beside answered_at).
 
     Only a staff `correction` (with its reason) may change a completed assessment; nothing changes one
-    marked not done.
+    marked not done. A change made by anyone but the patient needs the real reason (ValueError without
+    one): there is no default text for a staff change.
     """
     if assessment.status == AssessmentStatus.NOT_DONE or (
             assessment.status == AssessmentStatus.COMPLETED and not correction):
@@ -124,11 +125,13 @@ def record(assessment: Assessment, instrument: Instrument, item_id: str, *, valu
         old = {"value": row.value, "option_code": row.option_code, "state": row.state}
         if old == new:
             return row
+        if actor != Actor.PATIENT and not (reason or "").strip():
+            raise ValueError("a change made by staff needs a reason")
         row.value, row.option_code, row.state = value, option_code, state
         row.language, row.mode, row.answered_at, row.shown_at = language, mode, utcnow(), shown_at
         audit.record("item.change", "item_response", row.id, actor=actor, user_id=user_id,
                      study_id=assessment.participant.study_id, old=old | {"item": item_id}, new=new,
-                     reason=reason or "changed by the patient")
+                     reason=reason.strip() if reason else "changed by the patient")
     else:
         row = ItemResponse(assessment=assessment, instrument_id=instrument.id, instrument_version=part.version,
                            item_id=item_id, value=value, option_code=option_code, state=state,
@@ -137,12 +140,13 @@ def record(assessment: Assessment, instrument: Instrument, item_id: str, *, valu
         rows[item_id] = row
     if assessment.status == AssessmentStatus.SCHEDULED:
         assessment.status, assessment.started_at, assessment.mode = "in_progress", utcnow(), mode
-    _hide_branched(assessment, instrument, part, rows, actor, user_id)
+    _hide_branched(assessment, instrument, part, rows, actor, user_id, reason)
     return row
 
 
-def _hide_branched(assessment, instrument, part, rows, actor, user_id) -> None:
-    """Answers to items that an earlier, changed answer now skips become `branched` (audited)."""
+def _hide_branched(assessment, instrument, part, rows, actor, user_id, reason=None) -> None:
+    """Answers to items that an earlier, changed answer now skips become `branched` (audited; a staff
+    change carries the staff member's own reason)."""
     hidden = route(instrument, branching_view(rows), part.items).branched
     for item_id in hidden:
         row = rows.get(item_id)
@@ -153,4 +157,5 @@ def _hide_branched(assessment, instrument, part, rows, actor, user_id) -> None:
             audit.record("item.branched", "item_response", row.id, actor=actor, user_id=user_id,
                          study_id=assessment.participant.study_id, old=old,
                          new={"value": None, "state": "branched"},
-                         reason="skipped by branching after an earlier answer changed")
+                         reason=reason if actor != Actor.PATIENT and reason
+                         else "skipped by branching after an earlier answer changed")

@@ -17,7 +17,7 @@ from ..extensions import db
 from ..instruments import Instrument, InvalidChoice, route
 from ..models import NOT_DONE_REASONS, Alert, Assessment, AuditEvent, ItemResponse, PlanPart
 from ..security import codes
-from ..vocabulary import DONE_STATUSES, Actor, AssessmentStatus, ItemState, Mode
+from ..vocabulary import DONE_STATUSES, ITEM_STATE_LABELS, Actor, AssessmentStatus, ItemState, Mode
 from . import answers, completion
 
 #: Statuses in which a paper questionnaire may still be keyed in.
@@ -67,17 +67,28 @@ def validate_paper(assessment: Assessment, given: dict[str, str]) -> list[Choice
     return errors
 
 
-def enter_paper(assessment: Assessment, given: dict[str, str], *, language: str, user_id: int) -> None:
-    """Record a paper questionnaire (mode `paper`) and complete the assessment.
+@dataclass(frozen=True)
+class PaperChange:
+    """One answer already stored that the paper would change: what it is now and what the paper says."""
 
-    Items the branching rules skip, given what is on the paper, are not recorded (completion marks them
-    `branched`); a blank item the patient was meant to see is `declined`.
-    """
-    if assessment.status not in PAPER_STATUSES:
-        raise StaffActionError(assessment.status)
-    if validate_paper(assessment, given):
-        raise InvalidChoice("paper")
-    for part in answers.ensure_plan(assessment):
+    item_id: str
+    label: str
+    current: str
+    paper: str
+
+
+class PaperConflict(Exception):
+    """The paper would change answers already stored and not every change has its reason."""
+
+    def __init__(self, changes: list[PaperChange]):
+        super().__init__("paper changes need reasons")
+        self.changes = changes
+
+
+def _paper_plan(assessment: Assessment, given: dict[str, str], plan) -> list[tuple]:
+    """(instrument, part, item id, parsed or None when branching skips it) for every item of the plan."""
+    out = []
+    for part in plan:
         instrument = answers.instrument_of(part)
         parsed: dict[str, tuple[int | None, str | None, str]] = {}
         for item_id in part.items:
@@ -86,15 +97,74 @@ def enter_paper(assessment: Assessment, given: dict[str, str], *, language: str,
                                else (None, None, "declined"))
         view = {i: (v if s == "answered" else c) for i, (v, c, s) in parsed.items()}
         branched = set(route(instrument, view, part.items).branched)
-        for item_id in part.items:
-            if item_id in branched:
-                continue
-            value, option_code, state = parsed[item_id]
-            answers.record(assessment, instrument, item_id, value=value, option_code=option_code, state=state,
-                           language=language, mode=Mode.PAPER, actor=Actor.USER, user_id=user_id)
+        out.extend((instrument, part, i, None if i in branched else parsed[i]) for i in part.items)
+    return out
+
+
+def _shown(instrument: Instrument, item_id: str, value, option_code, state: str, lang: str) -> str:
+    if state == ItemState.ANSWERED or option_code:
+        row = ItemResponse(item_id=item_id, value=value, option_code=option_code, state=state)
+        return answer_label(instrument, row, lang) or str(value)
+    return str(ITEM_STATE_LABELS.get(state, state))
+
+
+def paper_changes(assessment: Assessment, given: dict[str, str], lang: str) -> list[PaperChange]:
+    """Item by item, what the paper would change in the answers already stored (a tablet session begun,
+    an earlier keying): an answer replaced, blanked (declined) or hidden by branching."""
+    if validate_paper(assessment, given):
+        raise InvalidChoice("paper")
+    rows = answers.responses_by_item(assessment)
+    changes = []
+    for instrument, _part, item_id, parsed in _paper_plan(assessment, given, answers.plan_of(assessment)):
+        row = rows.get(item_id)
+        if row is None:
+            continue
+        value, option_code, state = parsed if parsed is not None else (None, None, ItemState.BRANCHED)
+        if (row.value, row.option_code, row.state) == (value, option_code, state):
+            continue
+        item = instrument.item(item_id)
+        changes.append(PaperChange(item_id, f"{item.number}. {item.text.get(lang)}",
+                                   _shown(instrument, item_id, row.value, row.option_code, row.state, lang),
+                                   _shown(instrument, item_id, value, option_code, state, lang)))
+    return changes
+
+
+def enter_paper(assessment: Assessment, given: dict[str, str], *, language: str, user_id: int,
+                reasons: dict[str, str] | None = None, lang: str = "en") -> None:
+    """Record a paper questionnaire (mode `paper`) and complete the assessment.
+
+    Items the branching rules skip, given what is on the paper, are not recorded (completion marks them
+    `branched`); a blank item the patient was meant to see is `declined`. An answer already stored is
+    never overwritten silently: each one the paper changes needs its own reason (PaperConflict lists
+    them), which the audit trail keeps with the staff member who keyed it.
+    """
+    if assessment.status not in PAPER_STATUSES:
+        raise StaffActionError(assessment.status)
+    reasons = {k: v.strip() for k, v in (reasons or {}).items() if v and v.strip()}
+    changes = paper_changes(assessment, given, lang)
+    if any(c.item_id not in reasons for c in changes):
+        raise PaperConflict(changes)
+    changed = {c.item_id for c in changes}
+    rows = answers.responses_by_item(assessment)
+    for instrument, _part, item_id, parsed in _paper_plan(assessment, given, answers.ensure_plan(assessment)):
+        if parsed is None:
+            row = rows.get(item_id)
+            if row is not None and item_id in changed and row.state != ItemState.BRANCHED:
+                old = {"item": item_id, "value": row.value, "option_code": row.option_code, "state": row.state}
+                row.value, row.option_code, row.state = None, None, ItemState.BRANCHED
+                db.session.flush()
+                audit.record("item.branched", "item_response", row.id, actor=Actor.USER, user_id=user_id,
+                             study_id=assessment.participant.study_id, old=old,
+                             new={"value": None, "state": "branched"}, reason=reasons[item_id])
+            continue
+        value, option_code, state = parsed
+        answers.record(assessment, instrument, item_id, value=value, option_code=option_code, state=state,
+                       language=language, mode=Mode.PAPER, actor=Actor.USER, user_id=user_id,
+                       reason=reasons.get(item_id))
     assessment.mode = Mode.PAPER
     audit.record("assessment.paper_entry", "assessment", assessment.id, actor=Actor.USER, user_id=user_id,
-                 study_id=assessment.participant.study_id, new={"mode": "paper", "language": language})
+                 study_id=assessment.participant.study_id,
+                 new={"mode": "paper", "language": language, "changed": sorted(changed)})
     completion.complete(assessment, actor=Actor.USER, user_id=user_id, language=language)
 
 

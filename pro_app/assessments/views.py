@@ -85,16 +85,21 @@ def paper(assessment_id: int):
     form = paper_form(plan, current_language(), formdata=request.form if request.method == "POST" else None,
                       language=found.participant.language)
     errors = _paper_problems(found, form) if request.method == "POST" else []
+    changes, reasons = [], {}
     if request.method == "POST" and not errors:
+        reasons = {k.removeprefix("reason-"): v[:500] for k, v in request.form.items() if k.startswith("reason-")}
         try:
             services.enter_paper(answers.lock(assessment_id), _paper_answers(form), language=form.language.data,
-                                 user_id=g.user.id)
+                                 user_id=g.user.id, reasons=reasons, lang=current_language())
         except (services.StaffActionError, answers.AssessmentClosed):
             abort(409)
-        return redirect(url_for(".detail", assessment_id=assessment_id))
+        except services.PaperConflict as conflict:
+            changes = conflict.changes  # shown item by item, each with its reason to give
+        else:
+            return redirect(url_for(".detail", assessment_id=assessment_id))
     sections = [(answers.instrument_of(part), [form[i] for i in part.items]) for part in plan]
     return render_template("assessments/paper.html", assessment=found, form=form, sections=sections,
-                           errors=errors), 400 if errors else 200
+                           errors=errors, changes=changes, reasons=reasons), 400 if errors else 200
 
 
 @bp.post("/assessments/<int:assessment_id>/answers/<item_id>/correct")

@@ -1,0 +1,108 @@
+"""Staff data entry that keeps the record true: no silent overwrite, the real actor and reason, corrections,
+not done and reopen, partial assessments."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from pro_app.assessments import answers
+from pro_app.extensions import db
+from pro_app.instruments import get_instrument
+from pro_app.models import Assessment, AuditEvent, ItemResponse
+from tests.support.kiosk import html, location
+from tests.support.staff import c30_paper_answers, paper
+
+CTCAE = {"PROCTCAE_17A_SCL": "1", "PROCTCAE_17B_SCL": "3", "PROCTCAE_17C_SCL": "1", "PROCTCAE_1A_SCL": "1"}
+
+
+@pytest.fixture
+def study(create_study):
+    return create_study(terms=[17, 1], instruments=["qlq_c30", "pro_ctcae"])
+
+
+@pytest.fixture
+def participant(study, create_participant):
+    return create_participant(study)
+
+
+@pytest.fixture
+def coordinator(client, study, create_staff):
+    from tests.support.http import login
+    user = create_staff(studies=[study])
+    assert login(client, user.email).status_code == 302
+    return user
+
+
+def tablet_answers(app, aid: int, given: dict[str, int]) -> None:
+    """The patient answers some items on the tablet (the kiosk's own recording path)."""
+    with app.app_context():
+        a = db.session.get(Assessment, aid)
+        for item_id, value in given.items():
+            instrument = get_instrument("pro_ctcae" if item_id.startswith("PROCTCAE") else "qlq_c30")
+            answers.record(a, instrument, item_id, value=value, option_code=None, state="answered",
+                           language="en", mode="self", actor="patient")
+        db.session.commit()
+
+
+def rows_of(app, aid: int) -> dict[str, ItemResponse]:
+    with app.app_context():
+        return {r.item_id: r for r in db.session.scalars(select(ItemResponse).where(ItemResponse.assessment_id == aid))}
+
+
+# --- no silent overwrite --------------------------------------------------------------------------------
+
+def test_paper_over_tablet_answers_lists_each_change_and_saves_nothing_without_reasons(
+        app, client, participant, coordinator):
+    aid = participant.assessments["baseline"]
+    tablet_answers(app, aid, {"q1": 2, "q2": 3, "q3": 1})
+    given = c30_paper_answers() | CTCAE | {"q1": "", "q2": "4", "q3": "2"}
+    r = paper(client, aid, given)
+    assert r.status_code == 200
+    page = html(r)
+    assert 'id="change-q1"' in page and 'id="change-q2"' in page and 'name="reason-q1"' in page
+    assert "Declined" in page  # q1 left blank on the paper would become declined
+    rows = rows_of(app, aid)
+    assert (rows["q1"].value, rows["q2"].value) == (2, 3) and "q4" not in rows
+    with app.app_context():
+        assert db.session.get(Assessment, aid).status == "in_progress"
+    # one reason missing: still nothing saved
+    r = paper(client, aid, given | {"reason-q1": "Patient left it blank on paper"})
+    assert r.status_code == 200 and 'id="change-q2"' in html(r)
+    assert rows_of(app, aid)["q1"].state == "answered"
+
+
+def test_paper_over_tablet_answers_with_reasons_audits_the_real_actor_and_each_reason(
+        app, client, participant, coordinator):
+    aid = participant.assessments["baseline"]
+    tablet_answers(app, aid, {"q1": 2, "q2": 3})
+    given = c30_paper_answers() | CTCAE | {"q1": "", "q2": "4"}
+    r = paper(client, aid, given | {"reason-q1": "Blank on the paper", "reason-q2": "Paper is the source"})
+    assert location(r).endswith(f"/staff/assessments/{aid}")
+    rows = rows_of(app, aid)
+    assert rows["q1"].state == "declined" and rows["q2"].value == 4
+    with app.app_context():
+        events = {e.old["item"]: e for e in db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "item.change"))}
+        assert events["q1"].reason == "Blank on the paper" and events["q2"].reason == "Paper is the source"
+        assert {e.actor for e in events.values()} == {"user"}
+        assert {e.user_id for e in events.values()} == {coordinator.id}
+        assert not db.session.scalars(select(AuditEvent).where(AuditEvent.reason == "changed by the patient")).all()
+
+
+def test_paper_matching_the_tablet_needs_no_reason(app, client, participant, coordinator):
+    aid = participant.assessments["baseline"]
+    tablet_answers(app, aid, {"q1": 2, "q2": 3})
+    assert paper(client, aid, c30_paper_answers() | CTCAE).status_code == 302  # C30_EXAMPLE starts 2, 3
+
+
+def test_a_staff_change_without_a_reason_is_refused(app, participant):
+    aid = participant.assessments["baseline"]
+    tablet_answers(app, aid, {"q1": 2})
+    with app.app_context():
+        a = db.session.get(Assessment, aid)
+        with pytest.raises(ValueError):
+            answers.record(a, get_instrument("qlq_c30"), "q1", value=3, option_code=None, state="answered",
+                           language="en", mode="paper", actor="user", user_id=None)
+        db.session.rollback()
+    assert rows_of(app, aid)["q1"].value == 2
