@@ -79,8 +79,13 @@ class Settings:
     #: failed code entries allowed per code and per tablet within the throttle window
     code_attempts_per_code: int = 5
     code_attempts_per_tablet: int = 10
-    #: failed logins allowed per account within the window before it is locked for the window
+    #: failed logins per account within the window before each further attempt waits a growing delay
     login_attempts: int = 5
+    #: the longest wait an account's failures impose (the owner gets in this long after any guessing)
+    login_delay_cap_seconds: int = 30
+    #: failed logins per client (address) before its attempts wait a growing delay, and the longest wait
+    login_client_attempts: int = 20
+    login_client_delay_cap_seconds: int = 900
     throttle_window_seconds: int = 900
     #: send cookies only over HTTPS (set 0 for plain-HTTP development and tests)
     secure_cookies: bool = False

@@ -26,6 +26,9 @@ def login(email: str, password: str) -> User | None:
 
 
 def logout() -> None:
+    record = sessions.current(SessionKind.STAFF, touch=False)
+    if record is not None:
+        audit.record("user.logout", "user", record.user_id, actor=Actor.USER, user_id=record.user_id)
     sessions.end_current("logout")
 
 

@@ -14,6 +14,8 @@ from . import services
 from .forms import LoginForm
 
 bp = Blueprint("auth", __name__, url_prefix="/staff")
+#: One answer for every failed login, whatever failed (no hint of which accounts exist).
+REFUSED = _l("Email or password not accepted. If they were right, wait a minute and try again.")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -22,8 +24,7 @@ def login():
     if request.method == "POST":
         if form.validate() and services.login(form.email.data, form.password.data):
             return redirect(services.safe_next(request.args.get("next")) or url_for("worklist.today"))
-        return render_template("auth/login.html", form=form,
-                               error=_l("Email or password not accepted, or the account is locked for now.")), 401
+        return render_template("auth/login.html", form=form, error=REFUSED), 401
     return render_template("auth/login.html", form=form, error=None)
 
 

@@ -19,5 +19,17 @@ def verify_password(stored_hash: str, password: str) -> bool:
         return False
 
 
+_dummy_hashes: dict[int, str] = {}
+
+
+def verify_dummy(password: str) -> bool:
+    """Spend what a real verification costs (an unknown account must not answer faster); always False."""
+    dummy = _dummy_hashes.get(id(_hasher))
+    if dummy is None:
+        dummy = _dummy_hashes.setdefault(id(_hasher), _hasher.hash("no account has this password"))
+    verify_password(dummy, password)
+    return False
+
+
 def needs_rehash(stored_hash: str) -> bool:
     return _hasher.check_needs_rehash(stored_hash)

@@ -4,14 +4,18 @@ log in, reset a password. Every change is audited; disabling or resetting ends t
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .. import audit
+from ..clock import utcnow
 from ..extensions import db
-from ..models import ROLES, AuthSession, Site, Study, StudyGrant, User
+from ..models import ROLES, AuditEvent, AuthSession, Site, Study, StudyGrant, User
 from ..security import sessions, throttle
+from ..security.accounts import account_key, account_state
 from ..security.passwords import hash_password
 from ..vocabulary import Actor, Role, SessionKind
 
@@ -153,7 +157,44 @@ def reset_password(admin: User, user: User, reason: str | None) -> str:
     password = generate_password()
     user.password_hash = hash_password(password)
     end_staff_sessions(user.id, "revoked", keep_current=user.id == admin.id)
-    throttle.clear(f"login:{user.email}")
+    throttle.clear(account_key(user.email))
     audit.record("user.reset_password", "user", user.id, actor=Actor.USER, user_id=admin.id,
                  new={"password": "reset"}, reason=reason)
     return password
+
+
+#: How far back the admins' list of accounts under attack looks.
+ATTACK_HOURS = 24
+#: Failed logins on one account within ATTACK_HOURS that make it listed.
+ATTACK_FAILURES = 3
+
+
+@dataclass(frozen=True)
+class UnderAttack:
+    email: str
+    user_id: int | None
+    failures: int
+    clients: int
+    last: datetime
+    delayed_until: datetime | None
+
+
+def under_attack() -> list[UnderAttack]:
+    """Addresses with repeated failed logins lately (known accounts first), from the audit trail."""
+    since = utcnow() - timedelta(hours=ATTACK_HOURS)
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "user.login_failed",
+                                                         AuditEvent.at >= since)
+                                .order_by(AuditEvent.id.desc()).limit(20000)).all()
+    grouped: dict[str, list[AuditEvent]] = {}
+    for event in events:
+        grouped.setdefault((event.new or {}).get("email", ""), []).append(event)
+    now = utcnow()
+    rows = []
+    for email, found in grouped.items():
+        if len(found) < ATTACK_FAILURES:
+            continue
+        state = account_state(email)
+        rows.append(UnderAttack(email=email, user_id=found[0].entity_id, failures=len(found),
+                                clients=len({(e.new or {}).get("client") for e in found}), last=found[0].at,
+                                delayed_until=state.open_at if state.waiting(now) else None))
+    return sorted(rows, key=lambda r: (r.user_id is None, -r.failures, r.email))[:100]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -31,7 +32,8 @@ def _user_or_404(user_id: int) -> User:
 def index():
     listed = db.session.scalars(select(User).order_by(User.email)).all()
     rows = [(user, services.grant_labels(user)) for user in listed]
-    return render_template("users/list.html", rows=rows, role_labels=ROLE_LABELS)
+    return render_template("users/list.html", rows=rows, role_labels=ROLE_LABELS, attacked=services.under_attack(),
+                           attack_hours=services.ATTACK_HOURS, format_datetime=format_datetime)
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])

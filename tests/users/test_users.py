@@ -27,7 +27,7 @@ def admin(create_staff):
 @pytest.fixture
 def admin_client(app, admin):
     browser = app.test_client()
-    assert location(login(browser, admin.email)).endswith("/staff/")
+    assert location(login(browser, admin.email)).endswith("/staff/today")
     return browser
 
 
@@ -132,7 +132,7 @@ def test_creating_a_user_who_can_then_log_in(app, admin_client, study, create_pa
     assert location(r).startswith(USERS)
     assert "new.person@example.org" in html(admin_client.get(USERS))
     browser = app.test_client()
-    assert location(login(browser, "new.person@example.org")).endswith("/staff/")
+    assert location(login(browser, "new.person@example.org")).endswith("/staff/today")
     assert "P-A1" in html(browser.get("/staff/"))
 
 
@@ -142,7 +142,7 @@ def test_creating_a_user_with_a_generated_password_shows_it_once(app, admin_clie
     password = re.search(r'data-testid="new-password">([^<]+)<', html(r)).group(1)
     assert len(password) >= 12
     assert password not in html(admin_client.get(USERS))
-    assert location(login(app.test_client(), "generated@example.org", password)).endswith("/staff/")
+    assert location(login(app.test_client(), "generated@example.org", password)).endswith("/staff/today")
     with app.app_context():
         assert password not in repr(db.session.execute(select(AuditEvent.old, AuditEvent.new)).all())
 
@@ -221,7 +221,7 @@ def test_disabling_a_user_logs_them_out_at_once_and_they_cannot_log_in(app, clie
     assert "Disabled" in html(admin_client.get(USERS))
     # Enabled again: the same password works again.
     edit(admin_client, coordinator.id, "coordinator", active=True, grants=[str(study.id)])
-    assert location(login(app.test_client(), coordinator.email)).endswith("/staff/")
+    assert location(login(app.test_client(), coordinator.email)).endswith("/staff/today")
 
 
 def test_an_admin_cannot_disable_themselves_or_drop_their_own_role(app, admin_client, admin):
@@ -243,19 +243,19 @@ def test_reset_password_ends_sessions_and_only_the_new_password_works(app, clien
     assert new_password != PASSWORD
     assert "/staff/login" in location(client.get("/staff/"))  # the old session is over
     assert login(app.test_client(), coordinator.email, PASSWORD).status_code == 401
-    assert location(login(app.test_client(), coordinator.email, new_password)).endswith("/staff/")
+    assert location(login(app.test_client(), coordinator.email, new_password)).endswith("/staff/today")
 
 
 def test_an_admin_resetting_their_own_password_stays_logged_in(app, admin_client, admin):
     new_password = reset_password(admin_client, admin.id)
     assert is_staff(admin_client)
-    assert location(login(app.test_client(), admin.email, new_password)).endswith("/staff/")
+    assert location(login(app.test_client(), admin.email, new_password)).endswith("/staff/today")
 
 
 def test_reset_password_needs_the_form_token(app, admin_client, create_staff):
     coordinator = create_staff(email="coord@example.org")
     assert admin_client.post(f"{USERS}/{coordinator.id}/reset-password").status_code == 400
-    assert location(login(app.test_client(), coordinator.email)).endswith("/staff/")
+    assert location(login(app.test_client(), coordinator.email)).endswith("/staff/today")
 
 
 # --- the audit trail -----------------------------------------------------------------------------------
