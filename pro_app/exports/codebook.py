@@ -19,11 +19,12 @@ def dataset_columns(study: Study) -> dict[str, list[C.Column]]:
     item_cols, scale_cols = wide_columns(study)
     owner = {c: inst for inst in instruments.values() for c in (*inst.item_ids, *inst.scale_codes)}
     ids = "; ".join(f"{i.id} = {i.title.en}" for i in instruments.values())
+    arms = "; ".join(f"{arm} = {arm}" for arm in study.arms or ())  # arms are codes with no label of their own
     per_dataset = {
         "items": [replace(c, values=ids) if c.name == "instrument" else c for c in C.IDENTIFIERS + C.ITEM_ROW],
         "scores": [replace(c, values=ids) if c.name == "instrument" else c for c in C.IDENTIFIERS + C.SCORE_ROW],
         "compliance": C.IDENTIFIERS + C.COMPLIANCE_ROW,
-        "subjects": [replace(c, values="; ".join(study.arms or ())) if c.name == "arm" else c for c in C.SUBJECTS],
+        "subjects": [replace(c, values=arms) if c.name == "arm" else c for c in C.SUBJECTS],
         "wide": C.IDENTIFIERS + [C.item_column(owner[i], i) for i in item_cols]
         + [C.scale_column(owner[s], s) for s in scale_cols],
     }

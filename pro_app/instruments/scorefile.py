@@ -238,10 +238,10 @@ FORMULA_START = r"^[=+\-@\t\r\n]"
 
 def _as_text(ids: pa.ChunkedArray) -> pa.ChunkedArray:
     """Ids a spreadsheet would run as a formula get a leading apostrophe, so they are read as text."""
-    risky = pc.fill_null(pc.match_substring_regex(ids, FORMULA_START), False)
+    risky = pc.match_substring_regex(ids, FORMULA_START)  # null for a blank id, which stays blank
     if not pc.any(risky).as_py():
         return ids
-    return pc.if_else(risky, pc.binary_join_element_wise("'", ids, ""), ids)
+    return pc.if_else(risky, pc.binary_join_element_wise(pa.scalar("'"), ids, pa.scalar("")), ids)
 
 
 def _csv_bytes_to(result: pa.Table, sink) -> None:

@@ -106,8 +106,10 @@ def review_list(assessment: Assessment) -> list[answers.Step]:
 
 
 def note_shown(record: AuthSession, item_id: str) -> None:
-    """Remember, on the patient's session, when the item's page was shown (the answer keeps it)."""
-    record.shown_item, record.shown_at = item_id, utcnow()
+    """Remember, on the patient's session, when the item's page was shown (the answer keeps it). Written after
+    the page, as the last-seen time is: showing an item stays a read, and renders even when nothing can be
+    written."""
+    sessions.write_after_read(record.id, {"shown_item": item_id, "shown_at": utcnow()})
 
 
 def shown_at(record: AuthSession, item_id: str) -> datetime | None:

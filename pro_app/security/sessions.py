@@ -82,9 +82,14 @@ def current(kind: str | None = None, *, touch: bool | str = True) -> AuthSession
 
 def _touch_after_response(record_id: int, now: datetime) -> None:
     """A read request does not write its last-seen time inside its own transaction: it is stored once the
-    page is rendered and the read transaction has ended, in a short write of its own that waits at most a
-    moment for the lock; if it fails (disk full, a long lock), the page is served all the same and a later
-    request stores it."""
+    page is rendered (see `write_after_read`)."""
+    write_after_read(record_id, {"last_seen_at": now}, AuthSession.last_seen_at < now)
+
+
+def write_after_read(record_id: int, values: dict, *conditions) -> None:
+    """Store `values` on the session once the page is rendered and the read transaction has ended, in a short
+    write of its own that waits at most a moment for the lock; if it fails (disk full, a long lock), the page
+    is served all the same and only this note is lost."""
 
     def write() -> None:
         try:
@@ -94,13 +99,13 @@ def _touch_after_response(record_id: int, now: datetime) -> None:
                 try:
                     connection.execute(update(AuthSession)
                                        .where(AuthSession.id == record_id, AuthSession.ended_at.is_(None),
-                                              AuthSession.last_seen_at < now)
-                                       .values(last_seen_at=now))
+                                              *conditions)
+                                       .values(**values))
                 finally:
                     if connection.dialect.name == "sqlite":
                         connection.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        except Exception:  # noqa: BLE001 - the page is served; only this refresh is lost
-            log.warning("could not store a session's last-seen time (the page was served)", exc_info=True)
+        except Exception:  # noqa: BLE001 - the page is served; only this note is lost
+            log.warning("could not store %s on a session (the page was served)", ", ".join(values), exc_info=True)
 
     after_read(write)
 

@@ -166,7 +166,7 @@ def test_demo_coordinator_login_works_at_staff_login(demo):
     site, output, app = demo
     client, response = staff_login(app, output.email, output.password)
     assert response.status_code == 302
-    assert response.headers["Location"].endswith("/staff/")
+    assert response.headers["Location"].endswith("/staff/today")
     dashboard = client.get("/staff/")
     assert dashboard.status_code == 200
     assert "DEMO-001" in dashboard.get_data(as_text=True)
@@ -223,7 +223,7 @@ def test_demo_again_tops_up_without_touching_existing_participants_and_gives_a_n
     assert {p[1] for p in after["participants"]} - {p[1] for p in before["participants"]} == {
         "DEMO-013", "DEMO-014", "DEMO-015"}
     _, response = staff_login(app, second.email, second.password)
-    assert response.status_code == 302 and response.headers["Location"].endswith("/staff/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/staff/today")
     with app.app_context():
         db.engine.dispose()
 
@@ -252,7 +252,7 @@ def test_user_create_with_password_on_stdin_stores_an_argon2id_hash(demo):
         assert verify_password(user.password_hash, NEW_PASSWORD)
     assert grants_of(app, email) == ["DEMO"]
     _, response = staff_login(app, email, NEW_PASSWORD)
-    assert response.status_code == 302 and response.headers["Location"].endswith("/staff/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/staff/today")
 
 
 def test_user_create_generate_prints_a_password_once_that_works(demo):

@@ -174,7 +174,7 @@ def test_serve_demo_runs_on_a_production_server_and_prints_a_login_and_a_code(se
     assert status == 200
     status, headers, _ = staff.post("/staff/login", {"email": printed.email, "password": printed.password,
                                                      "csrf_token": csrf_token(html)})
-    assert status == 302 and location(headers) == "/staff/"
+    assert status == 302 and location(headers) == "/staff/today"
     assert staff.get("/staff/")[0] == 200
 
     patient = Browser(server.port)
