@@ -57,6 +57,7 @@ def t(app, message: str, lang: str = "en", **params) -> str:
 
 
 def go(page, locator) -> None:
+    page.wait_for_selector("html:not([data-quiet])", state="attached")  # a kiosk page takes taps only after a moment
     with page.expect_navigation():
         locator.click()
 
