@@ -42,12 +42,17 @@ def start_with_code(code: str, device: str) -> AuthSession:
     assessment = db.session.get(Assessment, found.assessment_id) if found else None
     if assessment is not None and assessment.status == AssessmentStatus.COMPLETED:
         raise StartRefused("completed")  # the patient's own code, typed again after finishing
-    if found is None or not codes.is_valid(found):
+    if found is None or found.revoked_at is not None:
+        # A guess, or a code replaced by a newer one: counted, with the same message as a code never issued.
         throttle.fail(code_key, tablet_key)  # kept: the view returns the refusal normally, so it commits
         raise StartRefused("unknown")
+    if not codes.is_valid(found):
+        raise StartRefused("expired")  # a real code, past its time: not a guess, so not counted
     if not assessment.participant.questionnaires_continue:
         raise StartRefused("closed")  # died, or withdrawn without follow-up: nothing more is asked
     status = assessment.effective_status(site_today(assessment.participant, utcnow()))
+    if status == AssessmentStatus.SCHEDULED:
+        raise StartRefused("not_yet_open")  # the window opens later
     if status not in STARTABLE:
         raise StartRefused("closed")
     throttle.clear(code_key)

@@ -26,9 +26,13 @@ START_MESSAGES = {
     "throttled": _l("Too many attempts on this tablet. Please ask a member of staff for help."),
     "completed": _l("This questionnaire has already been completed. Thank you."),
     "closed": _l("This questionnaire is not open at the moment. Please ask a member of staff."),
+    "expired": _l("This code has expired. Please ask a member of staff for a new code."),
+    "not_yet_open": _l("This questionnaire is not open yet. Please come back on the day of your visit, "
+                       "or ask a member of staff."),
     "ended": _l("Your session has ended. Your answers are saved: enter your code to carry on."),
 }
-START_STATUS = {"throttled": 429, "unknown": 403, "completed": 409, "closed": 409}
+START_STATUS = {"throttled": 429, "unknown": 403, "completed": 409, "closed": 409, "expired": 409,
+                "not_yet_open": 409}
 
 
 @bp.before_request

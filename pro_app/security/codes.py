@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import unicodedata
 from datetime import timedelta
 
 from flask import current_app
@@ -19,8 +20,15 @@ ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 LENGTH = 8
 
 
+# Separators a patient (or a tablet's autocorrect) may type inside a code, ignored: every whitespace, every
+# dash (Unicode category Pd: hyphen, non-breaking hyphen, en and em dash, ...), minus signs, soft hyphens,
+# zero-width characters, dots and underscores. Applied after NFKC, which folds full-width forms and "…".
+_SEPARATOR = re.compile(r"[\s._\u00ad\u00b7\u2043\u2212\u200b-\u200d\u2060\ufeff]")
+
+
 def normalise(text: str) -> str:
-    return re.sub(r"[\s-]", "", text or "").upper()
+    text = unicodedata.normalize("NFKC", text or "")
+    return _SEPARATOR.sub("", "".join(c for c in text if unicodedata.category(c) != "Pd")).upper()
 
 
 def digest(code: str) -> str:

@@ -27,6 +27,14 @@ UNKNOWN = "That code was not recognised. Please check it and try again, or ask a
 THROTTLED = "Too many attempts on this tablet. Please ask a member of staff for help."
 COMPLETED = "This questionnaire has already been completed. Thank you."
 CLOSED = "This questionnaire is not open at the moment. Please ask a member of staff."
+EXPIRED = "This code has expired. Please ask a member of staff for a new code."
+NOT_YET_OPEN = ("This questionnaire is not open yet. Please come back on the day of your visit, "
+                "or ask a member of staff.")
+SPANISH = {
+    NOT_YET_OPEN: "Este cuestionario todavía no está abierto. Vuelva el día de su visita o pida ayuda a un "
+                  "miembro del personal.",
+    CLOSED: "Este cuestionario no está disponible en este momento.",
+}
 
 
 @pytest.fixture
@@ -81,6 +89,22 @@ def test_valid_code_starts_the_assessment_however_it_is_typed(app, open_assessme
         assert "Symptom items (PRO-CTCAE-style)" in html(page)
 
 
+@pytest.mark.parametrize("separator", [
+    "\u2013", "\u2014", "\u2212", "\u2011", "\u2010", "\u2012", "\u2015", "\ufe63", "\uff0d", "\u00ad",
+    ".", "_", " ", "\u00a0", "\u202f", "\u2026", ". ", " \u2013 ", "_-_",
+], ids=lambda s: "+".join(f"U+{ord(c):04X}" for c in s))
+def test_code_with_any_dash_dot_underscore_or_space_starts_and_is_not_a_guess(app, open_assessment, separator):
+    """Tablet autocorrect turns "-" into an en or em dash, adds dots, underscores or spaces: the code still
+    opens the assessment, and no attempt is counted against the tablet or the code."""
+    plain = issue_code(app, open_assessment).replace("-", "")
+    for typed in (plain[:4] + separator + plain[4:], separator.join(plain[:4]) + separator + plain[4:].lower()):
+        tablet = app.test_client()
+        r = enter_code(tablet, typed)
+        assert r.status_code == 302 and location(r).endswith("/kiosk/a"), repr(typed)
+        assert tablet.get("/kiosk/a", follow_redirects=True).request.path == "/kiosk/a/intro/pro_ctcae"
+    assert throttle_rows(app) == 0
+
+
 def test_code_starts_in_the_participants_language(app, client, study, create_participant):
     assessment_id = create_participant(study, language="es").assessments["baseline"]
     client.get("/kiosk/?lang=en")  # the start screen was in English
@@ -126,7 +150,13 @@ def test_code_expires(app, client, open_assessment, clock):
     clock.ahead(23 * 3600)
     assert enter_code(app.test_client(), code).status_code == 302  # still valid just before
     clock.ahead(24 * 3600 + 60)
-    refused(enter_code(client, code), 403, UNKNOWN)
+    refused(enter_code(client, code), 409, EXPIRED)
+    assert UNKNOWN not in html(enter_code(client, code))
+    assert throttle_rows(app) == 0  # a real code past its time is not a guess
+    tablet = app.test_client()
+    tablet.get("/kiosk/?lang=es")
+    page = html(enter_code(tablet, code.replace("-", "\u2013")))
+    assert "Este código ya venció. Pida un código nuevo a un miembro del personal." in page
 
 
 def test_code_replaced_by_a_newer_one_stops_working(app, client, open_assessment):
@@ -153,15 +183,19 @@ def test_code_entered_again_after_submitting_says_already_completed(app, client,
     refused(enter_code(app.test_client(), code), 409, COMPLETED)
 
 
-@pytest.mark.parametrize("anchor_days, expected", [(60, "scheduled"), (-30, "missed")],
+@pytest.mark.parametrize("anchor_days, message", [(60, NOT_YET_OPEN), (-30, CLOSED)],
                          ids=["window-not-open-yet", "window-closed"])
-def test_code_outside_the_window_is_refused(app, client, study, create_participant, anchor_days, expected):
+def test_code_outside_the_window_is_refused(app, client, study, create_participant, anchor_days, message):
     from pro_app.database import utcnow
 
     participant = create_participant(study, anchor=utcnow().date() + timedelta(days=anchor_days))
     assessment_id = participant.assessments["baseline"]
     code = issue_code(app, assessment_id)  # issued directly: staff screens refuse to issue one
-    refused(enter_code(client, code), 409, CLOSED)
+    refused(enter_code(client, code), 409, message)
+    assert UNKNOWN not in html(enter_code(client, code))
+    tablet = app.test_client()
+    tablet.get("/kiosk/?lang=es")
+    assert SPANISH[message] in html(enter_code(tablet, code))
     with app.app_context():
         assessment = db.session.get(Assessment, assessment_id)
         assert assessment.status == "scheduled" and assessment.started_at is None
