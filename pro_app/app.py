@@ -17,8 +17,9 @@ from .extensions import babel, csrf, db, library, migrate
 from .kiosk.views import bp as kiosk_bp
 from .participants.views import bp as participants_bp
 from .reports.views import bp as reports_bp
-from .security import headers
-from .settings import Settings
+from .security import files, headers
+from .security.files import private_folder
+from .settings import Settings, check_secret_key
 from .studies.views import bp as studies_bp
 from .tokens.views import bp as tokens_bp
 from .users.views import bp as users_bp
@@ -32,13 +33,24 @@ BLUEPRINTS = (kiosk_bp, auth_bp, worklist_bp, studies_bp, participants_bp, asses
               users_bp, audit_bp, tokens_bp, api_bp)
 
 
+def _private_sqlite_files(database: str | None) -> None:
+    """A new database file is created 0600 before SQLite opens it (its -wal and -shm files follow its mode);
+    an existing one that others can read is warned about."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database).resolve()
+    files.private_file(path)
+    files.warn_if_shared(*files.sqlite_files(path))
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     """Build a fresh application from explicit settings (default: read from the environment)."""
     if settings is None:
         # Flask's default instance folder, unless PRO_APP_INSTANCE_PATH names another: settings decide.
         settings = Settings.from_env(Flask(__package__).instance_path)
+    check_secret_key(settings.secret_key)
     app = Flask(__package__, instance_path=str(settings.instance_path))
-    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    private_folder(settings.instance_path)
     app.config.update(
         SETTINGS=settings,
         SECRET_KEY=settings.secret_key,
@@ -58,7 +70,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
+            _private_sqlite_files(db.engine.url.database)
             configure_sqlite(db.engine)
+    files.warn_if_shared(settings.instance_path)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)

@@ -68,6 +68,11 @@ def _help(name: str) -> str:
 @with_app
 def serve(host: str, port: int, threads: int, connection_limit: int, backlog: int, channel_timeout: int,
           demo: bool) -> None:
+    app = current_app._get_current_object()
+    if app.debug:
+        # FLASK_DEBUG=1 left in the environment: the debugger and unhandled errors must never reach a site.
+        click.echo("pro-app serve ignores FLASK_DEBUG: it never runs in debug mode.", err=True)
+    app.debug = False
     upgrade_database()
     url = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}"
     if demo:
@@ -78,7 +83,7 @@ def serve(host: str, port: int, threads: int, connection_limit: int, backlog: in
     logging.getLogger("waitress").addFilter(_LimitHint(connection_limit, threads))
     click.echo(f"pro-app serving on {url}/  (Ctrl+C to stop; {threads} threads, up to {connection_limit} "
                f"connections, backlog {backlog}, idle connections closed after {channel_timeout} s)")
-    waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads,
+    waitress_serve(app, host=host, port=port, threads=threads,
                    connection_limit=connection_limit, backlog=backlog, channel_timeout=channel_timeout,
                    ident="pro-app")
 

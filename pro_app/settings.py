@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
+from .security.files import private_folder
+
 PREFIX = "PRO_APP_"
 #: A folder of instrument definitions that add to, or replace, the bundled ones (licensed wording).
 INSTRUMENTS_DIR_ENV = f"{PREFIX}INSTRUMENTS_DIR"
@@ -29,7 +31,7 @@ def _secret_key(instance_path: Path) -> str:
     """
     path = instance_path / "secret_key"
     if not path.exists():
-        instance_path.mkdir(parents=True, exist_ok=True)
+        private_folder(instance_path)
         fd, temporary = tempfile.mkstemp(dir=instance_path, prefix=".secret_key.")
         try:
             with os.fdopen(fd, "w") as fh:
@@ -45,6 +47,23 @@ def _secret_key(instance_path: Path) -> str:
     if len(key) < 32:
         raise RuntimeError(f"{path} does not hold a usable key; delete it and a new one is generated")
     return key
+
+
+#: Flask signs sessions (and CSRF tokens) with the key: a short one can be guessed offline from one cookie.
+MIN_SECRET_KEY_BYTES = 32
+
+
+class SettingsError(RuntimeError):
+    """A setting that pro-app refuses to start with; the message says what to change."""
+
+
+def check_secret_key(key: str) -> None:
+    size = len(key.encode("utf-8"))
+    if size < MIN_SECRET_KEY_BYTES:
+        raise SettingsError(
+            f"SECRET_KEY is {size} bytes long; at least {MIN_SECRET_KEY_BYTES} are needed. Set a longer random "
+            "one (e.g. python -c 'import secrets; print(secrets.token_hex(32))'), or unset SECRET_KEY to use the "
+            "key pro-app keeps in its instance folder.")
 
 
 def _flag(name: str, raw: str) -> bool:

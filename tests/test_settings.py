@@ -3,6 +3,8 @@ typed PRO_APP_* values, a SQLite default, and apps that use exactly the settings
 
 from __future__ import annotations
 
+import logging
+import os
 import stat
 import uuid
 from pathlib import Path
@@ -12,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from pro_app import create_app
 from pro_app.extensions import db
-from pro_app.settings import Settings
+from pro_app.settings import Settings, SettingsError
 
 KEY_FILE = "secret_key"
 APP_ENVIRONMENT = ("DATABASE_URL", "SECRET_KEY", "PRO_APP_INSTANCE_PATH", "PRO_APP_INSTRUMENTS_DIR",
@@ -178,3 +180,100 @@ def test_a_relative_instance_path_keeps_the_database_in_that_folder(tmp_path, cl
     assert (tmp_path / "instance" / KEY_FILE).is_file()
     assert Path(database).resolve() == (tmp_path / "instance" / "pro_app.sqlite3").resolve()
     assert Path(app.instance_path).resolve() == (tmp_path / "instance").resolve()
+
+
+# Safer defaults: a short SECRET_KEY, HSTS, private files.
+
+def _sqlite_settings(tmp_path, **changes) -> Settings:
+    return Settings.from_env(tmp_path / "instance", environ={}, database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+                             **changes)
+
+
+@pytest.mark.parametrize("key", ["k", "short-secret", "x" * 31, "é" * 15])
+def test_a_secret_key_shorter_than_32_bytes_is_refused_at_start_up(tmp_path, key):
+    with pytest.raises(SettingsError, match=r"SECRET_KEY is \d+ bytes long; at least 32"):
+        create_app(_sqlite_settings(tmp_path, secret_key=key))
+
+
+def test_a_secret_key_from_the_environment_shorter_than_32_bytes_is_refused(tmp_path, clean_environment):
+    clean_environment.setenv("PRO_APP_INSTANCE_PATH", str(tmp_path / "instance"))
+    clean_environment.setenv("SECRET_KEY", "changeme")
+    with pytest.raises(SettingsError, match="SECRET_KEY is 8 bytes long"):
+        create_app()
+
+
+def test_a_32_byte_secret_key_and_the_generated_one_are_accepted(tmp_path):
+    assert create_app(_sqlite_settings(tmp_path, secret_key="é" * 16)).config["SECRET_KEY"] == "é" * 16
+    assert create_app(Settings.from_env(tmp_path / "other", environ={})).config["SECRET_KEY"]
+
+
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def test_with_secure_cookies_every_response_tells_browsers_to_use_https_only(tmp_path):
+    client = create_app(_sqlite_settings(tmp_path, secure_cookies=True)).test_client()
+    for path in ("/kiosk/", "/staff/login", "/no-such-page", "/"):
+        response = client.get(path)
+        assert response.headers.get("Strict-Transport-Security") == HSTS, (path, response.status_code)
+
+
+def test_without_secure_cookies_no_hsts_header_is_sent(tmp_path):
+    client = create_app(_sqlite_settings(tmp_path)).test_client()
+    for path in ("/kiosk/", "/no-such-page"):
+        assert "Strict-Transport-Security" not in client.get(path).headers
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def open_umask():
+    """A service started with a permissive umask (022 is the usual default)."""
+    previous = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def test_the_instance_folder_and_the_sqlite_files_are_created_private_to_the_service_user(tmp_path, open_umask):
+    app = create_app(Settings.from_env(tmp_path / "instance", environ={}))
+    database = tmp_path / "instance" / "pro_app.sqlite3"
+    with app.app_context():
+        db.create_all()
+        with db.engine.connect() as conn:  # a write leaves the -wal and -shm files next to the database
+            conn.exec_driver_sql("CREATE TABLE probe (x INTEGER)")
+            wal, shm = database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")
+            assert wal.exists() and shm.exists()
+            assert (_mode(database), _mode(wal), _mode(shm)) == (0o600, 0o600, 0o600)
+        db.engine.dispose()
+    assert _mode(tmp_path / "instance") == 0o700
+    assert _mode(tmp_path / "instance" / KEY_FILE) == 0o600
+
+
+def test_an_instance_folder_created_by_create_app_with_a_given_key_is_private(tmp_path, open_umask):
+    create_app(_sqlite_settings(tmp_path, secret_key="given-" + uuid.uuid4().hex))
+    assert _mode(tmp_path / "instance") == 0o700
+    assert _mode(tmp_path / "db.sqlite3") == 0o600
+
+
+def test_start_up_warns_when_the_database_or_the_instance_folder_is_readable_by_others(tmp_path, caplog):
+    create_app(_sqlite_settings(tmp_path, secret_key="given-" + uuid.uuid4().hex))
+    (tmp_path / "db.sqlite3").chmod(0o644)
+    (tmp_path / "instance").chmod(0o755)
+
+    with caplog.at_level(logging.WARNING, logger="pro_app.security.files"):
+        create_app(_sqlite_settings(tmp_path, secret_key="given-" + uuid.uuid4().hex))
+
+    warned = "\n".join(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+    assert f"{tmp_path / 'db.sqlite3'} has mode 0644" in warned
+    assert f"{tmp_path / 'instance'} has mode 0755" in warned
+    assert _mode(tmp_path / "db.sqlite3") == 0o644  # the site's choice is reported, not silently changed
+
+
+def test_no_warning_when_the_files_are_private(tmp_path, caplog):
+    create_app(_sqlite_settings(tmp_path, secret_key="given-" + uuid.uuid4().hex))
+    with caplog.at_level(logging.WARNING, logger="pro_app.security.files"):
+        create_app(_sqlite_settings(tmp_path, secret_key="given-" + uuid.uuid4().hex))
+    assert not [r for r in caplog.records if r.name == "pro_app.security.files"]

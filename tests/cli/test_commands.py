@@ -300,3 +300,28 @@ def test_user_create_refuses_a_duplicate_email_whatever_its_case(demo):
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == email))
         assert user.role == "analyst" and verify_password(user.password_hash, NEW_PASSWORD)
+
+
+def test_serve_ignores_flask_debug_so_error_pages_keep_their_security_headers(tmp_path, monkeypatch):
+    import pro_app.cli_app
+
+    served = {}
+    monkeypatch.setattr(pro_app.cli_app, "waitress_serve", lambda app, **options: served.update(app=app))
+    site = new_site(tmp_path / "site")
+    with preserved_logging():
+        result = CliRunner().invoke(main, ["serve"], env={**site.env, "FLASK_DEBUG": "1"})
+    assert result.exit_code == 0, result.output
+    assert "ignores FLASK_DEBUG" in result.output
+
+    app = served["app"]
+    assert app.debug is False
+
+    @app.get("/probe-failure")
+    def probe_failure():
+        raise RuntimeError("a bug")
+
+    response = app.test_client().get("/probe-failure")
+    assert response.status_code == 500
+    assert "a bug" not in response.get_data(as_text=True) and "Traceback" not in response.get_data(as_text=True)
+    assert response.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "DENY"

@@ -50,7 +50,7 @@ def head_revision(app) -> str:
 
 
 def test_the_migrations_form_one_line_and_every_revision_can_be_undone(tmp_path):
-    settings = Settings.from_env(tmp_path / "instance", environ={}, testing=True, secret_key="unused")
+    settings = Settings.from_env(tmp_path / "instance", environ={}, testing=True, secret_key="unused-" + "x" * 32)
     app = create_app(settings)
     with app.app_context():
         script = ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config())
