@@ -29,8 +29,7 @@ def listed(user: User, study: Study, site: Site | None, *, search: str = "", arm
     if site is not None:
         query = query.where(Participant.site_id == site.id)
     if search:
-        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(Participant.study_code.ilike(f"%{escaped}%", escape="\\"))
+        query = query.where(code_contains(search))
     if arm:
         query = query.where(Participant.arm == arm)
     if status:
@@ -87,6 +86,12 @@ def change_participant(participant: Participant, *, site: Site, language: str, a
                      reason=reason)
     db.session.flush()
     return moves
+
+
+def code_contains(search: str):
+    """Participant codes containing `search` as typed (a `%` or `_` is matched as itself), any case."""
+    escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return Participant.study_code.ilike(f"%{escaped}%", escape="\\")
 
 
 def withdraw(participant: Participant, user: User, reason: str, on: date | None = None,

@@ -20,6 +20,7 @@ from ..alerts.services import open_alert_count
 from ..assessments.schedule import local_today, site_today
 from ..extensions import db
 from ..models import Assessment, ItemResponse, Participant, Site, Study, Timepoint, User
+from ..participants.services import code_contains
 
 #: The dashboard buckets, in the order shown. An assessment can sit in more than one (due today and overdue
 #: never together; due today and windows open often together).
@@ -162,8 +163,7 @@ def assessment_listing(user: User, now: datetime, *, search: str = "", site: str
                       contains_eager(Assessment.timepoint))
              .order_by(Study.code, Participant.study_code, Timepoint.position))
     if search:
-        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(Participant.study_code.ilike(f"%{escaped}%", escape="\\"))
+        query = query.where(code_contains(search))
     if site:
         query = query.where(Site.code == site)
     if timepoint:

@@ -11,27 +11,7 @@ from pro_app.extensions import db
 from pro_app.instruments import get_instrument
 from pro_app.models import Assessment, AuditEvent, ItemResponse
 from tests.support.kiosk import html, location
-from tests.support.staff import c30_paper_answers, paper
-
-CTCAE = {"PROCTCAE_17A_SCL": "1", "PROCTCAE_17B_SCL": "3", "PROCTCAE_17C_SCL": "1", "PROCTCAE_1A_SCL": "1"}
-
-
-@pytest.fixture
-def study(create_study):
-    return create_study(terms=[17, 1], instruments=["qlq_c30", "pro_ctcae"])
-
-
-@pytest.fixture
-def participant(study, create_participant):
-    return create_participant(study)
-
-
-@pytest.fixture
-def coordinator(client, study, create_staff):
-    from tests.support.http import login
-    user = create_staff(studies=[study])
-    assert login(client, user.email).status_code == 302
-    return user
+from tests.support.staff import CTCAE, c30_paper_answers, paper
 
 
 def tablet_answers(app, aid: int, given: dict[str, int]) -> None:

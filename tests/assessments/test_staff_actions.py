@@ -13,27 +13,7 @@ from pro_app.instruments import get_instrument, score
 from pro_app.models import Alert, Assessment, AuditEvent, ItemResponse, Score
 from tests.support.http import csrf_token, login
 from tests.support.kiosk import enter_code, html, issue_code, location
-from tests.support.staff import C30_EXPECTED, c30_paper_answers, correct, not_done, paper
-
-#: PRO-CTCAE term 17 (frequency, severity, interference) and term 1 (one item).
-CTCAE = {"PROCTCAE_17A_SCL": "1", "PROCTCAE_17B_SCL": "3", "PROCTCAE_17C_SCL": "1", "PROCTCAE_1A_SCL": "1"}
-
-
-@pytest.fixture
-def study(create_study):
-    return create_study(terms=[17, 1], instruments=["qlq_c30", "pro_ctcae"])
-
-
-@pytest.fixture
-def participant(study, create_participant):
-    return create_participant(study)
-
-
-@pytest.fixture
-def coordinator(client, study, create_staff):
-    user = create_staff(studies=[study])
-    assert login(client, user.email).status_code == 302
-    return user
+from tests.support.staff import C30_EXPECTED, CTCAE, c30_paper_answers, correct, not_done, paper
 
 
 def stored_scores(app, assessment_id: int) -> dict[str, float | None]:

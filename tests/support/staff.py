@@ -33,3 +33,7 @@ def not_done(client, assessment_id: int, reason: str, note: str = ""):
     page = client.get(f"/staff/assessments/{assessment_id}")
     return client.post(f"/staff/assessments/{assessment_id}/not-done",
                        data={"csrf_token": csrf_token(html(page)), "reason": reason, "note": note})
+
+
+#: Paper answers for PRO-CTCAE term 17 (frequency, severity, interference) and term 1 (one item).
+CTCAE = {"PROCTCAE_17A_SCL": "1", "PROCTCAE_17B_SCL": "3", "PROCTCAE_17C_SCL": "1", "PROCTCAE_1A_SCL": "1"}
