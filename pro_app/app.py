@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, redirect, url_for
+from werkzeug.routing import IntegerConverter
 
 from . import errors, i18n, transactions
 from .alerts.views import bp as alerts_bp
@@ -33,6 +34,15 @@ BLUEPRINTS = (kiosk_bp, auth_bp, worklist_bp, studies_bp, participants_bp, asses
               users_bp, audit_bp, tokens_bp, api_bp)
 
 
+class RowId(IntegerConverter):
+    """`<int:…>` in every route: a row id the databases can hold (PostgreSQL's integer; SQLite's is wider). A
+    larger number matches no route, so it is a 404 like any id that does not exist, never an overflow."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def _private_sqlite_files(database: str | None) -> None:
     """A new database file is created 0600 before SQLite opens it (its -wal and -shm files follow its mode);
     an existing one that others can read is warned about."""
@@ -50,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         settings = Settings.from_env(Flask(__package__).instance_path)
     check_secret_key(settings.secret_key)
     app = Flask(__package__, instance_path=str(settings.instance_path))
+    app.url_map.converters["int"] = RowId  # before any route is added
     private_folder(settings.instance_path)
     app.config.update(
         SETTINGS=settings,
