@@ -17,10 +17,11 @@ import pyarrow.parquet as pq
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
+from ..instruments.scorefile import FORMULA_STARTS
+
 FORMATS = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
            "dta": "application/x-stata-dta"}
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r", "\n")
 FIXED_TIME = datetime(2000, 1, 1)  # workbook properties: no wall-clock time in the file
 
 
@@ -36,7 +37,7 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
                 pd.api.types.is_object_dtype(dtype) and pd.api.types.infer_dtype(frame[name]) not in _NOT_TEXT):
             column = frame[name]
             text = column if isinstance(dtype, pd.StringDtype) else column.astype("string")
-            risky = text.str.startswith(_DANGEROUS).fillna(False)
+            risky = text.str.startswith(FORMULA_STARTS).fillna(False)
             if risky.any():
                 replaced[name] = column.where(~risky, "'" + text)
     return frame.assign(**replaced) if replaced else frame

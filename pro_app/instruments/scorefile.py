@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -96,7 +97,6 @@ def _read(path: str | Path, columns: list[str], types: dict[str, pa.DataType]) -
     try:
         table = pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(use_threads=False),  # so an invalid row knows its number
             parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=invalid_row),
             convert_options=pacsv.ConvertOptions(
                 include_columns=columns, column_types=types, null_values=BLANKS, strings_can_be_null=True,
@@ -106,14 +106,21 @@ def _read(path: str | Path, columns: list[str], types: dict[str, pa.DataType]) -
     except (pa.ArrowInvalid, OSError) as exc:
         raise ScoreFileError(f"{path}: cannot read the file as CSV: {exc}") from exc
     if too_long:
-        row = too_long[0]
-        cells = next(csv.reader([row.text]), [])
-        ident = cells[0] if cells else ""
-        line = f", line {row.number}" if row.number is not None else ""
-        raise ScoreFileError(f"{path}: row {row.number - 1 if row.number else '?'} (id {ident!r}{line}) has "
-                             f"{row.actual_columns} cells but the header has {row.expected_columns} columns; "
-                             "nothing was scored")
+        raise ScoreFileError(_too_long(path, too_long[0]))
     return table
+
+
+def _too_long(path: str | Path, row) -> str:
+    """The message for the first row with more cells than the header. The threaded reader does not number its
+    rows, so only on this failure is the file read again to find it."""
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        next(reader, None)
+        for number, cells in enumerate(reader, start=1):
+            if len(cells) > row.expected_columns:
+                return (f"{path}: row {number} (id {cells[0]!r}, line {reader.line_num}) has {len(cells)} cells "
+                        f"but the header has {row.expected_columns} columns; nothing was scored")
+    return f"{path}: a row has {row.actual_columns} cells but the header has {row.expected_columns} columns"
 
 
 def read_answers(path: str | Path, instrument: Instrument) -> Answers:
@@ -232,13 +239,15 @@ def score_file(path: str | Path, instrument: Instrument) -> ScoredFile:
     return ScoredFile(pa.table(columns), answers.warnings)
 
 
-#: A cell starting with one of these is a formula to a spreadsheet (as exports/writers.py neutralises them).
-FORMULA_START = r"^[=+\-@\t\r\n]"
+#: A text cell starting with one of these is a formula to a spreadsheet; such cells are written with a leading
+#: apostrophe, here and in every export (exports/writers.py).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+_FORMULA_START = "^[" + "".join(re.escape(c) for c in FORMULA_STARTS) + "]"
 
 
 def _as_text(ids: pa.ChunkedArray) -> pa.ChunkedArray:
     """Ids a spreadsheet would run as a formula get a leading apostrophe, so they are read as text."""
-    risky = pc.match_substring_regex(ids, FORMULA_START)  # null for a blank id, which stays blank
+    risky = pc.match_substring_regex(ids, _FORMULA_START)  # null for a blank id, which stays blank
     if not pc.any(risky).as_py():
         return ids
     return pc.if_else(risky, pc.binary_join_element_wise(pa.scalar("'"), ids, pa.scalar("")), ids)
