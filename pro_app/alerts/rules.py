@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from ..extensions import db, library
 from ..instruments import Threshold
-from ..models import Alert, Assessment, Score, Study
+from ..models import Alert, Assessment, Score, Study, Timepoint
 from ..vocabulary import URGENCY_NAMES, AlertKind, AssessmentStatus, ItemState
 
 #: Scales of this type are graded (PRO-CTCAE composites): the grade rules look at them.
@@ -80,21 +80,19 @@ def study_rules(study: Study) -> list[dict[str, Any]]:
 
 
 def _baseline(assessment: Assessment) -> Assessment | None:
-    """The participant's completed assessment at the study's first timepoint (None: none, or this is it)."""
-    positions = [t.position for t in assessment.participant.study.timepoints]
-    if not positions:
+    """The participant's completed assessment at the study's baseline timepoint (None: none, or this is it)."""
+    if _is_baseline(assessment):
         return None
-    first = min(positions)
-    if assessment.timepoint.position == first:
-        return None
-    return next((a for a in db.session.scalars(select(Assessment).where(
-        Assessment.participant_id == assessment.participant_id, Assessment.status == AssessmentStatus.COMPLETED))
-        if a.timepoint.position == first), None)
+    return db.session.scalar(
+        select(Assessment).join(Assessment.timepoint)
+        .where(Assessment.participant_id == assessment.participant_id,
+               Assessment.status == AssessmentStatus.COMPLETED,
+               Timepoint.position == assessment.participant.study.baseline_position)
+        .order_by(Assessment.id).limit(1))
 
 
 def _is_baseline(assessment: Assessment) -> bool:
-    positions = [t.position for t in assessment.participant.study.timepoints]
-    return bool(positions) and assessment.timepoint.position == min(positions)
+    return assessment.timepoint.position == assessment.participant.study.baseline_position
 
 
 def _score_conditions(rule: dict, score: Score, study: Study, base: dict[str, float]) -> Iterator[Condition]:

@@ -41,6 +41,11 @@ class Study(db.Model):
     sites: Mapped[list[Site]] = relationship(back_populates="study", order_by="Site.code")
     timepoints: Mapped[list[Timepoint]] = relationship(back_populates="study", order_by="Timepoint.position")
 
+    @property
+    def baseline_position(self) -> int | None:
+        """The position of the baseline timepoint (the first one); None for a study with no timepoints."""
+        return min((t.position for t in self.timepoints), default=None)
+
     def selection_of(self, instrument: Instrument) -> tuple[int, ...]:
         """The terms asked of an instrument with selectable items: the study's, else the default term set."""
         return tuple((self.selections or {}).get(instrument.id) or instrument.default_selection())

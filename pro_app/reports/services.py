@@ -71,8 +71,7 @@ def scores_frame(participant: Participant) -> pd.DataFrame:
 
 
 def baseline_position(participant: Participant) -> int | None:
-    positions = [t.position for t in participant.study.timepoints]
-    return min(positions) if positions else None
+    return participant.study.baseline_position
 
 
 def scale_table(participant: Participant, frame: pd.DataFrame | None = None) -> pd.DataFrame:
