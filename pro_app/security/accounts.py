@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app, has_request_context, request
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from .. import audit
 from ..clock import utcnow
 from ..extensions import db
-from ..models import ThrottleEvent, User
+from ..models import User
 from ..vocabulary import Actor
 from . import passwords, throttle
 
@@ -68,11 +68,7 @@ class KeyState:
 
 
 def key_state(key: str, free: int, cap: int) -> KeyState:
-    window = current_app.config["SETTINGS"].throttle_window_seconds
-    since = utcnow() - timedelta(seconds=window)
-    count, last = db.session.execute(
-        select(func.count(), func.max(ThrottleEvent.at)).where(ThrottleEvent.key == key, ThrottleEvent.at >= since)
-    ).one()
+    count, last = throttle.recent(key, current_app.config["SETTINGS"].throttle_window_seconds)
     return KeyState(count, last, delay_after(count, free, cap))
 
 

@@ -1,12 +1,13 @@
 """Failed-attempt throttling kept in the database, so it holds across workers, hosts and restarts.
 
-Keys name what is being guessed at (a code, an account) or who is guessing (a tablet), never an IP
-address: a clinic's tablets share one.
+Keys name what is being guessed at (a code, an account) or who is guessing (a tablet). An IP address is
+never the only key, since a clinic's tablets share one; staff login slows a client address alongside the
+account, with a far higher allowance (security/accounts.py).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 
@@ -15,11 +16,17 @@ from ..extensions import db
 from ..models import ThrottleEvent
 
 
-def failures(key: str, window_seconds: int) -> int:
+def recent(key: str, window_seconds: int) -> tuple[int, datetime | None]:
+    """The failures under `key` within the window, and when the last of them was."""
     since = utcnow() - timedelta(seconds=window_seconds)
-    return db.session.scalar(
-        select(func.count()).select_from(ThrottleEvent).where(ThrottleEvent.key == key, ThrottleEvent.at >= since)
-    )
+    count, last = db.session.execute(
+        select(func.count(), func.max(ThrottleEvent.at)).where(ThrottleEvent.key == key, ThrottleEvent.at >= since)
+    ).one()
+    return count, last
+
+
+def failures(key: str, window_seconds: int) -> int:
+    return recent(key, window_seconds)[0]
 
 
 def is_blocked(keys_and_limits: dict[str, int], window_seconds: int) -> bool:
