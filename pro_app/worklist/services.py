@@ -21,6 +21,7 @@ from ..assessments.schedule import local_today, site_today
 from ..extensions import db
 from ..models import Assessment, ItemResponse, Participant, Site, Study, Timepoint, User
 from ..participants.services import code_contains
+from ..vocabulary import AssessmentStatus
 
 #: The dashboard buckets, in the order shown. An assessment can sit in more than one (due today and overdue
 #: never together; due today and windows open often together).
@@ -148,7 +149,7 @@ def every_assessment(user: User, now) -> list[tuple[Participant, Assessment, str
 
 
 #: The statuses the assessments list filters on (stored, or following from the site-local date).
-LIST_STATUSES = ("scheduled", "open", "in_progress", "completed", "missed", "not_done")
+LIST_STATUSES = tuple(AssessmentStatus)
 
 
 def assessment_listing(user: User, now: datetime, *, search: str = "", site: str = "", timepoint: str = "",
