@@ -23,6 +23,8 @@ APP_COMMANDS = {
     "user": ("pro_app.cli_app", "user", "Staff accounts."),
     "export": ("pro_app.cli_app", "export_command",
                "Write an analyst data set: items, scores, wide, proae, compliance or codebook."),
+    "assessments": ("pro_app.cli_app", "assessments",
+                    "Assessments: close-expired closes started ones whose window ended (partial or missed)."),
     "db": ("flask_migrate.cli", "db", "Perform database migrations (Flask-Migrate: upgrade, downgrade, …)."),
 }
 

@@ -18,6 +18,7 @@ from flask_migrate import upgrade as upgrade_database
 from waitress import serve as waitress_serve
 
 from .app import create_app
+from .assessments.closing import close_expired
 from .cli import APP_COMMANDS
 from .demo import seed_demo
 from .exports.chunks import FilterError
@@ -77,6 +78,7 @@ def serve(host: str, port: int, threads: int, connection_limit: int, backlog: in
     url = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}"
     if demo:
         _print_demo(seed_demo(), url)
+    _echo_closed(close_expired())
     # End this context's database session: on SQLite an open transaction here would hold the write lock.
     db.session.remove()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -123,6 +125,22 @@ def _print_demo(info, url: str | None) -> None:
     click.echo(f"  Coordinator login:  {info.email}  password: {info.password}  (at /staff/login)")
     click.echo(f"  Patient code:       {info.patient_code}  (participant {info.patient}, {info.timepoint}; "
                "enter it on the start screen)")
+
+
+def _echo_closed(closed) -> None:
+    click.echo(f"Closed {closed.partial} expired assessment(s) as partial (scored) and {closed.missed} as missed.")
+
+
+@click.group(help=_help("assessments"))
+def assessments() -> None:
+    pass
+
+
+@assessments.command("close-expired", help="Close every started assessment whose window ended: partial (scored "
+                     "by the half rule) when some items were answered, missed when none. Safe to run again.")
+@with_app
+def close_expired_command() -> None:
+    _echo_closed(close_expired())
 
 
 @click.group(help=_help("user"))

@@ -18,15 +18,21 @@ class AssessmentStatus(StrEnum):
     OPEN = "open"  # shown, never stored: the window is open today
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
-    MISSED = "missed"  # shown, never stored: the window closed with nothing answered
+    #: the window closed with nothing answered: shown for a scheduled assessment past its window, stored when
+    #: `pro-app assessments close-expired` closes one that was started but has no answer
+    MISSED = "missed"
+    #: the window closed (or staff closed it) with some answers: scored by the half rule, the rest not_reached
+    PARTIAL = "partial"
     NOT_DONE = "not_done"
 
 
-#: The statuses kept in the database; `open` and `missed` follow from the dates.
+#: The statuses kept in the database; `open` (and `missed` for a never-started one) follow from the dates.
 STORED_ASSESSMENT_STATUSES = (AssessmentStatus.SCHEDULED, AssessmentStatus.IN_PROGRESS,
-                              AssessmentStatus.COMPLETED, AssessmentStatus.NOT_DONE)
+                              AssessmentStatus.COMPLETED, AssessmentStatus.PARTIAL, AssessmentStatus.MISSED,
+                              AssessmentStatus.NOT_DONE)
 #: Nothing more is recorded through the patient path once an assessment is in one of these.
-DONE_STATUSES = (AssessmentStatus.COMPLETED, AssessmentStatus.NOT_DONE)
+DONE_STATUSES = (AssessmentStatus.COMPLETED, AssessmentStatus.PARTIAL, AssessmentStatus.MISSED,
+                 AssessmentStatus.NOT_DONE)
 
 
 class Mode(StrEnum):
@@ -122,6 +128,7 @@ STATUS_LABELS = {
     AssessmentStatus.IN_PROGRESS: _l("In progress"),
     AssessmentStatus.COMPLETED: _l("Completed"),
     AssessmentStatus.MISSED: _l("Missed"),
+    AssessmentStatus.PARTIAL: _l("Partly completed"),
     AssessmentStatus.NOT_DONE: _l("Not done"),
 }
 

@@ -80,13 +80,14 @@ def study_rules(study: Study) -> list[dict[str, Any]]:
 
 
 def _baseline(assessment: Assessment) -> Assessment | None:
-    """The participant's completed assessment at the study's baseline timepoint (None: none, or this is it)."""
+    """The participant's completed (or partial) assessment at the study's baseline timepoint (None: none, or
+    this is it)."""
     if _is_baseline(assessment):
         return None
     return db.session.scalar(
         select(Assessment).join(Assessment.timepoint)
         .where(Assessment.participant_id == assessment.participant_id,
-               Assessment.status == AssessmentStatus.COMPLETED,
+               Assessment.status.in_((AssessmentStatus.COMPLETED, AssessmentStatus.PARTIAL)),
                Timepoint.position == assessment.participant.study.baseline_position)
         .order_by(Assessment.id).limit(1))
 

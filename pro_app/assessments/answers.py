@@ -19,6 +19,11 @@ from ..instruments import Instrument, route
 from ..models import Assessment, ItemResponse, Plan, PlanPart
 from ..vocabulary import Actor, AssessmentStatus, ItemState
 
+#: Nothing is recorded in these any more, not even by a correction.
+CLOSED = (AssessmentStatus.NOT_DONE, AssessmentStatus.MISSED)
+#: Answers in these change only by a staff correction with its reason.
+SUBMITTED = (AssessmentStatus.COMPLETED, AssessmentStatus.PARTIAL)
+
 
 class AssessmentClosed(Exception):
     """The assessment is completed or marked not done: nothing more can be recorded through this path."""
@@ -110,12 +115,11 @@ def record(assessment: Assessment, instrument: Instrument, item_id: str, *, valu
 
     `shown_at`: when the tablet showed the item's page for this answer (stored beside answered_at).
 
-    Only a staff `correction` (with its reason) may change a completed assessment; nothing changes one
-    marked not done. A change made by anyone but the patient needs the real reason (ValueError without
-    one): there is no default text for a staff change.
+    Only a staff `correction` (with its reason) may change a completed or partial assessment; nothing
+    changes one marked not done or closed as missed. A change made by anyone but the patient needs the
+    real reason (ValueError without one): there is no default text for a staff change.
     """
-    if assessment.status == AssessmentStatus.NOT_DONE or (
-            assessment.status == AssessmentStatus.COMPLETED and not correction):
+    if assessment.status in CLOSED or (assessment.status in SUBMITTED and not correction):
         raise AssessmentClosed
     part = next(p for p in ensure_plan(assessment) if p.instrument == instrument.id)
     rows = responses_by_item(assessment)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..i18n import LANGUAGE_NAMES, LANGUAGES
@@ -16,13 +16,23 @@ from . import answers
 
 
 class NotDoneForm(FlaskForm):
-    reason = SelectField(_l("Reason"), choices=[SelectChoice(k, v) for k, v in NOT_DONE_LABELS.items()],
-                         validators=[DataRequired()])
+    """Not done: no reason is preselected, and the first post only asks for confirmation (`confirm`)."""
+
+    reason = SelectField(_l("Reason"), validators=[DataRequired(_l("Please choose a reason."))],
+                         choices=[SelectChoice("", _l("Choose a reason…"))]
+                         + [SelectChoice(k, v) for k, v in NOT_DONE_LABELS.items()])
     note = TextAreaField(_l("Note"), validators=[Length(max=500)])
+    confirm = HiddenField()
 
     def validate_note(self, field):
         if self.reason.data == NotDoneReason.OTHER and not (field.data or "").strip():
             raise ValidationError(_l("Please explain the reason in the note."))
+
+
+class ReasonForm(FlaskForm):
+    """A staff action that needs only its reason: reopen, close now, confirm an early assessment."""
+
+    reason = StringField(_l("Reason"), validators=[DataRequired(_l("Please give the reason.")), Length(max=500)])
 
 
 class CorrectionForm(FlaskForm):

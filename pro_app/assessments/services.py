@@ -13,12 +13,14 @@ from sqlalchemy import select
 
 from .. import audit
 from ..alerts import rules
+from ..clock import utcnow
 from ..extensions import db
 from ..instruments import Instrument, InvalidChoice, route
 from ..models import NOT_DONE_REASONS, Alert, Assessment, AuditEvent, ItemResponse, PlanPart
 from ..security import codes
 from ..vocabulary import DONE_STATUSES, ITEM_STATE_LABELS, Actor, AssessmentStatus, ItemState, Mode
-from . import answers, completion
+from . import answers, closing, completion, status
+from .schedule import site_today
 
 #: Statuses in which a paper questionnaire may still be keyed in.
 PAPER_STATUSES = ("scheduled", "in_progress")
@@ -35,12 +37,37 @@ class ChoiceError:
     choice: str
 
 
+class BeforeWindow(StaffActionError):
+    """The window has not opened and no early assessment was confirmed."""
+
+
+def before_window(assessment: Assessment) -> bool:
+    return status.before_window(assessment.status, assessment.window_start,
+                                site_today(assessment.participant, utcnow()), bool(assessment.early))
+
+
+def confirm_early(assessment: Assessment, reason: str, *, user_id: int) -> None:
+    """Staff give the assessment before its window opens: from now on it is open (codes, the tablet, paper,
+    not done) and flagged `early` in the exports. Audited with the reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValueError("reason")
+    if not before_window(assessment):
+        raise StaffActionError(assessment.status)
+    assessment.early = True
+    audit.record("assessment.early", "assessment", assessment.id, actor=Actor.USER, user_id=user_id,
+                 study_id=assessment.participant.study_id, old={"early": False},
+                 new={"early": True, "window_start": assessment.window_start.isoformat()}, reason=reason)
+
+
 def mark_not_done(assessment: Assessment, reason: str, note: str | None, *, user_id: int) -> None:
     """Close an assessment that will not be done, with a reason (and a note, required for `other`)."""
     if reason not in NOT_DONE_REASONS:
         raise ValueError(reason)
     if assessment.status in DONE_STATUSES:
         raise StaffActionError(assessment.status)
+    if before_window(assessment):
+        raise BeforeWindow(assessment.status)
     old = {"status": assessment.status}
     assessment.status = AssessmentStatus.NOT_DONE
     assessment.not_done_reason = reason
@@ -49,6 +76,35 @@ def mark_not_done(assessment: Assessment, reason: str, note: str | None, *, user
     audit.record("assessment.not_done", "assessment", assessment.id, actor=Actor.USER, user_id=user_id,
                  study_id=assessment.participant.study_id, old=old,
                  new={"status": "not_done", "reason": reason, "note": assessment.not_done_note}, reason=reason)
+
+
+def reopen(assessment: Assessment, reason: str, *, user_id: int) -> None:
+    """Undo "not done" with a reason (audited with the reason it had): the assessment is scheduled again, or
+    in progress if it had answers, and can be given, keyed in or marked not done anew."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValueError("reason")
+    if assessment.status != AssessmentStatus.NOT_DONE:
+        raise StaffActionError(assessment.status)
+    old = {"status": assessment.status, "reason": assessment.not_done_reason, "note": assessment.not_done_note}
+    started = db.session.scalar(select(ItemResponse.id).where(ItemResponse.assessment_id == assessment.id)
+                                .limit(1)) is not None
+    assessment.status = AssessmentStatus.IN_PROGRESS if started else AssessmentStatus.SCHEDULED
+    assessment.not_done_reason = assessment.not_done_note = None
+    audit.record("assessment.reopen", "assessment", assessment.id, actor=Actor.USER, user_id=user_id,
+                 study_id=assessment.participant.study_id, old=old, new={"status": assessment.status},
+                 reason=reason)
+
+
+def close_now(assessment: Assessment, reason: str, *, user_id: int) -> str:
+    """Staff close a started assessment that will not be submitted: partial (scored) or missed."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValueError("reason")
+    try:
+        return closing.close(assessment, actor=Actor.USER, user_id=user_id, reason=reason)
+    except closing.NotStarted as e:
+        raise StaffActionError(assessment.status) from e
 
 
 def validate_paper(assessment: Assessment, given: dict[str, str]) -> list[ChoiceError]:
@@ -140,6 +196,8 @@ def enter_paper(assessment: Assessment, given: dict[str, str], *, language: str,
     """
     if assessment.status not in PAPER_STATUSES:
         raise StaffActionError(assessment.status)
+    if before_window(assessment):
+        raise BeforeWindow(assessment.status)
     reasons = {k: v.strip() for k, v in (reasons or {}).items() if v and v.strip()}
     changes = paper_changes(assessment, given, lang)
     if any(c.item_id not in reasons for c in changes):
@@ -189,9 +247,9 @@ def _rescore(assessment: Assessment, instrument: Instrument, part: PlanPart, ite
 
 
 def correct_answer(assessment: Assessment, item_id: str, choice: str, reason: str, *, user_id: int) -> list[Alert]:
-    """Change one answer of a completed assessment with a reason (audited, old and new), re-score the
-    item's instrument and raise alerts for conditions that have none yet. Returns the new alerts."""
-    if assessment.status != AssessmentStatus.COMPLETED:
+    """Change one answer of a completed (or partial) assessment with a reason (audited, old and new),
+    re-score the item's instrument and raise alerts for conditions that have none yet. Returns the new alerts."""
+    if assessment.status not in answers.SUBMITTED:
         raise StaffActionError(assessment.status)
     reason = (reason or "").strip()
     if not reason:

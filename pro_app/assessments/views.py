@@ -7,6 +7,7 @@ from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 
 from ..access import EDITORS
+from ..clock import utcnow
 from ..i18n import LANGUAGE_NAMES, current_language
 from ..instruments import InvalidChoice
 from ..vocabulary import (
@@ -15,12 +16,12 @@ from ..vocabulary import (
     MODE_LABELS,
     NOT_DONE_LABELS,
     SCORE_STATUS_LABELS,
-    AssessmentStatus,
 )
 from ..web.guards import roles_required, staff_required
 from ..web.lookups import assessment_or_404
 from . import answers, services
-from .forms import CorrectionForm, NotDoneForm, item_choices, paper_form
+from .forms import CorrectionForm, NotDoneForm, ReasonForm, item_choices, paper_form
+from .schedule import site_today
 
 bp = Blueprint("assessments", __name__, url_prefix="/staff")
 
@@ -36,6 +37,8 @@ def detail(assessment_id: int):
             it["choices"] = item_choices(it["instrument"], it["id"], lang)
     return render_template(
         "assessments/detail.html", assessment=found, sections=sections,
+        status=found.effective_status(site_today(found.participant, utcnow())),
+        before_window=services.before_window(found), reason_form=ReasonForm(formdata=None),
         alerts=services.alerts_of(found), corrections=services.staff_changes(found),
         not_done_form=NotDoneForm(formdata=None), correction_form=CorrectionForm(formdata=None),
         can_edit=g.user.role in EDITORS, not_done_labels=NOT_DONE_LABELS, state_labels=ITEM_STATE_LABELS,
@@ -47,15 +50,51 @@ def detail(assessment_id: int):
 @bp.post("/assessments/<int:assessment_id>/not-done")
 @roles_required(EDITORS)
 def not_done(assessment_id: int):
-    assessment_or_404(assessment_id)
+    found = assessment_or_404(assessment_id)
     form = NotDoneForm()
     if not form.validate():
         return render_template("assessments/form_error.html", form=form, assessment_id=assessment_id), 400
+    if form.confirm.data != "yes":  # the first post asks: nothing changes until it is confirmed
+        form.confirm.data = "yes"
+        return render_template("assessments/confirm_not_done.html", form=form, assessment=found,
+                               reason_label=NOT_DONE_LABELS.get(form.reason.data))
     try:
         services.mark_not_done(answers.lock(assessment_id), form.reason.data, form.note.data, user_id=g.user.id)
     except services.StaffActionError:
         abort(409)
     return redirect(url_for(".detail", assessment_id=assessment_id))
+
+
+def _with_reason(assessment_id: int, action) -> object:
+    """A staff action that needs a reason: 400 (with the form's errors) without one, 409 when it does not fit
+    the assessment's state; back to the assessment when done."""
+    assessment_or_404(assessment_id)
+    form = ReasonForm()
+    if not form.validate():
+        return render_template("assessments/form_error.html", form=form, assessment_id=assessment_id), 400
+    try:
+        action(answers.lock(assessment_id), form.reason.data, user_id=g.user.id)
+    except services.StaffActionError:
+        abort(409)
+    return redirect(url_for(".detail", assessment_id=assessment_id))
+
+
+@bp.post("/assessments/<int:assessment_id>/reopen")
+@roles_required(EDITORS)
+def reopen(assessment_id: int):
+    return _with_reason(assessment_id, services.reopen)
+
+
+@bp.post("/assessments/<int:assessment_id>/close")
+@roles_required(EDITORS)
+def close(assessment_id: int):
+    return _with_reason(assessment_id, services.close_now)
+
+
+@bp.post("/assessments/<int:assessment_id>/early")
+@roles_required(EDITORS)
+def early(assessment_id: int):
+    return _with_reason(assessment_id, services.confirm_early)
 
 
 def _paper_problems(found, form) -> list[tuple[str, str]]:
@@ -79,7 +118,7 @@ def _paper_answers(form) -> dict[str, str]:
 @roles_required(EDITORS)
 def paper(assessment_id: int):
     found = assessment_or_404(assessment_id)
-    if found.status not in services.PAPER_STATUSES:
+    if found.status not in services.PAPER_STATUSES or services.before_window(found):
         abort(409)
     plan = answers.plan_of(found)  # fixed when the paper is saved, not when the page is looked at
     form = paper_form(plan, current_language(), formdata=request.form if request.method == "POST" else None,
@@ -109,7 +148,7 @@ def correct(assessment_id: int, item_id: str):
     part = services.correctable_part(found, item_id)
     if part is None:
         abort(404)
-    if found.status != AssessmentStatus.COMPLETED:
+    if found.status not in answers.SUBMITTED:
         abort(409)
     form = CorrectionForm()
     form.choice.choices = item_choices(answers.instrument_of(part), item_id, current_language())

@@ -12,6 +12,7 @@ import pandas as pd
 from sqlalchemy import bindparam, case, func, select
 
 from ..assessments.schedule import local_today
+from ..assessments.status import displayed_statuses
 from ..clock import utcnow
 from ..extensions import db
 from ..instruments.model import LANGUAGES
@@ -67,7 +68,7 @@ class Filters:
 ASSESSMENT_COLUMNS = ["assessment_id", "participant_id", "participant", "participant_status", "site", "timezone",
                       "timepoint", "visit", "target_date", "window_start", "window_end", "stored_status",
                       "started_at", "completed_at", "mode", "not_done_reason", "withdrawn_on", "follow_up_continues",
-                      "death_date"]
+                      "death_date", "early"]
 
 
 def _assessment_rows(study_id: int, filters: Filters, participant_ids: list[int]) -> list:
@@ -77,7 +78,8 @@ def _assessment_rows(study_id: int, filters: Filters, participant_ids: list[int]
                Timepoint.code, Timepoint.position, Assessment.target_date, Assessment.window_start,
                Assessment.window_end, Assessment.status, bulk.as_stored(Assessment.started_at),
                bulk.as_stored(Assessment.completed_at), Assessment.mode, Assessment.not_done_reason,
-               Participant.withdrawn_on, Participant.follow_up_continues, Participant.death_date)
+               Participant.withdrawn_on, Participant.follow_up_continues, Participant.death_date,
+               Assessment.early)
         .join(Participant, Assessment.participant_id == Participant.id)
         .join(Site, Participant.site_id == Site.id)
         .join(Timepoint, Assessment.timepoint_id == Timepoint.id)
@@ -101,10 +103,9 @@ def _assessment_frame(study_code: str, rows: list) -> pd.DataFrame:
     frame.insert(0, "study", study_code)
     now = utcnow()
     today = frame["timezone"].map({zone: local_today(zone, now) for zone in frame["timezone"].unique()})
-    open_or_missed = np.where(today > frame["window_end"], "missed",
-                              np.where(today >= frame["window_start"], "open", "scheduled"))
-    frame["assessment_status"] = np.where(frame["stored_status"] == "scheduled", open_or_missed,
-                                          frame["stored_status"])
+    frame["early"] = frame["early"].fillna(False).astype(bool).astype("int64")
+    frame["assessment_status"] = displayed_statuses(frame["stored_status"], frame["window_start"],
+                                                    frame["window_end"], today, frame["early"].astype(bool))
     frame["today"] = today
     for column in ("started_at", "completed_at"):
         frame[column] = pd.to_datetime(frame[column], utc=True).astype("datetime64[us, UTC]")

@@ -48,6 +48,7 @@ IDENTIFIERS = [
     Column("mode", "Mode of administration", "string",
            "self = patient on the tablet; assisted = staff read the items aloud; paper = keyed from a paper form",
            missing="blank: not started"),
+    Column("early", "1 when staff confirmed giving the assessment before its window opened", "integer", FLAG),
     Column("language", "Language the assessment was answered in (most items)", "string", LANGUAGE_CODES,
            missing="blank: no answers"),
 ]
@@ -99,7 +100,7 @@ COMPLIANCE_ROW = [
            "window_not_open = not yet due; died = died on or before the last day of the window, nothing given; "
            "withdrawn = withdrawn on or before the last day of the window, follow-up not continued, nothing given",
            missing="blank when expected"),
-    Column("received", "1 when the assessment was completed", "integer", FLAG),
+    Column("received", "1 when the assessment was completed or partly completed (partial)", "integer", FLAG),
     Column("items_answered", "Items answered", "integer"),
     Column("items_asked", "Items the patient was asked (not counting items skipped by branching)", "integer"),
     Column("not_done_reason", "Why the assessment was not done", "string",

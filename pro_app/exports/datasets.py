@@ -261,7 +261,7 @@ def compliance(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
         frame["items_asked"] = frame["assessment_id"].map(asked).fillna(0).astype("int64")
         frame["not_expected_reason"] = not_expected_reasons(frame)
         frame["expected"] = frame["not_expected_reason"].isna().astype("int64")
-        frame["received"] = (frame["assessment_status"] == "completed").astype("int64")
+        frame["received"] = frame["assessment_status"].isin(("completed", "partial")).astype("int64")
         yield frame[columns].reset_index(drop=True)
 
 
@@ -270,8 +270,8 @@ def not_expected_reasons(frame: pd.DataFrame) -> np.ndarray:
     window has opened. One with nothing given (still `scheduled`) whose window ended on or after the death
     date is `died`; on or after the withdrawal date, without follow-up continuing, `withdrawn` (a withdrawal
     with no date recorded counts for every assessment with nothing given); a window not yet open is
-    `window_not_open`. Anything given (started, completed, not done with a reason) stays expected."""
-    nothing_given = (frame["stored_status"] == "scheduled").to_numpy()
+    `window_not_open`. Anything given (answers, not done with a reason) stays expected."""
+    nothing_given = frame["stored_status"].isin(("scheduled", "missed")).to_numpy()
     window_end = frame["window_end"]
     died = nothing_given & _on_or_before(frame["death_date"], window_end)
     followed = frame["follow_up_continues"].fillna(False).astype(bool).to_numpy()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -68,8 +68,10 @@ class Assessment(db.Model):
     target_date: Mapped[date] = mapped_column(Date)
     window_start: Mapped[date] = mapped_column(Date)
     window_end: Mapped[date] = mapped_column(Date)
-    # Stored: scheduled, in_progress, completed, not_done. `open` and `missed` follow from the dates.
+    # Stored: scheduled, in_progress, completed, partial, missed, not_done (assessments/status.py shows them).
     status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    #: staff confirmed starting it (a code, paper, not done) before its window opened: flagged in exports
+    early: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     mode: Mapped[str | None] = mapped_column(String(16))  # self | assisted | paper
     plan: Mapped[Plan | None] = mapped_column(PlanType)  # what is asked, fixed when the assessment starts
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -83,12 +85,10 @@ class Assessment(db.Model):
     scores: Mapped[list[Score]] = relationship(back_populates="assessment", order_by="Score.id")
 
     def effective_status(self, today: date) -> str:
-        """The status a coordinator sees on `today` (a site-local date)."""
-        if self.status != AssessmentStatus.SCHEDULED:
-            return self.status
-        if today < self.window_start:
-            return "scheduled"
-        return "open" if today <= self.window_end else "missed"
+        """The status a coordinator sees on `today` (a site-local date): assessments/status.py's one rule."""
+        from ..assessments.status import displayed_status
+
+        return displayed_status(self.status, self.window_start, self.window_end, today, bool(self.early))
 
 
 class ItemResponse(db.Model):

@@ -49,13 +49,14 @@ COLUMNS = ["assessment_id", "timepoint", "timepoint_label", "position", "date", 
 
 
 def scores_frame(participant: Participant) -> pd.DataFrame:
-    """One row per stored score of the participant's completed assessments, in timepoint order."""
+    """One row per stored score of the participant's completed (and partial) assessments, in timepoint order."""
     rows = db.session.execute(
         select(Assessment.id, Timepoint.code, Timepoint.label, Timepoint.position, Assessment.completed_at,
                Score.instrument_id, Score.scale_code, Score.value, Score.status, Score.n_items)
         .join(Timepoint, Assessment.timepoint_id == Timepoint.id)
         .join(Score, Score.assessment_id == Assessment.id)
-        .where(Assessment.participant_id == participant.id, Assessment.status == "completed")
+        .where(Assessment.participant_id == participant.id,
+               Assessment.status.in_(("completed", "partial")))
         .order_by(Timepoint.position, Score.id)
     ).all()
     registry = library.registry

@@ -39,7 +39,8 @@ def classify(rows: pd.DataFrame, today: dict[str, date]) -> pd.Series:
     closed = pd.Series([t > end for t, end in zip(site_today, rows["window_end"], strict=True)], index=rows.index,
                        dtype=bool)
     outcome = np.select(
-        [status == "completed", (status == "in_progress") & (rows["items_answered"] > 0), status == "not_done",
+        [status == "completed",
+         (status == "partial") | ((status == "in_progress") & (rows["items_answered"] > 0)), status == "not_done",
          (status == "missed") | ((status == "in_progress") & closed)],
         ["completed", "partly_completed", "not_done", "missed"], default="pending")
     return pd.Series(outcome, index=rows.index).where(rows["expected"] == 1, None)

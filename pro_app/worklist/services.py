@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import numpy as np
 import pandas as pd
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, false, func, or_, select
@@ -18,6 +17,7 @@ from sqlalchemy.orm import contains_eager
 from .. import access
 from ..alerts.services import open_alert_count
 from ..assessments.schedule import local_today, site_today
+from ..assessments.status import displayed_statuses
 from ..extensions import db
 from ..models import Assessment, ItemResponse, Participant, Site, Study, Timepoint, User
 from ..participants.services import code_contains
@@ -58,7 +58,7 @@ def visible_participant_ids(user: User, study: Study):
 
 ROW_COLUMNS = ["assessment_id", "participant_id", "participant", "participant_status", "language", "site",
                "site_name", "timezone", "timepoint", "timepoint_label", "visit", "target_date", "window_start",
-               "window_end", "stored_status", "answers", "follow_up_continues", "death_date"]
+               "window_end", "stored_status", "answers", "follow_up_continues", "death_date", "early"]
 
 
 def assessments_frame(user: User, study: Study, now: datetime) -> pd.DataFrame:
@@ -70,7 +70,8 @@ def assessments_frame(user: User, study: Study, now: datetime) -> pd.DataFrame:
         select(Assessment.id, Participant.id, Participant.study_code, Participant.status, Participant.language,
                Site.code, Site.name, Site.timezone, Timepoint.code, Timepoint.label, Timepoint.position,
                Assessment.target_date, Assessment.window_start, Assessment.window_end, Assessment.status,
-               func.coalesce(answers.c.n, 0), Participant.follow_up_continues, Participant.death_date)
+               func.coalesce(answers.c.n, 0), Participant.follow_up_continues, Participant.death_date,
+               Assessment.early)
         .join(Participant, Assessment.participant_id == Participant.id)
         .join(Site, Participant.site_id == Site.id)
         .join(Timepoint, Assessment.timepoint_id == Timepoint.id)
@@ -81,11 +82,8 @@ def assessments_frame(user: User, study: Study, now: datetime) -> pd.DataFrame:
     frame = pd.DataFrame(db.session.execute(stmt).all(), columns=ROW_COLUMNS)
     zones = {zone: local_today(zone, now) for zone in frame["timezone"].unique()}
     frame["today"] = frame["timezone"].map(zones)
-    scheduled = frame["stored_status"] == "scheduled"
-    before = frame["today"] < frame["window_start"]
-    after = frame["today"] > frame["window_end"]
-    frame["status"] = np.where(~scheduled, frame["stored_status"],
-                               np.where(before, "scheduled", np.where(after, "missed", "open")))
+    frame["status"] = displayed_statuses(frame["stored_status"], frame["window_start"], frame["window_end"],
+                                         frame["today"], frame["early"])
     return frame
 
 
@@ -169,17 +167,22 @@ def assessment_listing(user: User, now: datetime, *, search: str = "", site: str
         query = query.where(Site.code == site)
     if timepoint:
         query = query.where(Timepoint.code == timepoint)
-    if status in ("in_progress", "completed", "not_done"):
+    if status in ("in_progress", "completed", "partial", "not_done"):
         query = query.where(Assessment.status == status)
     elif status in ("scheduled", "open", "missed"):
         zones = db.session.scalars(select(Site.timezone).distinct()).all()
         by_zone = []
         for zone in zones:
             today = local_today(zone, now)
-            when = {"scheduled": Assessment.window_start > today, "missed": Assessment.window_end < today,
-                    "open": and_(Assessment.window_start <= today, Assessment.window_end >= today)}[status]
+            # the same rule as assessments/status.py displayed_status, as SQL
+            early = Assessment.early.is_(True)
+            when = {"scheduled": and_(Assessment.window_start > today, ~early),
+                    "missed": Assessment.window_end < today,
+                    "open": and_(or_(Assessment.window_start <= today, early), Assessment.window_end >= today)}[status]
             by_zone.append(and_(Site.timezone == zone, when))
-        query = query.where(Assessment.status == "scheduled", or_(*by_zone) if by_zone else false())
+        by_window = and_(Assessment.status == "scheduled", or_(*by_zone) if by_zone else false())
+        # a started assessment that closed with nothing answered is stored as missed (close-expired)
+        query = query.where(or_(by_window, Assessment.status == "missed") if status == "missed" else by_window)
     return query
 
 

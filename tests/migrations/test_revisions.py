@@ -106,10 +106,14 @@ def _shown_at(table: str, row: Row) -> Row:
     return row | {"shown_at": None} if table == "item_response" else row  # not recorded before the column
 
 
+def _partial_and_early(table: str, row: Row) -> Row:
+    return row | {"early": False} if table == "assessment" else row
+
+
 #: What each migration does to rows that exist (migrations that only add tables, indexes or checks: none).
 FORWARD: dict[str, Change] = {"b3d5f0a1c2e4": _alert_kinds, "d2f7a9c3e5b1": _selections,
                               "e4b7c1d9a2f3": _subject_data, "e4a1c7d9b2f3": _alert_rules,
-                              "e4b8c1d6f2a7": _shown_at}
+                              "e4b8c1d6f2a7": _shown_at, "e5c2a8d1f4b6": _partial_and_early}
 
 
 #: Revision ids from the first to the head.

@@ -16,7 +16,10 @@ def c30_paper_answers(values=C30_EXAMPLE) -> dict[str, str]:
 
 
 
-def paper(client, assessment_id: int, given: dict[str, str], language: str = "en"):
+def paper(client, assessment_id: int, given: dict[str, str], language: str = "en", early: bool = False):
+    """Key in a paper form; `early`: first confirm an early assessment (its window has not opened)."""
+    if early:
+        assert with_reason(client, assessment_id, "early", "Paper form brought to an earlier visit").status_code == 302
     page = client.get(f"/staff/assessments/{assessment_id}/paper")
     assert page.status_code == 200, page.status_code
     return client.post(f"/staff/assessments/{assessment_id}/paper",
@@ -29,10 +32,19 @@ def correct(client, assessment_id: int, item_id: str, choice: str, reason: str =
                        data={"csrf_token": csrf_token(html(page)), "choice": choice, "reason": reason})
 
 
-def not_done(client, assessment_id: int, reason: str, note: str = ""):
+def not_done(client, assessment_id: int, reason: str, note: str = "", confirm: bool = True):
+    """Mark not done; `confirm`: as the confirmation page's "Yes" sends it (False: the first post, which asks)."""
     page = client.get(f"/staff/assessments/{assessment_id}")
     return client.post(f"/staff/assessments/{assessment_id}/not-done",
-                       data={"csrf_token": csrf_token(html(page)), "reason": reason, "note": note})
+                       data={"csrf_token": csrf_token(html(page)), "reason": reason, "note": note}
+                       | ({"confirm": "yes"} if confirm else {}))
+
+
+def with_reason(client, assessment_id: int, action: str, reason: str = "Patient asked to finish on paper"):
+    """A staff action that takes only a reason: `reopen`, `close` or `early`."""
+    page = client.get(f"/staff/assessments/{assessment_id}")
+    return client.post(f"/staff/assessments/{assessment_id}/{action}",
+                       data={"csrf_token": csrf_token(html(page)), "reason": reason})
 
 
 #: Paper answers for PRO-CTCAE term 17 (frequency, severity, interference) and term 1 (one item).
