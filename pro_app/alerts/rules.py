@@ -24,10 +24,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from .. import audit
 from ..extensions import db, library
 from ..instruments import Threshold
 from ..models import Alert, Assessment, Score, Study, Timepoint
-from ..vocabulary import URGENCY_NAMES, AlertKind, AssessmentStatus, ItemState
+from ..vocabulary import URGENCY_NAMES, Actor, AlertKind, AlertStatus, AssessmentStatus, ItemState
 
 #: Scales of this type are graded (PRO-CTCAE composites): the grade rules look at them.
 GRADE_TYPE = "composite"
@@ -156,6 +157,32 @@ def conditions(assessment: Assessment) -> list[Condition]:
         if key not in best or c.urgency < best[key].urgency:
             best[key] = c
     return list(best.values())
+
+
+def reevaluate(assessment: Assessment, *, user_id: int, reason: str) -> list[Alert]:
+    """After a correction: an alert whose condition no longer holds is closed as resolved by correction, one
+    whose condition holds again is opened again, one still holding shows the current value; a new condition
+    raises a new alert (returned). Each change is audited with the correction's reason."""
+    current = {(c.kind, c.source): c for c in conditions(assessment)}
+    study_id = assessment.participant.study_id
+    for alert in db.session.scalars(select(Alert).where(Alert.assessment_id == assessment.id)):
+        condition = current.get((alert.kind, alert.source))
+        old = {"status": alert.status, "value": alert.value}
+        if condition is None:
+            if alert.status == AlertStatus.RESOLVED:
+                continue
+            alert.status = AlertStatus.RESOLVED
+            action = "alert.resolved_by_correction"
+        else:
+            if alert.status == AlertStatus.RESOLVED:
+                alert.status = AlertStatus.OPEN
+            alert.value = condition.value
+            if old == {"status": alert.status, "value": alert.value}:
+                continue
+            action = "alert.updated_by_correction"
+        audit.record(action, "alert", alert.id, actor=Actor.USER, user_id=user_id, study_id=study_id, old=old,
+                     new={"status": alert.status, "value": alert.value}, reason=reason)
+    return raise_alerts(assessment)
 
 
 def raise_alerts(assessment: Assessment) -> list[Alert]:

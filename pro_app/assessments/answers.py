@@ -132,7 +132,10 @@ def record(assessment: Assessment, instrument: Instrument, item_id: str, *, valu
         if actor != Actor.PATIENT and not (reason or "").strip():
             raise ValueError("a change made by staff needs a reason")
         row.value, row.option_code, row.state = value, option_code, state
-        row.language, row.mode, row.answered_at, row.shown_at = language, mode, utcnow(), shown_at
+        if correction:  # the answer keeps the time it was given; the correction gets its own
+            row.corrected_at, row.correction_reason = utcnow(), reason.strip()
+        else:
+            row.language, row.mode, row.answered_at, row.shown_at = language, mode, utcnow(), shown_at
         audit.record("item.change", "item_response", row.id, actor=actor, user_id=user_id,
                      study_id=assessment.participant.study_id, old=old | {"item": item_id}, new=new,
                      reason=reason.strip() if reason else "changed by the patient")
@@ -140,6 +143,8 @@ def record(assessment: Assessment, instrument: Instrument, item_id: str, *, valu
         row = ItemResponse(assessment=assessment, instrument_id=instrument.id, instrument_version=part.version,
                            item_id=item_id, value=value, option_code=option_code, state=state,
                            language=language, mode=mode, shown_at=shown_at)
+        if correction:
+            row.corrected_at, row.correction_reason = utcnow(), (reason or "").strip() or None
         db.session.add(row)
         rows[item_id] = row
     if assessment.status == AssessmentStatus.SCHEDULED:

@@ -40,6 +40,30 @@ class CorrectionForm(FlaskForm):
     reason = StringField(_l("Reason for the correction"), validators=[DataRequired(), Length(max=500)])
 
 
+#: The correction choices that set an answer back to blank (assessments/services.py NOT_ANSWERED).
+NOT_ANSWERED_CHOICES = [
+    SelectChoice("not_answered:declined", _l("Not answered: the patient declined it")),
+    SelectChoice("not_answered:not_reached", _l("Not answered: not reached")),
+    SelectChoice("not_answered:entered_in_error", _l("Not answered: the answer was entered in error")),
+]
+
+
+def correction_choices(instrument: Instrument, item_id: str, lang: str) -> list[SelectChoice]:
+    return item_choices(instrument, item_id, lang) + NOT_ANSWERED_CHOICES
+
+
+def current_choice(instrument: Instrument, row) -> str | None:
+    """The choice key of a stored answer (what the correction form starts on); None when not answered."""
+    if row is None:
+        return None
+    if row.option_code:
+        return row.option_code
+    for c in instrument.item(row.item_id).choices("en"):
+        if row.state == "answered" and c.value is not None and c.value == row.value:
+            return c.key
+    return None
+
+
 def item_choices(instrument: Instrument, item_id: str, lang: str, blank=None) -> list[SelectChoice]:
     """The item's choices (its type's, instruments/item_types.py) as select choices: "2 · A little" for a
     labelled option, the label alone where it already is the number ("0 (No pain)") or an extra option."""

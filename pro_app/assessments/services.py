@@ -22,6 +22,11 @@ from ..vocabulary import DONE_STATUSES, ITEM_STATE_LABELS, Actor, AssessmentStat
 from . import answers, closing, completion, status
 from .schedule import site_today
 
+#: The correction choices that set an answer back to blank, and the item state each gives. An answer keyed in
+#: error leaves the item as if never reached: nothing the patient gave is known for it.
+NOT_ANSWERED = {"not_answered:declined": ItemState.DECLINED, "not_answered:not_reached": ItemState.NOT_REACHED,
+                "not_answered:entered_in_error": ItemState.NOT_REACHED}
+
 #: Statuses in which a paper questionnaire may still be keyed in.
 PAPER_STATUSES = ("scheduled", "in_progress")
 
@@ -247,8 +252,9 @@ def _rescore(assessment: Assessment, instrument: Instrument, part: PlanPart, ite
 
 
 def correct_answer(assessment: Assessment, item_id: str, choice: str, reason: str, *, user_id: int) -> list[Alert]:
-    """Change one answer of a completed (or partial) assessment with a reason (audited, old and new),
-    re-score the item's instrument and raise alerts for conditions that have none yet. Returns the new alerts."""
+    """Change one answer of a completed (or partial) assessment with a reason (audited, old and new), or set
+    it back to not answered (`choice` one of NOT_ANSWERED); the answer keeps its answered time and gets the
+    correction's. Re-scores the item's instrument and re-evaluates its alerts. Returns the new alerts."""
     if assessment.status not in answers.SUBMITTED:
         raise StaffActionError(assessment.status)
     reason = (reason or "").strip()
@@ -258,14 +264,18 @@ def correct_answer(assessment: Assessment, item_id: str, choice: str, reason: st
     if part is None:
         raise KeyError(item_id)
     instrument = answers.instrument_of(part)
-    value, option_code, state = answers.parse_choice(instrument, item_id, choice)  # InvalidChoice → 400
+    if choice in NOT_ANSWERED:  # set back to blank, with why it is blank
+        value, option_code, state = None, None, NOT_ANSWERED[choice]
+    else:
+        value, option_code, state = answers.parse_choice(instrument, item_id, choice)  # InvalidChoice → 400
     current = answers.responses_by_item(assessment).get(item_id)
     language = current.language if current else assessment.participant.language
     mode = current.mode if current else (assessment.mode or Mode.SELF)
     answers.record(assessment, instrument, item_id, value=value, option_code=option_code, state=state,
                    language=language, mode=mode, actor=Actor.USER, user_id=user_id, reason=reason, correction=True)
     _rescore(assessment, instrument, part, item_id, language=language, user_id=user_id, reason=reason)
-    return rules.raise_alerts(assessment)  # only conditions that have no alert yet
+    db.session.flush()
+    return rules.reevaluate(assessment, user_id=user_id, reason=reason)
 
 
 # --- what the assessment page shows ----------------------------------------------------------------------

@@ -20,7 +20,7 @@ from ..vocabulary import (
 from ..web.guards import roles_required, staff_required
 from ..web.lookups import assessment_or_404
 from . import answers, services
-from .forms import CorrectionForm, NotDoneForm, ReasonForm, item_choices, paper_form
+from .forms import CorrectionForm, NotDoneForm, ReasonForm, correction_choices, current_choice, paper_form
 from .schedule import site_today
 
 bp = Blueprint("assessments", __name__, url_prefix="/staff")
@@ -34,7 +34,8 @@ def detail(assessment_id: int):
     sections = services.sections(found, lang)
     for section in sections:
         for it in section["items"]:
-            it["choices"] = item_choices(it["instrument"], it["id"], lang)
+            it["choices"] = correction_choices(it["instrument"], it["id"], lang)
+            it["current"] = current_choice(it["instrument"], it["row"])
     return render_template(
         "assessments/detail.html", assessment=found, sections=sections,
         status=found.effective_status(site_today(found.participant, utcnow())),
@@ -151,7 +152,7 @@ def correct(assessment_id: int, item_id: str):
     if found.status not in answers.SUBMITTED:
         abort(409)
     form = CorrectionForm()
-    form.choice.choices = item_choices(answers.instrument_of(part), item_id, current_language())
+    form.choice.choices = correction_choices(answers.instrument_of(part), item_id, current_language())
     if not form.validate():
         return render_template("assessments/form_error.html", form=form, assessment_id=assessment_id), 400
     try:

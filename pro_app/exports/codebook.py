@@ -25,7 +25,7 @@ def dataset_columns(study: Study) -> dict[str, list[C.Column]]:
         "scores": [replace(c, values=ids) if c.name == "instrument" else c for c in C.IDENTIFIERS + C.SCORE_ROW],
         "compliance": C.IDENTIFIERS + C.COMPLIANCE_ROW,
         "subjects": [replace(c, values=arms) if c.name == "arm" else c for c in C.SUBJECTS],
-        "wide": C.IDENTIFIERS + [C.item_column(owner[i], i) for i in item_cols]
+        "wide": C.IDENTIFIERS + C.WIDE_ROW + [C.item_column(owner[i], i) for i in item_cols]
         + [C.scale_column(owner[s], s) for s in scale_cols],
     }
     graded = proae_instruments(study)

@@ -68,6 +68,18 @@ ITEM_ROW = [
     Column("shown_at", "When the tablet showed the item's page for this answer (UTC, ISO 8601)", "datetime",
            missing="blank: not answered on the tablet, or recorded before shown times were kept"),
     Column("answered_at", "When the item was answered or its state set (UTC, ISO 8601)", "datetime"),
+    Column("corrected", "1 when staff corrected this answer after it was given (audit trail: old values)", "integer",
+           FLAG),
+    Column("corrected_at", "When staff last corrected this answer (UTC, ISO 8601)", "datetime",
+           missing="blank: not corrected"),
+    Column("correction_reason", "The reason staff gave for the last correction", "string",
+           missing="blank: not corrected"),
+]
+
+#: Between the identifiers and the item columns of `wide`.
+WIDE_ROW = [
+    Column("corrected_items", "Items whose answer staff corrected after it was given, space-separated (the items "
+           "data set has each correction's time and reason)", "string", missing="blank: none corrected"),
 ]
 
 SCORE_ROW = [

@@ -59,6 +59,8 @@ def _responses(assessment_ids: list[int]) -> pd.DataFrame:
         "item_language": (ItemResponse.language, pa.string()),
         "answered_at": (ItemResponse.answered_at, pa.string()),
         "shown_at": (ItemResponse.shown_at, pa.string()),
+        "corrected_at": (ItemResponse.corrected_at, pa.string()),
+        "correction_reason": (ItemResponse.correction_reason, pa.string()),
     }, assessment_ids)
 
 
@@ -81,6 +83,8 @@ def items(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
         frame["value_label"] = [value_labels.get(k) for k in keys]
         frame["branched"] = (frame["state"] == "branched").astype("int64")
         frame["answered_at"] = pd.to_datetime(frame["answered_at"], utc=True)
+        frame["corrected"] = frame["corrected_at"].notna().astype("int64")
+        frame["corrected_at"] = pd.to_datetime(frame["corrected_at"], utc=True)
         yield frame[names].reset_index(drop=True)
 
 
@@ -168,15 +172,31 @@ def wide(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
         return {"answers": bulk.fold(ItemResponse, ItemResponse.item_id, ItemResponse.value, assessment_ids,
                                  ItemResponse.state == "answered", extra=chunks.language_counts()),
                 "scores": bulk.fold(Score, Score.scale_code, bulk.exact_number(Score.value), assessment_ids,
-                                Score.value.is_not(None))}
+                                Score.value.is_not(None)),
+                "corrected": _corrected_items(assessment_ids)}
 
     for base, reads in chunks.participant_chunks(study, filters, read, language=False):
         ids = base["assessment_id"].tolist()
+        base["corrected_items"] = base["assessment_id"].map(reads["corrected"]).astype("string")
         values = bulk.unfold(reads["answers"], dict.fromkeys(item_cols, pa.int64()), ids)
         base["language"] = chunks.majority_language(values).to_numpy()
         scale_values = bulk.unfold(reads["scores"], dict.fromkeys(scale_cols, pa.float64()), ids)
-        yield pd.concat([_identifiers(base).reset_index(drop=True), values[item_cols].reset_index(drop=True),
+        yield pd.concat([_identifiers(base).reset_index(drop=True),
+                         base[[c.name for c in C.WIDE_ROW]].reset_index(drop=True),
+                         values[item_cols].reset_index(drop=True),
                          scale_values.reset_index(drop=True)], axis=1)
+
+
+def _corrected_items(assessment_ids: list[int]) -> dict[int, str]:
+    """Assessment id → the ids of its corrected items, space-separated in item order of storage."""
+    rows = db.session.execute(
+        select(ItemResponse.assessment_id, ItemResponse.item_id)
+        .where(ItemResponse.assessment_id.in_(assessment_ids), ItemResponse.corrected_at.is_not(None))
+        .order_by(ItemResponse.assessment_id, ItemResponse.id)).all()
+    out: dict[int, list[str]] = {}
+    for assessment_id, item_id in rows:
+        out.setdefault(assessment_id, []).append(item_id)
+    return {k: " ".join(v) for k, v in out.items()}
 
 
 def proae(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:

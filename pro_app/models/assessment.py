@@ -119,6 +119,9 @@ class ItemResponse(db.Model):
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: when the item's page was shown for this answer (tablet only; None for paper entry and older rows)
     shown_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the last staff correction of this answer (answered_at keeps the time it was first given)
+    corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    correction_reason: Mapped[str | None] = mapped_column(String(500))
 
     assessment: Mapped[Assessment] = relationship(back_populates="responses")
 

@@ -573,6 +573,6 @@ def test_every_item_and_scale_of_the_study_is_a_wide_column(demo):
         items = [i for inst in D.study_instruments(study) for i in D.study_items(study, inst)]
         scales = [s for inst in D.study_instruments(study) for s in D.study_scales(study, inst)]
     identifiers = [c.name for c in D.C.IDENTIFIERS]
-    assert list(wide.columns) == identifiers + items + scales
+    assert list(wide.columns) == identifiers + ["corrected_items"] + items + scales
     assert all(re.fullmatch(r"q\d+|PROCTCAE_\d+[ABC]_(SCL|IND)", i) for i in items)
     assert np.issubdtype(wide["q1"].dropna().to_numpy().dtype, np.integer)

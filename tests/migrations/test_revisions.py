@@ -110,10 +110,15 @@ def _partial_and_early(table: str, row: Row) -> Row:
     return row | {"early": False} if table == "assessment" else row
 
 
+def _corrections(table: str, row: Row) -> Row:
+    return row | {"corrected_at": None, "correction_reason": None} if table == "item_response" else row
+
+
 #: What each migration does to rows that exist (migrations that only add tables, indexes or checks: none).
 FORWARD: dict[str, Change] = {"b3d5f0a1c2e4": _alert_kinds, "d2f7a9c3e5b1": _selections,
                               "e4b7c1d9a2f3": _subject_data, "e4a1c7d9b2f3": _alert_rules,
-                              "e4b8c1d6f2a7": _shown_at, "e5c2a8d1f4b6": _partial_and_early}
+                              "e4b8c1d6f2a7": _shown_at, "e5c2a8d1f4b6": _partial_and_early,
+                              "e5d3b9f2a6c8": _corrections}
 
 
 #: Revision ids from the first to the head.
