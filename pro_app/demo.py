@@ -11,16 +11,17 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
+from . import audit
 from .assessments import answers, completion
 from .assessments.schedule import create_assessments, local_today, site_today
 from .clock import utcnow
 from .extensions import db, library
 from .instruments import route
-from .models import Assessment, ItemResponse, Participant, Site, Study, Timepoint, User
+from .models import Alert, Assessment, ItemResponse, Participant, Site, Study, Timepoint, User
 from .security import codes
 from .security.passwords import hash_password
 from .users.services import create_user, generate_password
-from .vocabulary import AssessmentStatus, ItemState, Mode
+from .vocabulary import Actor, AlertStatus, AssessmentStatus, ItemState, Mode
 
 STUDY_CODE = "DEMO"
 COORDINATOR = "coordinator@example.org"
@@ -35,6 +36,19 @@ TIMEPOINTS = [  # code, label, target day after the start of SBRT, days before, 
     ("fu30", "30-day follow-up", 198, 7, 14),
 ]
 NOT_DONE_REASONS = ["patient_refused", "too_ill", "staff_error", "device_failure"]
+#: The demo's alert rules, as a nurse-led symptom monitoring study sets them (Basch 2016, SYMPATHY): a severe
+#: symptom (grade 3) or a worsening of 2 grades is urgent, an alerting answer is for review; scales past
+#: their thresholds are flags in the report, not alerts. About three alerts a week for 20 participants.
+ALERT_RULES = [
+    {"kind": "grade_at_least", "value": 3, "urgency": "urgent", "enabled": True, "exclude_baseline": False},
+    {"kind": "worsening_grade", "value": 2, "urgency": "urgent", "enabled": True, "exclude_baseline": True},
+    {"kind": "item_value", "value": 4, "urgency": "review", "enabled": True, "exclude_baseline": False},
+    {"kind": "threshold", "urgency": "review", "enabled": False, "exclude_baseline": False},
+    {"kind": "worsening_score", "value": 10, "urgency": "note", "enabled": False, "exclude_baseline": True},
+]
+#: Acknowledged demo alerts: the action taken (weights), and alerts this recent are left open.
+ACTIONS = [("called_patient", 5), ("seen_in_clinic", 3), ("referred", 1), ("no_action", 2)]
+LEFT_OPEN_DAYS = 3
 
 
 @dataclass(frozen=True)
@@ -55,7 +69,8 @@ def _study() -> Study:
     pro_ctcae = library.registry.get("pro_ctcae")
     study = Study(code=STUDY_CODE, title="Demo: SBRT for oligoprogressive metastatic breast cancer (phase 2)",
                   anchor_event="First fraction of SBRT",
-                  selections={pro_ctcae.id: list(pro_ctcae.default_selection())}, arms=list(ARMS))
+                  selections={pro_ctcae.id: list(pro_ctcae.default_selection())}, arms=list(ARMS),
+                  alert_rules=[dict(rule) for rule in ALERT_RULES])
     db.session.add(study)
     for code, name, zone in SITES:
         db.session.add(Site(study=study, code=code, name=name, timezone=zone))
@@ -119,6 +134,33 @@ def _fill(assessment: Assessment, rng: random.Random, burden: float, *, complete
         db.session.flush()
         completion.complete(assessment, actor="system", language=language)
         assessment.completed_at = when + timedelta(minutes=rng.randint(12, 35))
+        db.session.flush()
+        for alert in db.session.scalars(select(Alert).where(Alert.assessment_id == assessment.id)):
+            alert.created_at = assessment.completed_at  # raised on submit, not when the demo was seeded
+
+
+def _acknowledge_alerts(participant: Participant, user: User, now: datetime) -> None:
+    """Most of the participant's alerts older than a few days acknowledged by the coordinator with an action,
+    usually within hours (a few after more than a day); recent ones left open for the triage page."""
+    alerts = db.session.scalars(select(Alert).join(Assessment).where(Assessment.participant_id == participant.id,
+                                                                     Alert.status == AlertStatus.OPEN)
+                                .order_by(Alert.id)).all()
+    visits: dict[int, list[Alert]] = {}
+    for alert in alerts:
+        visits.setdefault(alert.assessment_id, []).append(alert)
+    for assessment_id, group in visits.items():
+        rng = random.Random(assessment_id)
+        raised = min(a.created_at for a in group)
+        if now - raised < timedelta(days=LEFT_OPEN_DAYS) or rng.random() < 0.1:
+            continue
+        at = raised + timedelta(hours=min(rng.lognormvariate(1.6, 1.0), 24 * 6))
+        action = rng.choices([a for a, _ in ACTIONS], [w for _, w in ACTIONS])[0]
+        for alert in group:
+            alert.status, alert.acknowledged_by_id, alert.acknowledged_at = AlertStatus.ACKNOWLEDGED, user.id, at
+            alert.action = action
+            audit.record("alert.acknowledge", "alert", alert.id, actor=Actor.USER, user_id=user.id,
+                         study_id=alert.study_id, old={"status": "open"},
+                         new={"status": "acknowledged", "note": None, "action": action})
 
 
 def _add_participant(study: Study, number: int, today: date) -> Participant:
@@ -185,8 +227,11 @@ def seed_demo(participants: int = 20) -> DemoInfo:
     study = _study()
     user, password = _coordinator(study)
     today = utcnow().date()
+    db.session.flush()
     for number in range(_count(study) + 1, participants + 1):
-        _add_participant(study, number, today)
+        participant = _add_participant(study, number, today)
+        db.session.flush()
+        _acknowledge_alerts(participant, user, utcnow())
     db.session.flush()
     target = _open_assessment(study)
     db.session.flush()

@@ -68,6 +68,19 @@ class AlertStatus(StrEnum):
     RESOLVED = "resolved"
 
 
+class NotificationChannel(StrEnum):
+    """How an alert reaches a study's recipients: an email of its own, or the hourly digest."""
+
+    URGENT = "urgent"
+    DIGEST = "digest"
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"  # not tried yet
+    SENT = "sent"
+    FAILED = "failed"  # the last attempt failed; `pro-app alerts notify` tries again
+
+
 class Urgency(IntEnum):
     """1 is the most urgent."""
 

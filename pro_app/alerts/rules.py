@@ -191,6 +191,7 @@ def raise_alerts(assessment: Assessment) -> list[Alert]:
         select(Alert.kind, Alert.source).where(Alert.assessment_id == assessment.id)).all())
     study_id = assessment.participant.study_id
     alerts = [Alert(assessment=assessment, study_id=study_id, kind=c.kind, urgency=c.urgency, source=c.source,
-                    value=c.value) for c in conditions(assessment) if (c.kind, c.source) not in existing]
+                    value=c.value, baseline_value=c.baseline)
+              for c in conditions(assessment) if (c.kind, c.source) not in existing]
     db.session.add_all(alerts)
     return alerts

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from .. import access, audit
@@ -15,6 +16,29 @@ from ..models import Alert, Assessment, ItemResponse, Participant, Study, User
 from ..vocabulary import Actor, AlertStatus, AssessmentStatus
 
 NOTE_MAX = 1000
+ACTION_MAX = 120
+
+#: A study's actions when it names none of its own (keys; their labels are ACTION_LABELS).
+DEFAULT_ACTIONS = ("called_patient", "seen_in_clinic", "referred", "no_action", "other")
+ACTION_LABELS = {
+    "called_patient": _l("Called the patient"),
+    "seen_in_clinic": _l("Seen in clinic"),
+    "referred": _l("Referred"),
+    "no_action": _l("No action needed"),
+    "other": _l("Other"),
+}
+
+
+def study_actions(study: Study) -> list[str]:
+    """The actions a nurse picks from for the study's alerts: its own list, or the default one."""
+    return list(study.alert_actions) if study.alert_actions else list(DEFAULT_ACTIONS)
+
+
+def action_label(action: str | None) -> str:
+    """An action as staff read it: the default actions translated, a study's own as written."""
+    if not action:
+        return ""
+    return str(ACTION_LABELS.get(action, action))
 
 
 @dataclass(frozen=True)
@@ -108,23 +132,26 @@ def get_alert(user: User, alert_id: int) -> Alert | None:
     return db.session.scalar(_scoped(user).where(Alert.id == alert_id))
 
 
-def acknowledge(user: User, alert: Alert, note: str | None) -> bool:
-    """Mark the alert acknowledged with an optional note and audit it (old and new status). False, and
-    nothing changed, if it was acknowledged already (a second click is harmless)."""
-    if alert.status == "acknowledged":
+def acknowledge(user: User, alert: Alert, note: str | None, action: str | None = None) -> bool:
+    """Mark the alert acknowledged with an optional note and the action taken, and audit it (old and new
+    status). False, and nothing changed, if it was not open any more (a second click is harmless)."""
+    if alert.status != AlertStatus.OPEN:
         return False
     note = (note or "").strip()[:NOTE_MAX] or None
+    action = (action or "").strip()[:ACTION_MAX] or None
     old = {"status": alert.status}
     # One conditional UPDATE: of two clicks arriving together, only one acknowledges (and is audited).
     changed = db.session.execute(
         update(Alert).where(Alert.id == alert.id, Alert.status == AssessmentStatus.OPEN)
-        .values(status="acknowledged", acknowledged_by_id=user.id, acknowledged_at=utcnow(), note=note)
+        .values(status="acknowledged", acknowledged_by_id=user.id, acknowledged_at=utcnow(), note=note,
+                action=action)
         .execution_options(synchronize_session="fetch")
     ).rowcount
     if not changed:
         return False
     audit.record("alert.acknowledge", "alert", alert.id, actor=Actor.USER, user_id=user.id, study_id=alert.study_id,
-                 old=old, new={"status": "acknowledged", "note": note})
+                 old=old, new={"status": "acknowledged", "note": note}
+                 | ({"action": action} if action else {}))
     return True
 
 
@@ -143,6 +170,15 @@ def open_alerts_of_visit(user: User, assessment_id: int) -> list[Alert]:
                                                       Alert.status == AlertStatus.OPEN).order_by(Alert.id)))
 
 
-def acknowledge_visit(user: User, alerts: list[Alert], note: str | None) -> int:
-    """Acknowledge every one of the visit's open alerts with one note (each audited); how many changed."""
-    return sum(acknowledge(user, alert, note) for alert in alerts)
+def acknowledge_visit(user: User, alerts: list[Alert], note: str | None, action: str | None = None) -> int:
+    """Acknowledge every one of the visit's open alerts with one note and action (each audited); how many
+    changed."""
+    return sum(acknowledge(user, alert, note, action) for alert in alerts)
+
+
+def open_alerts_of_visits(user: User, assessment_ids: list[int]) -> list[Alert]:
+    """The open alerts of the visits the user may see (others are left out: nothing to acknowledge there)."""
+    if not assessment_ids:
+        return []
+    return list(db.session.scalars(_scoped(user).where(Alert.assessment_id.in_(assessment_ids),
+                                                      Alert.status == AlertStatus.OPEN).order_by(Alert.id)))

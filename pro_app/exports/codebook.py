@@ -9,6 +9,7 @@ import pandas as pd
 
 from ..models import Study
 from . import columns as C
+from .alerts import ALERTS
 from .chunks import Filters
 from .layout import proae_instruments, study_instruments, study_items, study_scales, wide_columns
 
@@ -25,6 +26,7 @@ def dataset_columns(study: Study) -> dict[str, list[C.Column]]:
         "scores": [replace(c, values=ids) if c.name == "instrument" else c for c in C.IDENTIFIERS + C.SCORE_ROW],
         "compliance": C.IDENTIFIERS + C.COMPLIANCE_ROW,
         "subjects": [replace(c, values=arms) if c.name == "arm" else c for c in C.SUBJECTS],
+        "alerts": ALERTS,
         "wide": C.IDENTIFIERS + C.WIDE_ROW + [C.item_column(owner[i], i) for i in item_cols]
         + [C.scale_column(owner[s], s) for s in scale_cols],
     }

@@ -1,6 +1,6 @@
 """SQLAlchemy models, a module per table family."""
 
-from .alert import Alert
+from .alert import Alert, AlertNotification
 from .assessment import ASSESSMENT_STATUSES, MODES, NOT_DONE_REASONS, Assessment, ItemResponse, Plan, PlanPart, Score
 from .audit import AuditEvent
 from .participant import Participant
@@ -11,7 +11,8 @@ from .user import ROLES, StudyGrant, User
 
 __all__ = [
     "ASSESSMENT_STATUSES", "MODES", "NOT_DONE_REASONS", "ROLES",
-    "Alert", "ApiToken", "Assessment", "AuditEvent", "AuthSession", "ItemResponse", "Participant", "PatientCode",
+    "Alert", "AlertNotification", "ApiToken", "Assessment", "AuditEvent", "AuthSession", "ItemResponse",
+    "Participant", "PatientCode",
     "Plan", "PlanPart", "Score", "Site", "Study", "StudyGrant", "ThrottleEvent", "Timepoint", "User",
     "default_thresholds",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import utcnow
@@ -36,6 +36,12 @@ class Study(db.Model):
     thresholds: Mapped[dict] = mapped_column(JSON, default=default_thresholds)
     #: The study's alert rules (alerts/rules.py); None: the defaults of the instrument definitions.
     alert_rules: Mapped[list | None] = mapped_column(JSON)
+    #: The actions a nurse picks from when acknowledging an alert; None: alerts/services.DEFAULT_ACTIONS.
+    alert_actions: Mapped[list | None] = mapped_column(JSON)
+    #: Emails of the staff notified of urgent alerts (only those with access to the participant's site are).
+    alert_recipients: Mapped[list | None] = mapped_column(JSON)
+    #: Review-level alerts reach the recipients too, in one email an hour.
+    alert_digest: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     sites: Mapped[list[Site]] = relationship(back_populates="study", order_by="Site.code")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from flask import Flask, g, request, url_for
@@ -17,6 +17,7 @@ class NavItem:
     label: object  # a lazy_gettext string
     roles: frozenset[Role]
     order: int
+    count: Callable | None = None  # user -> a number shown with the entry (open alerts), None: none
 
 
 NAV: list[NavItem] = []
@@ -30,10 +31,11 @@ def return_to(target: str | None) -> str | None:
     return target
 
 
-def register(endpoint: str, label, roles: Collection[Role] = EVERYONE, order: int = 50) -> None:
+def register(endpoint: str, label, roles: Collection[Role] = EVERYONE, order: int = 50,
+             count: Callable | None = None) -> None:
     if any(item.endpoint == endpoint for item in NAV):
         return
-    NAV.append(NavItem(endpoint, label, frozenset(roles), order))
+    NAV.append(NavItem(endpoint, label, frozenset(roles), order, count))
     NAV.sort(key=lambda item: item.order)
 
 
@@ -45,6 +47,7 @@ def install(app: Flask) -> None:
             if user is None:
                 return []
             current = request.endpoint or ""
-            return [(url_for(i.endpoint), i.label, current == i.endpoint) for i in NAV if user.role in i.roles]
+            return [(url_for(i.endpoint), i.label, current == i.endpoint,
+                     i.count(user) if i.count else None) for i in NAV if user.role in i.roles]
 
         return {"staff_menu": staff_menu, "editors": EDITORS}

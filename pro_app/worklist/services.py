@@ -201,6 +201,7 @@ DOWNLOAD_DATASETS = {
     "items": _l("Items (one row per answer)"),
     "compliance": _l("Compliance (one row per assessment)"),
     "subjects": _l("Subjects (one row per participant)"),
+    "alerts": _l("Alerts (one row per alert, with time to acknowledge)"),
     "codebook": _l("Codebook"),
 }
 DOWNLOAD_FORMATS = {"csv": "CSV", "xlsx": "XLSX"}

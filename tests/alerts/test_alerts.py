@@ -69,7 +69,8 @@ def test_open_alerts_by_urgency_then_age_with_their_trigger(client, study, raise
     login(client, staff.email)
     page = html(client.get(f"/staff/studies/{study.code}/alerts?lang=en"))
     assert listed(page, "open") == [raised.item_value, raised.grade_at_least, raised.threshold]
-    assert listed(page, "acknowledged") == []
+    done = html(client.get(f"/staff/studies/{study.code}/alerts?lang=en&status=acknowledged"))
+    assert listed(done, "acknowledged") == []
     item = get_instrument("pro_ctcae").item(ITEM)
     opened = section(page, "open")
     assert "P-ALERT" in opened and "baseline" in opened
@@ -77,8 +78,9 @@ def test_open_alerts_by_urgency_then_age_with_their_trigger(client, study, raise
     assert get_instrument("qlq_c30").scale("PF2").name.en in opened
     spanish = html(client.get(f"/staff/studies/{study.code}/alerts?lang=es"))
     assert item.text.es in spanish and item.option_set.option_for(4).label.es in spanish
-    # The menu entry leads to the only study's alerts; the dashboard counts them.
-    assert location(client.get("/staff/alerts")).endswith(f"/staff/studies/{study.code}/alerts")
+    # The menu entry leads to the triage page of every study, with the open count; the dashboard counts them.
+    assert listed(html(client.get("/staff/alerts")), "open") == listed(page, "open")
+    assert 'data-testid="menu-count">3<' in page
     dashboard = html(client.get(f"/staff/studies/{study.code}/dashboard"))
     assert 'data-testid="count-alerts">3<' in dashboard
 
@@ -90,9 +92,10 @@ def test_acknowledge_with_a_note_is_audited_and_moves_the_alert(app, client, stu
     assert r.status_code == 302 and f"/staff/studies/{study.code}/alerts" in location(r)
     page = html(client.get(f"/staff/studies/{study.code}/alerts?lang=en"))
     assert listed(page, "open") == [raised.grade_at_least, raised.threshold]
-    assert listed(page, "acknowledged") == [raised.item_value]
-    assert "Called the patient; seen in clinic today." in section(page, "acknowledged")
-    assert staff.email in section(page, "acknowledged")
+    done = html(client.get(f"/staff/studies/{study.code}/alerts?lang=en&status=acknowledged"))
+    assert listed(done, "acknowledged") == [raised.item_value]
+    assert "Called the patient; seen in clinic today." in section(done, "acknowledged")
+    assert staff.email in section(done, "acknowledged")
     with app.app_context():
         alert = db.session.get(Alert, raised.item_value)
         assert (alert.status, alert.acknowledged_by_id, alert.note) == (
@@ -189,7 +192,8 @@ def test_alerts_are_grouped_per_visit_and_a_visit_is_acknowledged_at_once(app, c
     assert r.status_code == 302
     page = html(client.get(f"/staff/studies/{study.code}/alerts?lang=en"))
     assert visits(page) == [other.assessments["baseline"]] and listed(page, "open") == [lone_id]
-    assert sorted(listed(page, "acknowledged")) == sorted([raised.item_value, raised.grade_at_least, raised.threshold])
+    done = html(client.get(f"/staff/studies/{study.code}/alerts?lang=en&status=acknowledged"))
+    assert sorted(listed(done, "acknowledged")) == sorted([raised.item_value, raised.grade_at_least, raised.threshold])
     with app.app_context():
         events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "alert.acknowledge")).all()
         assert sorted(e.entity_id for e in events) == sorted([raised.item_value, raised.grade_at_least,

@@ -5,6 +5,7 @@ and the same dashboard in Spanish."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -19,7 +20,7 @@ from pro_app.clock import utcnow
 from pro_app.extensions import db
 from pro_app.instruments import get_instrument
 from pro_app.models import Alert, AuditEvent
-from tests.support.browser import LANDSCAPE, translate
+from tests.support.browser import LANDSCAPE, PORTRAIT, translate
 from tests.support.exports import fill
 from tests.support.http import PASSWORD
 
@@ -119,43 +120,49 @@ def test_a_coordinators_morning(app, page, morning, screenshots, tmp_path):
     assert page.url.split("?")[0].endswith("/kiosk/")  # patient mode is over
     page.goto("/staff/")
 
-    # Alerts (one study: straight to its list); acknowledge the item-4 alert with a note.
+    # Alerts: the triage page, one card per visit; the menu shows the open count. A nurse acknowledges the
+    # visit's alerts in two actions: pick the action taken, press the visit's button.
     menu = page.get_by_role("navigation", name=t(app, "Main menu"))
-    go(page, menu.get_by_role("link", name=t(app, "Alerts"), exact=True))
-    assert page.url.endswith(f"/staff/studies/{STUDY}/alerts")
+    expect(menu.get_by_test_id("menu-count")).to_have_text(str(morning.n_alerts))
+    go(page, menu.get_by_role("link", name=re.compile("^" + t(app, "Alerts"))))
+    assert page.url.endswith("/staff/alerts")
     open_list = page.locator("#open-alerts")
-    done_list = page.locator("#acknowledged-alerts")
     expect(open_list.locator("li[data-alert]")).to_have_count(morning.n_alerts)
     card = open_list.locator(f'li[data-alert="{morning.alert_id}"]')
-    # One card per visit, listing its alerts: the visit's card names the participant.
     visit = open_list.locator("li.visit-card", has=page.locator(f'li[data-alert="{morning.alert_id}"]'))
     expect(visit).to_contain_text("P-002")
     expect(card).to_contain_text(t(app, "Alerting answer on a symptom item"))
-    expect(done_list).to_contain_text(t(app, "No acknowledged alerts yet."))
-    note = "Called the patient; seen in clinic today."
-    card.get_by_label(t(app, "Note (optional)"), exact=True).fill(note)
-    go(page, card.get_by_role("button", name=t(app, "Acknowledge"), exact=True))
-    assert page.url.endswith(f"/staff/studies/{STUDY}/alerts#alert-{morning.alert_id}")
-    expect(open_list.locator("li[data-alert]")).to_have_count(morning.n_alerts - 1)
-    expect(open_list.locator(f'li[data-alert="{morning.alert_id}"]')).to_have_count(0)
-    acknowledged = done_list.locator(f'tr[data-alert="{morning.alert_id}"]')
-    expect(acknowledged).to_contain_text("P-002")
-    expect(acknowledged).to_contain_text(note)
+    expect(card.get_by_test_id("baseline")).to_contain_text(t(app, "This is the baseline visit."))
+    for size, name in [(LANDSCAPE, "triage-1280x800.png"), (PORTRAIT, "triage-768x1024.png")]:
+        page.set_viewport_size(size)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), size
+        page.screenshot(path=screenshots / name, full_page=True)
+    visit.get_by_label(t(app, "Action taken"), exact=True).select_option(label=t(app, "Called the patient"))
+    go(page, visit.get_by_test_id("acknowledge-visit"))
+    page.set_viewport_size(LANDSCAPE)
+    assert page.url.endswith("/staff/alerts")
+    expect(open_list.locator("li[data-alert]")).to_have_count(0)
+    expect(open_list).to_contain_text(t(app, "No alerts here."))
+    page.goto("/staff/alerts?status=acknowledged")
+    acknowledged = page.locator("#acknowledged-alerts").locator(f'li[data-alert="{morning.alert_id}"]')
+    expect(acknowledged).to_contain_text(t(app, "Called the patient"))
     expect(acknowledged).to_contain_text(morning.staff.email)
     page.screenshot(path=screenshots / "coordinator-alerts-en.png", full_page=True)
     with app.app_context():
         alert = db.session.get(Alert, morning.alert_id)
-        assert (alert.status, alert.note, alert.acknowledged_by_id) == ("acknowledged", note, morning.staff.id)
+        assert (alert.status, alert.action, alert.acknowledged_by_id) == ("acknowledged", "called_patient",
+                                                                          morning.staff.id)
         assert alert.acknowledged_at is not None
         events = db.session.scalars(select(AuditEvent).where(
             AuditEvent.action == "alert.acknowledge", AuditEvent.entity_id == morning.alert_id)).all()
         assert [(e.actor, e.user_id, e.entity, e.old, e.new) for e in events] == [
-            ("user", morning.staff.id, "alert", {"status": "open"}, {"status": "acknowledged", "note": note})]
+            ("user", morning.staff.id, "alert", {"status": "open"},
+             {"status": "acknowledged", "note": None, "action": "called_patient"})]
         db.session.rollback()
 
-    # Back on the dashboard: one alert fewer; the scores as CSV.
+    # Back on the dashboard: no open alert left; the scores as CSV.
     page.goto(f"/staff/studies/{STUDY}/dashboard")
-    expect(page.get_by_test_id("count-alerts")).to_have_text(str(morning.n_alerts - 1))
+    expect(page.get_by_test_id("count-alerts")).to_have_text("0")
     label = t(app, "%(dataset)s as %(format)s", dataset=t(app, "Scores (one row per scale)"), format="CSV")
     with page.expect_download() as download_info:
         page.get_by_role("link", name=label, exact=True).click()

@@ -68,6 +68,8 @@ SEED: dict[str, list[dict]] = {
     "api_token": [{"id": 1, "name": "R on my laptop", "token_hash": "c" * 64, "prefix": "proapp_abcde",
                    "user_id": 1, "created_at": T0, "expires_at": T0, "revoked_at": None, "last_used_at": None}],
     "api_token_study": [{"token_id": 1, "study_id": 1}],
+    "alert_notification": [{"id": 1, "alert_id": 2, "user_id": 1, "channel": "urgent", "status": "failed",
+                            "attempts": 1, "last_error": "Connection refused", "created_at": T0, "sent_at": None}],
 }
 
 Row = dict
@@ -114,11 +116,17 @@ def _corrections(table: str, row: Row) -> Row:
     return row | {"corrected_at": None, "correction_reason": None} if table == "item_response" else row
 
 
+def _alert_triage(table: str, row: Row) -> Row:
+    if table == "study":
+        return row | {"alert_actions": None, "alert_recipients": None, "alert_digest": False}
+    return row | {"baseline_value": None, "action": None} if table == "alert" else row
+
+
 #: What each migration does to rows that exist (migrations that only add tables, indexes or checks: none).
 FORWARD: dict[str, Change] = {"b3d5f0a1c2e4": _alert_kinds, "d2f7a9c3e5b1": _selections,
                               "e4b7c1d9a2f3": _subject_data, "e4a1c7d9b2f3": _alert_rules,
                               "e4b8c1d6f2a7": _shown_at, "e5c2a8d1f4b6": _partial_and_early,
-                              "e5d3b9f2a6c8": _corrections}
+                              "e5d3b9f2a6c8": _corrections, "f2c6a8e1d4b7": _alert_triage}
 
 
 #: Revision ids from the first to the head.
