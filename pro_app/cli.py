@@ -23,6 +23,9 @@ APP_COMMANDS = {
     "user": ("pro_app.cli_app", "user", "Staff accounts."),
     "export": ("pro_app.cli_app", "export_command",
                "Write an analyst data set: items, scores, wide, proae, compliance or codebook."),
+    "backup": ("pro_app.cli_app", "backup_command",
+               "Back up the database to one file (SQLite online backup or pg_dump, with a manifest)."),
+    "restore": ("pro_app.cli_app", "restore_command", "Restore a backup file into an empty database."),
     "db": ("flask_migrate.cli", "db", "Perform database migrations (Flask-Migrate: upgrade, downgrade, …)."),
 }
 
