@@ -45,6 +45,9 @@ def with_app(f):
         if not current_app:
             info = ctx.find_object(ScriptInfo) or script_info()
             ctx.with_resource(info.load_app().app_context())
+            # Close the pool's connections when the command ends, not at garbage collection (a command run
+            # in-process, as tests and the backup drill do, would leave PostgreSQL connections open).
+            ctx.call_on_close(db.engine.dispose)
         return ctx.invoke(f, *args, **kwargs)
 
     return run
@@ -213,3 +216,46 @@ def export_command(study_code, dataset, fmt, output, sites, timepoints, date_fro
         click.echo(f"wrote {export.rows} rows to {output}", err=True)
 
 
+
+
+@click.command("backup", help=_help("backup"))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="the backup file to write (replaced if it exists; readable by the service user only)")
+@with_app
+def backup_command(output: Path) -> None:
+    from . import backup
+
+    try:
+        manifest = backup.create(output)
+    except backup.BackupError as exc:
+        raise _BackupFailed(exc) from exc
+    rows = sum(manifest["tables"].values())
+    click.echo(f"wrote {output}: {manifest['database']} database at migration {manifest['migration']}, "
+               f"{len(manifest['tables'])} tables, {rows} rows, {len(manifest['instruments'])} instrument "
+               f"definitions; SECRET_KEY fingerprint {manifest['secret_key_fingerprint']}", err=True)
+
+
+@click.command("restore", help=_help("restore"))
+@click.argument("backup_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_app
+def restore_command(backup_file: Path) -> None:
+    from . import backup
+
+    try:
+        restored = backup.restore(backup_file)
+    except backup.BackupError as exc:
+        raise _BackupFailed(exc) from exc
+    for warning in restored.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    manifest = restored.manifest
+    click.echo(f"restored {backup_file} (made {manifest['created_at']} by pro-app {manifest['pro_app_version']}): "
+               f"{len(manifest['tables'])} tables, {sum(manifest['tables'].values())} rows, every table's row count "
+               "checked against the manifest", err=True)
+
+
+class _BackupFailed(click.ClickException):
+    """A BackupError on the command line: its message, and exit code 2 when nothing was done (a refusal)."""
+
+    def __init__(self, error):
+        super().__init__(str(error))
+        self.exit_code = error.exit_code

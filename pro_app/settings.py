@@ -98,6 +98,10 @@ class Settings:
     #: failed code entries allowed per code and per tablet within the throttle window
     code_attempts_per_code: int = 5
     code_attempts_per_tablet: int = 10
+    #: failed code entries allowed on the whole installation (every tablet together) per window before code
+    #: entry is paused everywhere and admins are alerted (security/code_limit.py; README: Security)
+    code_attempts_installation: int = 200
+    code_limit_window_seconds: int = 3600
     #: failed logins per account within the window before each further attempt waits a growing delay
     login_attempts: int = 5
     #: the longest wait an account's failures impose (the owner gets in this long after any guessing)

@@ -13,7 +13,7 @@ from ..assessments.schedule import site_today
 from ..clock import utcnow
 from ..extensions import db
 from ..models import Assessment, AuthSession, User
-from ..security import codes, sessions, throttle
+from ..security import code_limit, codes, sessions, throttle
 from ..security.accounts import authenticate
 from ..vocabulary import Actor, AssessmentStatus, SessionKind
 
@@ -31,11 +31,13 @@ class StartRefused(Exception):
 def start_with_code(code: str, device: str) -> AuthSession:
     """Begin a patient session for the code's assessment, or raise StartRefused.
 
-    Failed attempts are counted per code and per tablet, in the database.
+    Failed attempts are counted per code, per tablet and for the whole installation, in the database.
     """
     settings = current_app.config["SETTINGS"]
     code_key, tablet_key = f"code:{codes.digest(code)}", f"tablet:{device}"
     limits = {code_key: settings.code_attempts_per_code, tablet_key: settings.code_attempts_per_tablet}
+    if code_limit.is_over():
+        raise StartRefused("paused")
     if throttle.is_blocked(limits, settings.throttle_window_seconds):
         raise StartRefused("throttled")
     found = codes.find(code)
@@ -45,6 +47,7 @@ def start_with_code(code: str, device: str) -> AuthSession:
     if found is None or found.revoked_at is not None:
         # A guess, or a code replaced by a newer one: counted, with the same message as a code never issued.
         throttle.fail(code_key, tablet_key)  # kept: the view returns the refusal normally, so it commits
+        code_limit.record_failure()
         raise StartRefused("unknown")
     if not codes.is_valid(found):
         raise StartRefused("expired")  # a real code, past its time: not a guess, so not counted

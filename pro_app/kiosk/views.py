@@ -24,6 +24,8 @@ bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 START_MESSAGES = {
     "unknown": _l("That code was not recognised. Please check it and try again, or ask a member of staff."),
     "throttled": _l("Too many attempts on this tablet. Please ask a member of staff for help."),
+    "paused": _l("Code entry is paused on every tablet after too many wrong codes. Please ask a member of staff: "
+                 "they can start your questionnaire for you."),
     "completed": _l("This questionnaire has already been completed. Thank you."),
     "closed": _l("This questionnaire is not open at the moment. Please ask a member of staff."),
     "expired": _l("This code has expired. Please ask a member of staff for a new code."),
@@ -31,7 +33,7 @@ START_MESSAGES = {
                        "or ask a member of staff."),
     "ended": _l("Your session has ended. Your answers are saved: enter your code to carry on."),
 }
-START_STATUS = {"throttled": 429, "unknown": 403, "completed": 409, "closed": 409, "expired": 409,
+START_STATUS = {"throttled": 429, "paused": 429, "unknown": 403, "completed": 409, "closed": 409, "expired": 409,
                 "not_yet_open": 409}
 
 

@@ -25,6 +25,13 @@ def recent(key: str, window_seconds: int) -> tuple[int, datetime | None]:
     return count, last
 
 
+def times(key: str, window_seconds: int) -> list[datetime]:
+    """When each failure under `key` within the window was, oldest first."""
+    since = utcnow() - timedelta(seconds=window_seconds)
+    return list(db.session.scalars(select(ThrottleEvent.at).where(ThrottleEvent.key == key, ThrottleEvent.at >= since)
+                                   .order_by(ThrottleEvent.at)))
+
+
 def failures(key: str, window_seconds: int) -> int:
     return recent(key, window_seconds)[0]
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from ..access import ADMINS
 from ..extensions import db
 from ..models import User
+from ..security import code_limit
 from ..vocabulary import ROLE_LABELS
 from ..web import navigation
 from ..web.guards import roles_required
@@ -33,7 +34,8 @@ def index():
     listed = db.session.scalars(select(User).order_by(User.email)).all()
     rows = [(user, services.grant_labels(user)) for user in listed]
     return render_template("users/list.html", rows=rows, role_labels=ROLE_LABELS, attacked=services.under_attack(),
-                           attack_hours=services.ATTACK_HOURS, format_datetime=format_datetime)
+                           attack_hours=services.ATTACK_HOURS, format_datetime=format_datetime,
+                           codes=code_limit.state(), alert_days=code_limit.ALERT_DAYS)
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
