@@ -15,7 +15,7 @@ from pathlib import Path
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import PoFileParser
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_babel import format_date, get_locale
 
 from .vocabulary import STATUS_LABELS
@@ -76,6 +76,8 @@ def current_language() -> str:
 
 
 def select_locale() -> str:
+    if not has_request_context():  # the command line: messages in the source language
+        return "en"
     asked = request.args.get("lang")
     if asked in LANGUAGES:
         session["lang"] = asked
