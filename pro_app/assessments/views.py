@@ -17,7 +17,7 @@ from ..vocabulary import (
     SCORE_STATUS_LABELS,
     AssessmentStatus,
 )
-from ..web.guards import roles_required, staff_required
+from ..web.guards import keeps_input, roles_required, staff_required
 from ..web.lookups import assessment_or_404
 from . import answers, services
 from .forms import CorrectionForm, NotDoneForm, item_choices, paper_form
@@ -76,6 +76,7 @@ def _paper_answers(form) -> dict[str, str]:
 
 
 @bp.route("/assessments/<int:assessment_id>/paper", methods=["GET", "POST"])
+@keeps_input
 @roles_required(EDITORS)
 def paper(assessment_id: int):
     found = assessment_or_404(assessment_id)

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from ..access import EDITORS
 from ..web import navigation
 from ..web.forms import ActionForm
-from ..web.guards import roles_required, staff_required
+from ..web.guards import keeps_input, roles_required, staff_required
 from ..web.lookups import assessment_or_404
 from . import services
 from .forms import ChangePasswordForm, LoginForm
@@ -37,6 +37,7 @@ def logout():
 
 
 @bp.route("/password", methods=["GET", "POST"])
+@keeps_input
 @staff_required
 def change_password():
     """Any staff member changes their own password: the current one first, the new one by the policy."""

@@ -12,7 +12,7 @@ from ..extensions import db
 from ..models import User
 from ..vocabulary import ROLE_LABELS
 from ..web import navigation
-from ..web.guards import roles_required
+from ..web.guards import keeps_input, roles_required
 from . import services
 from .forms import ResetForm, UserEditForm, UserNewForm
 
@@ -37,6 +37,7 @@ def index():
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
+@keeps_input
 @roles_required(ADMINS)
 def new():
     form = UserNewForm()
@@ -56,6 +57,7 @@ def new():
 
 
 @bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
+@keeps_input
 @roles_required(ADMINS)
 def edit(user_id: int):
     user = _user_or_404(user_id)
