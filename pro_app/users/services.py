@@ -17,6 +17,7 @@ from ..models import ROLES, AuditEvent, AuthSession, Site, Study, StudyGrant, Us
 from ..security import sessions, throttle
 from ..security.accounts import account_key, account_state
 from ..security.passwords import WeakPassword, check_password, hash_password, password_problem
+from ..tokens import services as tokens
 from ..vocabulary import Actor, Role, SessionKind
 
 
@@ -147,6 +148,7 @@ def update_user(admin: User, user: User, *, role: str, active: bool, grants: lis
     if old["active"] and not new["active"]:
         action = "user.disable"
         end_staff_sessions(user.id, "revoked", keep_current=user.id == admin.id)
+        tokens.revoke_all_of(user.id, by=admin.id, reason="account disabled")
     elif new["active"] and not old["active"]:
         action = "user.enable"
     else:
