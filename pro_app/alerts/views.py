@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, g, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 
-from .. import access
+from .. import access, audit
 from ..access import EDITORS
 from ..extensions import db
 from ..i18n import current_language
@@ -39,6 +39,7 @@ def index():
 @staff_required
 def study(code: str):
     found = study_or_404(code)
+    audit.record_read("read.alerts", "study", found.id, user_id=g.user.id, study_id=found.id)
     lang = current_language()
     open_rows = services.list_alerts(g.user, found, AlertStatus.OPEN, lang)
     done_rows = services.list_alerts(g.user, found, AlertStatus.ACKNOWLEDGED, lang, limit=ACKNOWLEDGED_SHOWN)

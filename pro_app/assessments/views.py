@@ -6,6 +6,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 
+from .. import audit
 from ..access import EDITORS
 from ..i18n import LANGUAGE_NAMES, current_language
 from ..instruments import InvalidChoice
@@ -29,6 +30,8 @@ bp = Blueprint("assessments", __name__, url_prefix="/staff")
 @staff_required
 def detail(assessment_id: int):
     found = assessment_or_404(assessment_id)
+    audit.record_read("read.assessment", "assessment", found.id, user_id=g.user.id,
+                      study_id=found.participant.study_id)
     lang = current_language()
     sections = services.sections(found, lang)
     for section in sections:
