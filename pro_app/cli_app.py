@@ -161,7 +161,7 @@ def user() -> None:
 def create_user_command(email: str, role: str, study_codes: tuple[str, ...], password_stdin: bool,
                         generate: bool) -> None:
     if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
+        password = sys.stdin.readline().rstrip("\r\n")  # a line end from Windows too
     elif generate or not sys.stdin.isatty():
         password = generate_password()
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, abort, render_template, request
+from flask import Flask, abort, current_app, g, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
@@ -32,6 +32,12 @@ def install(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError):
         _rollback_quietly()
+        view = current_app.view_functions.get(request.endpoint or "")
+        if getattr(view, "keeps_input_on_expired_token", False):
+            # The form again, filled with what was sent: the view's own form check refuses the token too, so
+            # nothing is saved, and the page carries a fresh token and says what happened (staff/base.html).
+            g.csrf_refused = True
+            return view(**(request.view_args or {}))
         message = _("This page had been open too long. Please go back and try again.")
         return render_template("errors/error.html", code=400, message=message), 400
 

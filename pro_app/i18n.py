@@ -15,7 +15,7 @@ from pathlib import Path
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import PoFileParser
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_babel import format_date, get_locale
 
 from .vocabulary import STATUS_LABELS
@@ -49,15 +49,36 @@ def read_catalog(lang: str) -> Catalog:
     return catalog
 
 
+class CatalogMarkupError(RuntimeError):
+    """A translation holds markup its English message does not: refused, since templates trust the catalogue."""
+
+
+def check_markup(lang: str, catalog: Catalog) -> None:
+    """Refuse a translation with more `<` or `>` than its message id (an `<img onerror>` would run on pages)."""
+    for message in catalog:
+        if not message.id or not message.string:
+            continue
+        ids = message.id if isinstance(message.id, tuple | list) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple | list) else (message.string,)
+        for char in "<>":
+            allowed = max(text.count(char) for text in ids)
+            if any((text or "").count(char) > allowed for text in strings):
+                raise CatalogMarkupError(f"the {lang} catalogue adds markup ({char!r}) to the message {ids[0]!r}: "
+                                         f"{strings!r}")
+
+
 def compile_catalogs(target: Path) -> Path:
     """Compile every translations/<lang>/LC_MESSAGES/messages.po into `target`, replacing a compiled file
     only when its bytes differ (a new catalogue, or one compiled by an earlier version of pro-app or Babel).
 
-    Compiled .mo files are build products and are not kept in the repository.
+    Compiled .mo files are build products and are not kept in the repository. A catalogue whose translation
+    adds markup is refused (CatalogMarkupError), which stops start-up.
     """
     for lang in LANGUAGES[1:]:
+        catalog = read_catalog(lang)
+        check_markup(lang, catalog)
         buffer = io.BytesIO()
-        write_mo(buffer, read_catalog(lang))
+        write_mo(buffer, catalog)
         compiled = buffer.getvalue()
         mo = target / lang / "LC_MESSAGES" / "messages.mo"
         if mo.is_file() and mo.read_bytes() == compiled:
@@ -76,6 +97,8 @@ def current_language() -> str:
 
 
 def select_locale() -> str:
+    if not has_request_context():  # the command line: messages in the source language
+        return "en"
     asked = request.args.get("lang")
     if asked in LANGUAGES:
         session["lang"] = asked

@@ -17,7 +17,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
-from pro_app import i18n
+from pro_app import create_app, i18n
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "translations" / "messages.pot"
@@ -89,6 +89,28 @@ def test_start_up_refuses_a_configured_language_without_a_catalog(tmp_path, monk
     monkeypatch.setattr(i18n, "translations_dir", lambda: tmp_path / "empty")
     with pytest.raises(RuntimeError, match="no message catalog"):
         i18n.compile_catalogs(tmp_path / "compiled")
+
+
+def poisoned_catalogs(tmp_path: Path, msgstr: str) -> Path:
+    """A copy of the translations whose first Spanish message is translated as `msgstr`."""
+    source = (i18n.translations_dir() / "es" / "LC_MESSAGES" / "messages.po").read_text(encoding="utf-8")
+    poisoned = re.sub(r'(\nmsgid "[^"]+"\nmsgstr )"[^"]*"', lambda m: m.group(1) + f'"{msgstr}"', source, count=1)
+    assert poisoned != source
+    folder = tmp_path / "translations" / "es" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    (folder / "messages.po").write_text(poisoned, encoding="utf-8")
+    return tmp_path / "translations"
+
+
+@pytest.mark.parametrize("msgstr", ["<img src=x onerror=alert(1)>", "Hola <b>", "a > b"])
+def test_start_up_refuses_a_translation_that_adds_markup(tmp_path, monkeypatch, settings, msgstr):
+    poisoned = poisoned_catalogs(tmp_path, msgstr)
+    monkeypatch.setattr(i18n, "translations_dir", lambda: poisoned)
+    with pytest.raises(i18n.CatalogMarkupError, match="adds markup"):
+        i18n.compile_catalogs(tmp_path / "compiled")
+    with pytest.raises(i18n.CatalogMarkupError):
+        create_app(settings)  # compile_catalogs runs at start-up: the app is never built
+    assert not (tmp_path / "compiled" / "es" / "LC_MESSAGES" / "messages.mo").exists()
 
 
 def test_message_template_is_current(tmp_path, template):

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 
-from .. import access
+from .. import access, audit
 from ..access import EDITORS
 from ..clock import utcnow
 from ..extensions import db
@@ -59,7 +59,9 @@ def index():
 @bp.get("/studies/<code>/alerts")
 @staff_required
 def study(code: str):
-    return _triage(study_or_404(code))
+    found = study_or_404(code)
+    audit.record_read("read.alerts", "study", found.id, user_id=g.user.id, study_id=found.id)
+    return _triage(found)
 
 
 def _checked_form() -> AcknowledgeForm:

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 
+from .. import audit
 from ..access import EDITORS
 from ..clock import utcnow
 from ..i18n import LANGUAGE_NAMES, current_language
@@ -17,7 +18,7 @@ from ..vocabulary import (
     NOT_DONE_LABELS,
     SCORE_STATUS_LABELS,
 )
-from ..web.guards import roles_required, staff_required
+from ..web.guards import keeps_input, roles_required, staff_required
 from ..web.lookups import assessment_or_404
 from . import answers, services
 from .forms import CorrectionForm, NotDoneForm, ReasonForm, correction_choices, current_choice, paper_form
@@ -30,6 +31,8 @@ bp = Blueprint("assessments", __name__, url_prefix="/staff")
 @staff_required
 def detail(assessment_id: int):
     found = assessment_or_404(assessment_id)
+    audit.record_read("read.assessment", "assessment", found.id, user_id=g.user.id,
+                      study_id=found.participant.study_id)
     lang = current_language()
     sections = services.sections(found, lang)
     for section in sections:
@@ -116,6 +119,7 @@ def _paper_answers(form) -> dict[str, str]:
 
 
 @bp.route("/assessments/<int:assessment_id>/paper", methods=["GET", "POST"])
+@keeps_input
 @roles_required(EDITORS)
 def paper(assessment_id: int):
     found = assessment_or_404(assessment_id)

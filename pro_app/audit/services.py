@@ -3,14 +3,24 @@ page of records for the admins' view."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
+from ..clock import utcnow
+from ..database import BUSY_TIMEOUT_MS
 from ..extensions import db
 from ..models import AuditEvent, Study, User
+from ..transactions import after_read
+from ..vocabulary import Actor
+
+log = logging.getLogger(__name__)
+
+#: How long the write of a read's audit record waits for SQLite's write lock (as a session's last-seen time).
+READ_WAIT_MS = 250
 
 #: Records per page of the audit view.
 PER_PAGE = 50
@@ -33,6 +43,32 @@ def record(
                        entity_id=entity_id, old=old, new=new, reason=reason)
     db.session.add(event)
     return event
+
+
+def record_read(action: str, entity: str, entity_id: int, *, user_id: int, study_id: int | None) -> None:
+    """Record that a staff member opened a page of patient data (`read.report`, `read.assessment`,
+    `read.alerts`). The page's read-only transaction does not write: the record is stored once the page is
+    rendered, in a short transaction of its own; if that fails (disk full, a long lock) the page is served
+    all the same and the failure is logged."""
+    values = {"at": utcnow(), "actor": Actor.USER.value, "user_id": user_id, "study_id": study_id,
+              "action": action, "entity": entity, "entity_id": entity_id}
+
+    def write() -> None:
+        try:
+            with db.engine.begin() as connection:
+                sqlite = connection.dialect.name == "sqlite"
+                if sqlite:
+                    connection.exec_driver_sql(f"PRAGMA busy_timeout={READ_WAIT_MS}")
+                try:
+                    connection.execute(insert(AuditEvent).values(**values))
+                finally:
+                    if sqlite:
+                        connection.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        except Exception:  # noqa: BLE001 - the page is served; only this record is lost, and said so
+            log.error("could not record %s of %s %s by user %s (the page was served)", action, entity, entity_id,
+                      user_id, exc_info=True)
+
+    after_read(write)
 
 
 @dataclass(frozen=True)

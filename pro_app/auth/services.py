@@ -4,10 +4,12 @@ handing an assessment over to a patient: on this tablet, or by a start code for 
 from __future__ import annotations
 
 from .. import audit
+from ..clock import utcnow
 from ..kiosk import services as kiosk
 from ..models import Assessment, User
-from ..security import codes, sessions
-from ..security.accounts import authenticate
+from ..security import codes, passwords, sessions, throttle
+from ..security.accounts import account_key, account_state, authenticate
+from ..users.services import end_staff_sessions
 from ..vocabulary import Actor, SessionKind
 
 
@@ -30,6 +32,28 @@ def logout() -> None:
     if record is not None:
         audit.record("user.logout", "user", record.user_id, actor=Actor.USER, user_id=record.user_id)
     sessions.end_current("logout")
+
+
+def change_password(user: User, current: str, new: str) -> bool:
+    """Set the user's own password (already checked by the policy) when `current` is right; the user's other
+    staff sessions end at once (a password changed because it leaked must shut out whoever has it).
+
+    A wrong current password counts as a failed login of the account (someone at an open session must not
+    guess the password at leisure) and is audited; False then, and nothing changes.
+    """
+    right = passwords.verify_password(user.password_hash, current)
+    waiting = account_state(user.email).waiting(utcnow())
+    if waiting or not right:
+        if not waiting:  # as at login: a try inside the delay is refused without counting
+            throttle.fail(account_key(user.email))
+        audit.record("user.change_password_failed", "user", user.id, actor=Actor.USER, user_id=user.id)
+        return False
+    user.password_hash = passwords.hash_password(new)
+    end_staff_sessions(user.id, "password_changed", keep_current=True)
+    throttle.clear(account_key(user.email))
+    audit.record("user.change_password", "user", user.id, actor=Actor.USER, user_id=user.id,
+                 new={"password": "changed", "other_sessions": "ended"})
+    return True
 
 
 def safe_next(target: str | None) -> str | None:

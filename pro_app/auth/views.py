@@ -8,14 +8,15 @@ from flask_babel import lazy_gettext as _l
 from ..access import EDITORS
 from ..web import navigation
 from ..web.forms import ActionForm
-from ..web.guards import roles_required
+from ..web.guards import keeps_input, roles_required, staff_required
 from ..web.lookups import assessment_or_404
 from . import services
-from .forms import LoginForm
+from .forms import ChangePasswordForm, LoginForm
 
 bp = Blueprint("auth", __name__, url_prefix="/staff")
 #: One answer for every failed login, whatever failed (no hint of which accounts exist).
 REFUSED = _l("Email or password not accepted. If they were right, wait a minute and try again.")
+CURRENT_REFUSED = _l("Current password not accepted. If it was right, wait a minute and try again.")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -33,6 +34,22 @@ def logout():
     if ActionForm().validate():
         services.logout()
     return redirect(url_for(".login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@keeps_input
+@staff_required
+def change_password():
+    """Any staff member changes their own password: the current one first, the new one by the policy."""
+    form = ChangePasswordForm(email=g.user.email)
+    if request.method == "GET":
+        return render_template("auth/password.html", form=form, changed=False)
+    if form.validate():
+        if services.change_password(g.user, form.current.data, form.new.data):
+            return render_template("auth/password.html", form=ChangePasswordForm(formdata=None, email=g.user.email),
+                                   changed=True)
+        form.current.errors = [str(CURRENT_REFUSED)]
+    return render_template("auth/password.html", form=form, changed=False), 400
 
 
 def _startable(assessment_id: int):

@@ -12,7 +12,7 @@ from ..clock import utcnow
 from ..i18n import LANGUAGE_NAMES
 from ..vocabulary import ParticipantStatus
 from ..web.forms import ActionForm, form_errors
-from ..web.guards import roles_required
+from ..web.guards import keeps_input, roles_required
 from ..web.lookups import participant_or_404, study_or_404
 from ..web.paging import page_number, paginate
 from ..worklist.services import participant_assessments
@@ -44,6 +44,7 @@ def index(code: str):
 
 
 @bp.route("/studies/<code>/participants/new", methods=["GET", "POST"])
+@keeps_input
 @roles_required(EDITORS)
 def new(code: str):
     study = study_or_404(code)
@@ -79,6 +80,7 @@ def detail(participant_id: int):
 
 
 @bp.route("/participants/<int:participant_id>/edit", methods=["GET", "POST"])
+@keeps_input
 @roles_required(EDITORS)
 def edit(participant_id: int):
     participant = participant_or_404(participant_id)
@@ -100,6 +102,7 @@ def edit(participant_id: int):
 
 
 @bp.route("/participants/<int:participant_id>/withdraw", methods=["GET", "POST"])
+@keeps_input
 @roles_required(EDITORS)
 def withdraw(participant_id: int):
     participant = participant_or_404(participant_id)
@@ -123,6 +126,7 @@ def withdraw(participant_id: int):
 
 
 @bp.route("/participants/<int:participant_id>/subject", methods=["GET", "POST"])
+@keeps_input
 @roles_required(EDITORS)
 def subject(participant_id: int):
     """Subject data: consent date, arm or cohort, death, and a withdrawal's details; every change audited."""

@@ -3,9 +3,10 @@ PRO-CTCAE composites) and its charts, each served as its own SVG image (the CSP 
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template
+from flask import Blueprint, Response, abort, g, render_template
 from flask_babel import lazy_gettext as _l
 
+from .. import audit
 from ..i18n import current_language
 from ..web.guards import staff_required
 from ..web.lookups import participant_or_404
@@ -22,6 +23,7 @@ CHART_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'sel
 @staff_required
 def participant(participant_id: int):
     found = participant_or_404(participant_id)
+    audit.record_read("read.report", "participant", found.id, user_id=g.user.id, study_id=found.study_id)
     report = services.report(found)
     lang = current_language()
     titles = [(c.name, c.group.title.get(lang)) for c in report.charts]

@@ -13,7 +13,7 @@ from ..extensions import db, library
 from ..models import default_thresholds
 from ..web import navigation
 from ..web.forms import form_errors
-from ..web.guards import roles_required, staff_required
+from ..web.guards import keeps_input, roles_required, staff_required
 from ..web.lookups import study_or_404
 from . import services
 from .definition import StudyError, StudyExists, definition_of, to_yaml
@@ -47,6 +47,7 @@ def index():
 
 
 @bp.route("/studies/new", methods=["GET", "POST"])
+@keeps_input
 @roles_required(ADMINS)
 def new():
     form = study_form()
@@ -66,6 +67,7 @@ def new():
 
 
 @bp.route("/studies/<code>/edit", methods=["GET", "POST"])
+@keeps_input
 @staff_required
 def edit(code: str):
     study = study_or_404(code)
@@ -100,6 +102,7 @@ def export(code: str):
 
 
 @bp.route("/studies/import", methods=["GET", "POST"])
+@keeps_input
 @roles_required(ADMINS)
 def import_():
     form = ImportForm()

@@ -57,6 +57,17 @@ def revoke(user: User, token_id: int) -> ApiToken | None:
     return token
 
 
+def revoke_all_of(user_id: int, *, by: int | None, reason: str) -> int:
+    """Revoke every live token of the user (their account was disabled: enabling it again must not bring the
+    tokens back, a new one has to be issued); each is audited. Returns how many."""
+    live = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))).all()
+    for token in live:
+        token.revoked_at = utcnow()
+        audit.record("token.revoke", "api_token", token.id, actor=Actor.USER if by else Actor.SYSTEM, user_id=by,
+                     reason=reason)
+    return len(live)
+
+
 def tokens_of(user: User) -> list[ApiToken]:
     query = select(ApiToken).order_by(ApiToken.created_at.desc())
     if user.role != "admin":

@@ -12,6 +12,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..extensions import db
 from ..models import ROLES, Study
+from ..security.passwords import MIN_LENGTH, password_problem
 from ..vocabulary import ROLE_LABELS
 from . import services
 
@@ -29,9 +30,9 @@ class UserNewForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
     role = SelectField(_l("Role"), validators=[DataRequired()])
     password = PasswordField(
-        _l("Password"), validators=[Optional(), Length(max=200)],
-        description=_l("At least %(count)s characters. Leave it empty to have one generated and shown once.",
-                       count=services.MIN_PASSWORD))
+        _l("Password"), validators=[Optional()],
+        description=_l("At least %(count)s characters and hard to guess: a phrase of a few uncommon words works "
+                       "well. Leave it empty to have one generated and shown once.", count=MIN_LENGTH))
     studies = CheckboxList(_l("Studies (all sites)"), coerce=int)
 
     def __init__(self, *args, **kwargs):
@@ -48,9 +49,9 @@ class UserNewForm(FlaskForm):
             raise ValidationError(_("A user with this email address already exists."))
 
     def validate_password(self, field):
-        if field.data and len(field.data) < services.MIN_PASSWORD:
-            raise ValidationError(_("The password must have at least %(count)s characters.",
-                                    count=services.MIN_PASSWORD))
+        problem = password_problem(field.data, email=self.email.data) if field.data else None
+        if problem:
+            raise ValidationError(problem)
 
     def study_codes(self) -> list[str]:
         return [s.code for s in db.session.scalars(
@@ -75,4 +76,17 @@ class UserEditForm(FlaskForm):
 
 
 class ResetForm(FlaskForm):
+    password = PasswordField(
+        _l("New password"), validators=[Optional()],
+        description=_l("Leave it empty to have one generated and shown once. A password you choose must have at "
+                       "least %(count)s characters and be hard to guess.", count=MIN_LENGTH))
     reason = StringField(_l("Reason for the reset"), validators=[Optional(), Length(max=500)])
+
+    def __init__(self, *args, user_email: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user_email = user_email
+
+    def validate_password(self, field):
+        problem = password_problem(field.data, email=self.user_email) if field.data else None
+        if problem:
+            raise ValidationError(problem)

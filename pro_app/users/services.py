@@ -16,10 +16,9 @@ from ..extensions import db
 from ..models import ROLES, AuditEvent, AuthSession, Site, Study, StudyGrant, User
 from ..security import sessions, throttle
 from ..security.accounts import account_key, account_state
-from ..security.passwords import hash_password
+from ..security.passwords import WeakPassword, check_password, hash_password, password_problem
+from ..tokens import services as tokens
 from ..vocabulary import Actor, Role, SessionKind
-
-MIN_PASSWORD = 12
 
 
 class UserError(ValueError):
@@ -27,7 +26,11 @@ class UserError(ValueError):
 
 
 def generate_password() -> str:
-    return secrets.token_urlsafe(12)
+    """16 random characters (96 bits), drawn again in the unlikely case the policy would refuse them."""
+    while True:
+        password = secrets.token_urlsafe(12)
+        if password_problem(password) is None:
+            return password
 
 
 def create_user(email: str, role: str, password: str, study_codes=(), *, by: int | None = None) -> User:
@@ -36,8 +39,10 @@ def create_user(email: str, role: str, password: str, study_codes=(), *, by: int
         raise UserError(f"not an email address: {email!r}")
     if role not in ROLES:
         raise UserError(f"role must be one of {', '.join(ROLES)}")
-    if len(password) < MIN_PASSWORD:
-        raise UserError(f"the password must have at least {MIN_PASSWORD} characters")
+    try:
+        check_password(password, email=email)
+    except WeakPassword as exc:
+        raise UserError(str(exc)) from exc
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise UserError(f"a user {email} already exists")
     user = User(email=email, role=role, password_hash=hash_password(password))
@@ -143,6 +148,7 @@ def update_user(admin: User, user: User, *, role: str, active: bool, grants: lis
     if old["active"] and not new["active"]:
         action = "user.disable"
         end_staff_sessions(user.id, "revoked", keep_current=user.id == admin.id)
+        tokens.revoke_all_of(user.id, by=admin.id, reason="account disabled")
     elif new["active"] and not old["active"]:
         action = "user.enable"
     else:
@@ -151,15 +157,23 @@ def update_user(admin: User, user: User, *, role: str, active: bool, grants: lis
                  old={k: old[k] for k in changed}, new={k: new[k] for k in changed}, reason=reason)
 
 
-def reset_password(admin: User, user: User, reason: str | None) -> str:
-    """A new generated password (returned once); the user's sessions end and login failures are cleared
-    (a locked-out user is often why the password is reset)."""
-    password = generate_password()
+def reset_password(admin: User, user: User, reason: str | None, password: str | None = None) -> str:
+    """Set the password the admin chose (checked by the policy), or a generated one; returns it (to show
+    once). The user's sessions end and login failures are cleared (a slowed-down user is often why the
+    password is reset)."""
+    chosen = bool(password)
+    if chosen:
+        try:
+            check_password(password, email=user.email)
+        except WeakPassword as exc:
+            raise UserError(str(exc)) from exc
+    else:
+        password = generate_password()
     user.password_hash = hash_password(password)
     end_staff_sessions(user.id, "revoked", keep_current=user.id == admin.id)
     throttle.clear(account_key(user.email))
     audit.record("user.reset_password", "user", user.id, actor=Actor.USER, user_id=admin.id,
-                 new={"password": "reset"}, reason=reason)
+                 new={"password": "chosen by the admin" if chosen else "generated"}, reason=reason)
     return password
 
 

@@ -13,7 +13,7 @@ from ..models import User
 from ..security import code_limit
 from ..vocabulary import ROLE_LABELS
 from ..web import navigation
-from ..web.guards import roles_required
+from ..web.guards import keeps_input, roles_required
 from . import services
 from .forms import ResetForm, UserEditForm, UserNewForm
 
@@ -39,6 +39,7 @@ def index():
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
+@keeps_input
 @roles_required(ADMINS)
 def new():
     form = UserNewForm()
@@ -58,6 +59,7 @@ def new():
 
 
 @bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
+@keeps_input
 @roles_required(ADMINS)
 def edit(user_id: int):
     user = _user_or_404(user_id)
@@ -82,8 +84,17 @@ def edit(user_id: int):
 @roles_required(ADMINS)
 def reset_password(user_id: int):
     user = _user_or_404(user_id)
-    form = ResetForm()
-    if not form.validate():
-        abort(400)
-    password = services.reset_password(g.user, user, form.reason.data or None)
-    return render_template("users/password.html", user=user, password=password, created=False)
+    form = ResetForm(user_email=user.email)
+    if form.validate():
+        chosen = form.password.data or None
+        try:
+            password = services.reset_password(g.user, user, form.reason.data or None, password=chosen)
+        except services.UserError as exc:  # the form checks the same policy first; kept for safety
+            form.password.errors = [str(exc)]
+        else:
+            return render_template("users/password.html", user=user, password=None if chosen else password,
+                                   created=False)
+    edit_form = UserEditForm(formdata=None, data={"role": user.role, "active": user.active,
+                                                   "grants": services.current_grants(user)})
+    return render_template("users/edit.html", user=user, form=edit_form, reset=form,
+                           is_self=user.id == g.user.id), 400

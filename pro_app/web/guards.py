@@ -45,3 +45,11 @@ def roles_required(roles: Collection[Role]) -> Callable[[Callable], Callable]:
         return staff_required(wrapper)
 
     return decorator
+
+
+def keeps_input(view: Callable) -> Callable:
+    """A form page whose POST, when its CSRF token has expired or is missing, is shown again with what was typed
+    and a message (errors.py), instead of a bare 400 that loses it. Only for views that validate their FlaskForm
+    (which checks the token again, so nothing is saved) before they change anything."""
+    view.keeps_input_on_expired_token = True
+    return view

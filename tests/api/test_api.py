@@ -310,6 +310,31 @@ def test_owner_losing_the_grant_or_the_account_loses_the_token(app, study, analy
     assert export_events(app) == []
 
 
+def test_tokens_of_a_disabled_user_stay_dead_after_the_account_is_enabled_again(app, study, analyst, create_staff):
+    _, plain = make_token(app, analyst.id, [study.id])
+    assert fetch(app.test_client(), url(study.code), headers=bearer(plain)).status_code == 200
+    admin = create_staff(email="admin@example.org", role="admin")
+    browser = app.test_client()
+    login(browser, admin.email)
+
+    def set_active(active: bool) -> None:
+        page = f"/staff/admin/users/{analyst.id}"
+        data = {"role": "analyst", "grants": [str(study.id)], "reason": "Leave", "csrf_token": csrf_token(
+            html(browser.get(page)))} | ({"active": "y"} if active else {})
+        assert browser.post(page, data=data).status_code == 302
+
+    set_active(False)
+    assert_refused(fetch(app.test_client(), url(study.code), headers=bearer(plain)), 401)
+    set_active(True)
+    assert_refused(fetch(app.test_client(), url(study.code), headers=bearer(plain)), 401)  # still dead
+    with app.app_context():
+        revoked = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "token.revoke")).all()
+        assert [(e.user_id, e.reason) for e in revoked] == [(admin.id, "account disabled")]
+    # A token issued after the return works.
+    _, fresh = make_token(app, analyst.id, [study.id])
+    assert fetch(app.test_client(), url(study.code), headers=bearer(fresh)).status_code == 200
+
+
 def test_bad_requests_are_clear_4xx(app, study, analyst):
     _, plain = make_token(app, analyst.id, [study.id])
     client = app.test_client()

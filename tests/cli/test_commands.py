@@ -8,6 +8,9 @@ directly, or the web pages a coordinator and a patient would use).
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +34,7 @@ from tests.support.cli import parse_demo_output, preserved_logging
 from tests.support.http import csrf_token
 
 NEW_PASSWORD = "a long enough pass phrase"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -255,6 +259,20 @@ def test_user_create_with_password_on_stdin_stores_an_argon2id_hash(demo):
     assert response.status_code == 302 and response.headers["Location"].endswith("/staff/today")
 
 
+def test_user_create_takes_a_password_line_ended_the_windows_way(demo):
+    """A real process: click's test runner would turn the CR LF into LF before the command saw it."""
+    site, _, app = demo
+    email = unique_email("crlf")
+    env = {k: v for k, v in os.environ.items() if k not in site.env} | {
+        k: v for k, v in site.env.items() if v is not None} | {"PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "pro_app.cli", "user", "create", email, "--role", "analyst",
+                           "--password-stdin"], input=(NEW_PASSWORD + "\r\n").encode(), env=env, cwd=ROOT,
+                          capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    _, response = staff_login(app, email, NEW_PASSWORD)
+    assert response.status_code == 302
+
+
 def test_user_create_generate_prints_a_password_once_that_works(demo):
     site, _, app = demo
     email = unique_email("analyst")
@@ -276,6 +294,11 @@ def count_users(app, email: str) -> int:
     (["--role", "superuser", "--study", "DEMO"], NEW_PASSWORD + "\n", "Invalid value for '--role'"),
     (["--role", "coordinator", "--study", "NOPE"], NEW_PASSWORD + "\n", "no study 'NOPE'"),
     (["--role", "coordinator"], "\n", "at least 12 characters"),
+    # The policy of the admin's forms: guessable passwords, and ones the login form could never send.
+    (["--role", "coordinator"], "password1234\n", "too easy to guess"),
+    (["--role", "coordinator"], " " * 12 + "\n", "cannot be only spaces"),
+    (["--role", "coordinator"], "a long pass phrase " * 11 + "\n", "at most 200 characters"),
+    (["--role", "coordinator"], NEW_PASSWORD + "\tx\n", "control characters"),
 ])
 def test_user_create_refuses_bad_input_with_a_clear_message(demo, args, stdin, message):
     site, _, app = demo

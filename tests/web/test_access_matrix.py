@@ -154,6 +154,7 @@ def _participant(study: Study, site_code: str, code: str) -> SimpleNamespace:
     answers.record(baseline, get_instrument("pro_ctcae"), ITEM, value=4, option_code=None, state="answered",
                    language="en", mode="paper", actor="user")
     completion.complete(baseline, actor="user")
+    created["wk12"].early = True  # staff confirmed it early: paper entry is open on it before its window
     db.session.flush()
     alert = db.session.scalar(select(Alert).where(Alert.assessment_id == baseline.id).order_by(Alert.id))
     assert alert is not None and alert.status == "open"
