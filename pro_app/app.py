@@ -18,7 +18,7 @@ from .extensions import babel, csrf, db, library, migrate
 from .kiosk.views import bp as kiosk_bp
 from .participants.views import bp as participants_bp
 from .reports.views import bp as reports_bp
-from .security import files, headers
+from .security import files, headers, inputs
 from .security.files import private_folder
 from .settings import Settings, check_secret_key
 from .studies.views import bp as studies_bp
@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             configure_sqlite(db.engine)
     files.warn_if_shared(settings.instance_path)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    inputs.install(app, inputs.allowed_hosts(settings.server_name, settings.allowed_hosts))  # before every other check
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.install(app)

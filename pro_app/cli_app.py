@@ -77,6 +77,10 @@ def serve(host: str, port: int, threads: int, connection_limit: int, backlog: in
         # FLASK_DEBUG=1 left in the environment: the debugger and unhandled errors must never reach a site.
         click.echo("pro-app serve ignores FLASK_DEBUG: it never runs in debug mode.", err=True)
     app.debug = False
+    settings = app.config["SETTINGS"]
+    if host not in ("127.0.0.1", "localhost", "::1") and not (settings.server_name or settings.allowed_hosts):
+        click.echo(f"Serving on {host}, but only localhost, 127.0.0.1 and [::1] are answered: set PRO_APP_SERVER_NAME "
+                   "or PRO_APP_ALLOWED_HOSTS to the name or address the tablets use.", err=True)
     upgrade_database()
     url = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}"
     if demo:

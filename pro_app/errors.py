@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, abort, current_app, g, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
@@ -23,12 +23,6 @@ def _rollback_quietly() -> None:
 
 
 def install(app: Flask) -> None:
-    @app.before_request
-    def _reject_nul_bytes():
-        # No field of pro-app takes a NUL byte, and PostgreSQL cannot store one: refuse it up front.
-        if any("\x00" in value for value in (*request.args.values(), *request.form.values())):
-            abort(400)
-
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError):
         _rollback_quietly()

@@ -112,6 +112,11 @@ class Settings:
     throttle_window_seconds: int = 900
     #: send cookies only over HTTPS (set 0 for plain-HTTP development and tests)
     secure_cookies: bool = False
+    #: the one host name the site is reached by (PRO_APP_SERVER_NAME); other Host headers get a 400
+    server_name: str | None = None
+    #: or several (PRO_APP_ALLOWED_HOSTS, comma-separated; ".example.org" allows every name under it); with
+    #: neither, only localhost, 127.0.0.1 and [::1] are answered
+    allowed_hosts: tuple[str, ...] = ()
     testing: bool = False
 
     @classmethod
@@ -127,6 +132,10 @@ class Settings:
             key = f"{PREFIX}{f.name.upper()}"
             if key in env and f.type in ("int", "bool"):
                 values[f.name] = _flag(key, env[key]) if f.type == "bool" else int(env[key].strip())
+            elif key in env and f.type == "str | None":
+                values[f.name] = env[key].strip() or None
+            elif key in env and f.type == "tuple[str, ...]":
+                values[f.name] = tuple(part.strip() for part in env[key].split(",") if part.strip())
         values.update(overrides)
         if "secret_key" not in values:
             values["secret_key"] = env.get("SECRET_KEY") or _secret_key(instance)

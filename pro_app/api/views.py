@@ -34,14 +34,22 @@ def _token_or_401():
     return token
 
 
+#: A filter date: wide (a script may ask for "everything up to 2100"), but never one a day away from the end of
+#: the calendar (9999-12-31 overflowed).
+FILTER_DATES = (date(1900, 1, 1), date(2999, 12, 31))
+
+
 def _date(name: str) -> date | None:
     raw = request.args.get(name)
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
-        abort(_problem(400, f"{name} must be a date, YYYY-MM-DD"))
+        day = None
+    if day is None or not FILTER_DATES[0] <= day <= FILTER_DATES[1]:
+        abort(_problem(400, f"{name} must be a date, YYYY-MM-DD, from {FILTER_DATES[0]} to {FILTER_DATES[1]}"))
+    return day
 
 
 @bp.get("/openapi.json")

@@ -11,6 +11,7 @@ from wtforms.validators import Optional
 
 from ..extensions import db
 from ..models import Study, User
+from ..web.forms import within_calendar
 from . import services
 
 
@@ -21,8 +22,8 @@ class AuditFilterForm(FlaskForm):
     study = SelectField(_l("Study"), validators=[Optional()])
     user = SelectField(_l("Staff member"), validators=[Optional()])
     action = SelectField(_l("Action"), validators=[Optional()])
-    start = DateField(_l("From (UTC)"), validators=[Optional()])
-    end = DateField(_l("To (UTC)"), validators=[Optional()])
+    start = DateField(_l("From (UTC)"), validators=[Optional(), within_calendar])
+    end = DateField(_l("To (UTC)"), validators=[Optional(), within_calendar])
 
     def offer(self) -> None:
         everyone = _("All")

@@ -3,6 +3,8 @@ handing an assessment over to a patient: on this tablet, or by a start code for 
 
 from __future__ import annotations
 
+import re
+
 from .. import audit
 from ..clock import utcnow
 from ..kiosk import services as kiosk
@@ -54,11 +56,14 @@ def change_password(user: User, current: str, new: str) -> bool:
     audit.record("user.change_password", "user", user.id, actor=Actor.USER, user_id=user.id,
                  new={"password": "changed", "other_sessions": "ended"})
     return True
+#: A staff page of this site, as a path and query: printable characters only, never a line break (a header
+#: split), a backslash or a second slash (another site for some browsers).
+_STAFF_PAGE = re.compile(r"/staff/(?![/\\])[!-~]{0,500}")
 
 
 def safe_next(target: str | None) -> str | None:
     """Where to go after logging in: only a staff page of this site."""
-    return target if target and target.startswith("/staff/") else None
+    return target if target and _STAFF_PAGE.fullmatch(target) and "\\" not in target else None
 
 
 def _startable(assessment: Assessment) -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import yaml
 from jsonschema import Draft202012Validator
 
+from .. import safe_yaml
 from .item_types import ITEM_TYPES, build_option_set, item_type_of
 from .methods import SCORING_METHODS, Definitions, value_range
 from .model import (
@@ -31,10 +31,9 @@ from .model import (
     Threshold,
 )
 
-try:  # the C loader is several times faster on the large PRO-CTCAE file
-    _YamlLoader: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _YamlLoader = yaml.SafeLoader
+#: An instrument file is the operator's own data (installed, not uploaded), larger than a study definition
+#: (PRO-CTCAE: about 73 kB); files written by yaml.safe_dump may hold aliases.
+INSTRUMENT_LIMITS = safe_yaml.Limits(chars=5_000_000, aliases=True)
 
 
 class InstrumentError(ValueError):
@@ -70,14 +69,11 @@ def read_document(path: Path) -> dict[str, Any]:
     """Parse the YAML of one file; raise InstrumentError when it is not a YAML mapping."""
     source = str(path)
     try:
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_YamlLoader)
+        doc = safe_yaml.load(path.read_text(encoding="utf-8"), INSTRUMENT_LIMITS)
     except (OSError, UnicodeDecodeError) as exc:
         raise InstrumentError(source, [("", f"cannot read the file: {exc}")]) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InstrumentError(source, [(where, f"not valid YAML: {problem}")]) from exc
+    except safe_yaml.YamlRefused as exc:
+        raise InstrumentError(source, [(f"line {exc.line}", f"not valid YAML: {exc.problem}")]) from exc
     if not isinstance(doc, dict):
         raise InstrumentError(source, [("", "the file must hold a mapping (id, version, items, …)")])
     return doc

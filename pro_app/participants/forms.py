@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from ..i18n import LANGUAGE_NAMES, LANGUAGES
 from ..models import Site
-
-#: Dates a participant's record may carry: a schedule counted from them stays inside the calendar.
-EARLIEST_DATE = date(1990, 1, 1)
-LATEST_DATE = date(2099, 12, 31)
-
-
-def within_calendar(form, field) -> None:
-    """A date field's value within EARLIEST_DATE..LATEST_DATE (an empty optional field passes)."""
-    if field.data is not None and not EARLIEST_DATE <= field.data <= LATEST_DATE:
-        raise ValidationError(_("Give a date between %(first)s and %(last)s.", first=EARLIEST_DATE.isoformat(),
-                                last=LATEST_DATE.isoformat()))
+from ..web.forms import within_calendar
 
 
 class ParticipantForm(FlaskForm):

@@ -40,9 +40,19 @@ def _y_ticks(low: float, high: float) -> list[float]:
     return [low + span * k / 5 for k in range(6)]
 
 
+#: Labels are the study's and the instrument's text, never markup: "$\frac{a}{$" in a timepoint label is
+#: drawn as typed, not parsed as math (which broke every chart of the study).
+_RC = {"svg.fonttype": "path", "svg.hashsalt": "pro-app", "text.parse_math": False, "text.usetex": False}
+
+
 def chart_svg(chart: Chart, frame: pd.DataFrame, *, lang: str, title: str, y_label: str) -> str:
     """One line per scale over the timepoints, as a standalone SVG document (text drawn as paths: no fonts,
     no URLs)."""
+    with matplotlib.rc_context(_RC):  # Text objects read text.parse_math when they are made
+        return _draw(chart, frame, lang=lang, title=title, y_label=y_label)
+
+
+def _draw(chart: Chart, frame: pd.DataFrame, *, lang: str, title: str, y_label: str) -> str:
     instrument = library.get(chart.instrument)
     df = frame[(frame["instrument_id"] == chart.instrument) & frame["scale_type"].isin(chart.types)]
     labels = timepoint_labels(frame[frame["instrument_id"] == chart.instrument])
@@ -71,7 +81,6 @@ def chart_svg(chart: Chart, frame: pd.DataFrame, *, lang: str, title: str, y_lab
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7.5, frameon=False)
     fig.tight_layout()
     buffer = io.StringIO()
-    with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": "pro-app"}):
-        fig.savefig(buffer, format="svg", metadata={"Creator": None, "Date": None, "Format": None, "Type": None})
+    fig.savefig(buffer, format="svg", metadata={"Creator": None, "Date": None, "Format": None, "Type": None})
     svg = buffer.getvalue()
     return re.sub(r"<!DOCTYPE[^>]*>\s*", "", svg, count=1)

@@ -4,12 +4,14 @@ whole translated sentence). The changes made from a definition are in services.p
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import available_timezones
 
 import yaml
 from flask_babel import gettext as _
 
+from .. import safe_yaml
 from ..alerts.rules import DEFAULT_VALUES, default_rules, study_rules
 from ..extensions import library
 from ..i18n import current_language
@@ -34,6 +36,8 @@ MAX_DAYS = 3650
 MAX_LABEL = 120
 MAX_SITE_NAME = 200
 MAX_ARMS = 50
+#: An alert rule's value is a grade, an answer or a score (0-100) or a change of one: far below this.
+MAX_RULE_VALUE = 1000
 
 
 class StudyError(ValueError):
@@ -42,6 +46,14 @@ class StudyError(ValueError):
     def __init__(self, messages: list[str]):
         super().__init__("; ".join(messages))
         self.messages = messages
+
+
+class StudyYamlError(StudyError):
+    """A text that is not a YAML document pro-app reads; `kind` is a safe_yaml kind (SYNTAX, ALIAS…)."""
+
+    def __init__(self, messages: list[str], kind: str):
+        super().__init__(messages)
+        self.kind = kind
 
 
 class StudyExists(StudyError):
@@ -74,16 +86,43 @@ def to_yaml(data: Any) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=None, width=100)
 
 
+#: A study definition is a few kilobytes; the import form takes at most this many characters.
+YAML_LIMITS = safe_yaml.Limits(chars=200_000)
+
+
+def _yaml_problem(refused: safe_yaml.YamlRefused) -> str:
+    line = refused.line
+    return {
+        safe_yaml.ALIAS: _("Aliases (*name) are not accepted in a study definition (line %(line)d): write each "
+                           "value out.", line=line),
+        safe_yaml.DEPTH: _("Lists and mappings are nested too deeply (line %(line)d).", line=line),
+        safe_yaml.NUMBER: _("A number is too long or too large (near line %(line)d).", line=line),
+        safe_yaml.SIZE: _("The text is too long: at most %(max)d characters.", max=YAML_LIMITS.chars),
+    }.get(refused.kind) or _("The text is not valid YAML (near line %(line)d).", line=line)
+
+
 def parse_yaml(text: str) -> Any:
+    """The document in a study definition's text (None when empty); StudyYamlError says what was refused."""
+    if not text or not text.strip():
+        return None
     try:
-        return yaml.safe_load(text) if text and text.strip() else None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        raise StudyError([_("The text is not valid YAML (near line %(line)d).", line=line)]) from None
+        return safe_yaml.load(text, YAML_LIMITS)
+    except safe_yaml.YamlRefused as refused:
+        raise StudyYamlError([_yaml_problem(refused)], refused.kind) from None
 
 
 # --- validation -----------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _time_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def known_time_zone(name: str) -> bool:
+    """An IANA zone name of the system's database. Looked up in the list, never opened as a path: a folder
+    ("America"), a name too long for the file system or with control characters is simply not a zone."""
+    return len(name) <= 64 and name in _time_zones()
+
 
 def _whole_number(value: Any) -> int | None:
     if isinstance(value, bool):
@@ -118,9 +157,7 @@ def _validate_sites(raw: Any, errors: list[str]) -> list[dict]:
         if code in seen:
             errors.append(_("Site code %(code)s appears more than once.", code=code))
         seen.add(code)
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
+        if not known_time_zone(zone):
             errors.append(_("Site %(code)s has an unknown time zone: %(timezone)s.", code=code, timezone=zone))
         name = _text(entry["name"])
         if len(name) > MAX_SITE_NAME:
@@ -317,8 +354,9 @@ def _validate_alert_rules(raw: Any, errors: list[str]) -> list[dict[str, Any]]:
             errors.append(_("Alert rule %(n)d names an unknown scale or item: %(source)s.", n=n,
                             source=rule["source"]))
             continue
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value < 0):
-            errors.append(_("Alert rule %(n)d has a value that is not a number of 0 or more.", n=n))
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                                  or not 0 <= value <= MAX_RULE_VALUE):
+            errors.append(_("Alert rule %(n)d needs a value from 0 to %(max)d.", n=n, max=MAX_RULE_VALUE))
             continue
         if kind == AlertKind.ITEM_VALUE and value is None:
             errors.append(_("Alert rule %(n)d (an answer to an item) needs the value of the answer.", n=n))

@@ -9,9 +9,10 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from .. import safe_yaml
 from ..extensions import library
 from ..i18n import current_language
-from .definition import StudyError, parse_yaml, to_yaml
+from .definition import StudyError, StudyYamlError, parse_yaml, to_yaml
 
 #: The term-set choice that means "use the numbers typed below".
 CUSTOM_TERMS = ""
@@ -79,8 +80,10 @@ class StudyForm(FlaskForm):
         for name in ("sites", "timepoints", "thresholds", "alert_rules"):
             try:
                 parsed[name] = parse_yaml(getattr(self, name).data or "")
-            except StudyError:
-                errors.append(_("%(field)s: the text is not valid YAML.", field=getattr(self, name).label.text))
+            except StudyYamlError as error:
+                label = getattr(self, name).label.text
+                errors.append(_("%(field)s: the text is not valid YAML.", field=label) if error.kind == safe_yaml.SYNTAX
+                              else _("%(field)s: %(problem)s", field=label, problem=error.messages[0]))
         if errors:
             raise StudyError(errors)
         selections = {}
