@@ -20,6 +20,7 @@ from waitress import serve as waitress_serve
 from .app import create_app
 from .assessments.closing import close_expired
 from .cli import APP_COMMANDS
+from .database import size_pool
 from .demo import seed_demo
 from .exports.chunks import FilterError
 from .exports.datasets import DATASETS, ExportError, Filters
@@ -88,6 +89,7 @@ def serve(host: str, port: int, threads: int, connection_limit: int, backlog: in
     _echo_closed(close_expired())
     # End this context's database session: on SQLite an open transaction here would hold the write lock.
     db.session.remove()
+    size_pool(db.engine, threads)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("waitress").addFilter(_LimitHint(connection_limit, threads))
     click.echo(f"pro-app serving on {url}/  (Ctrl+C to stop; {threads} threads, up to {connection_limit} "

@@ -8,11 +8,12 @@ from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, DateTime, column, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.types import TypeDecorator
 
 from .clock import utcnow
 
-__all__ = ["READ_ONLY", "UTCDateTime", "configure_sqlite", "one_of", "utcnow"]
+__all__ = ["READ_ONLY", "UTCDateTime", "configure_sqlite", "one_of", "size_pool", "utcnow"]
 
 
 class UTCDateTime(TypeDecorator):
@@ -76,3 +77,18 @@ def configure_sqlite(engine: Engine) -> None:
         # deferred transaction reads a snapshot while patients' answers keep being written.
         read_only = connection.get_execution_options().get(READ_ONLY, False)
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def size_pool(engine: Engine, threads: int) -> None:
+    """Keep a connection open for every serving thread, and one more each for the short write after a read
+    page (sessions.write_after_read). SQLAlchemy's default pool keeps 5 and closes the rest on return, so
+    with 16 threads most requests opened a new connection: on PostgreSQL a new server process each time
+    (issue 16). The pool's events (SQLite's pragmas) stay attached."""
+    old = engine.pool
+    if not isinstance(old, QueuePool) or old.size() >= threads:
+        return
+    engine.pool = QueuePool(old._creator, pool_size=threads, max_overflow=threads, pre_ping=old._pre_ping,
+                            timeout=old._timeout, recycle=old._recycle, reset_on_return=old._reset_on_return,
+                            echo=old.echo, logging_name=old._orig_logging_name, _dispatch=old.dispatch,
+                            dialect=old._dialect)
+    old.dispose()

@@ -154,3 +154,23 @@ def test_disk_full_during_a_request_shows_the_calm_503_page(disk_full_app, lang,
     assert client.get("/kiosk/").status_code == 200
     with disk_full_app.app_context():
         assert db.session.scalar(select(Study).where(Study.code == "LOST")) is None
+
+
+def test_serve_keeps_a_pooled_connection_per_thread_with_the_same_connection_set_up(app):
+    """With SQLAlchemy's default pool of 5, 16 serving threads opened a new connection for most requests (a
+    new PostgreSQL server process each time); serve sizes the pool to its threads."""
+    from pro_app.database import READ_ONLY, size_pool
+
+    with app.app_context():
+        engine = db.engine
+        size_pool(engine, 16)
+        assert engine.pool.size() == 16
+        connections = [engine.connect().execution_options(**{READ_ONLY: True}) for _ in range(16)]
+        try:
+            if engine.dialect.name == "sqlite":  # the connect event (WAL, foreign keys) still runs
+                assert connections[-1].exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert all(c.exec_driver_sql("SELECT 1").scalar() == 1 for c in connections)
+        finally:
+            for c in connections:
+                c.close()
+        assert engine.pool.checkedin() == 16  # all kept open for the next requests, none closed on return

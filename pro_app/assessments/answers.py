@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import g, has_app_context
 from sqlalchemy import select
 
 from .. import audit
@@ -73,6 +74,15 @@ def lock(assessment_id: int) -> Assessment | None:
     stale copy of the assessment and its answers.
     """
     db.session.expire_all()
+    if has_app_context():
+        g.pop(_SEQUENCE, None)
+    return load_locked(assessment_id)
+
+
+def load_locked(assessment_id: int) -> Assessment | None:
+    """The assessment, read under its lock (PostgreSQL: row lock; SQLite: the IMMEDIATE transaction): for a
+    request that locks before it reads anything of the assessment, so nothing needs expiring (the kiosk's
+    answer and submit: one statement instead of a read, an expiry and a second read)."""
     return db.session.scalar(select(Assessment).where(Assessment.id == assessment_id).with_for_update())
 
 
@@ -91,14 +101,28 @@ def branching_view(rows: dict[str, ItemResponse]) -> dict[str, int | str | None]
     return view
 
 
+_SEQUENCE = "pro_app_sequence"
+
+
 def sequence(assessment: Assessment) -> list[Step]:
-    """The items the patient will see, in order, given the answers so far."""
+    """The items the patient will see, in order, given the answers so far. Worked out once per request and
+    assessment (`record` drops it when an answer changes what is shown)."""
+    cache = g.setdefault(_SEQUENCE, {}) if has_app_context() else {}
+    if assessment.id in cache:
+        return cache[assessment.id]
     view = branching_view(responses_by_item(assessment))
     steps = []
     for part in ensure_plan(assessment):
         instrument = instrument_of(part)
         steps.extend(Step(instrument, i) for i in route(instrument, view, part.items).shown)
+    if assessment.id is not None:
+        cache[assessment.id] = steps
     return steps
+
+
+def _sequence_changed(assessment: Assessment) -> None:
+    if has_app_context():
+        g.get(_SEQUENCE, {}).pop(assessment.id, None)
 
 
 def parse_choice(instrument: Instrument, item_id: str, choice: str) -> tuple[int | None, str | None, str]:
@@ -122,6 +146,7 @@ def record(assessment: Assessment, instrument: Instrument, item_id: str, *, valu
     if assessment.status in CLOSED or (assessment.status in SUBMITTED and not correction):
         raise AssessmentClosed
     part = next(p for p in ensure_plan(assessment) if p.instrument == instrument.id)
+    _sequence_changed(assessment)
     rows = responses_by_item(assessment)
     row = rows.get(item_id)
     new = {"value": value, "option_code": option_code, "state": state}

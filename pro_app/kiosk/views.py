@@ -14,7 +14,7 @@ from ..extensions import csrf, db
 from ..i18n import current_language
 from ..models import Assessment, PlanPart
 from ..security import sessions
-from ..transactions import commit_early, committing
+from ..transactions import commit_early, committing, is_read_request
 from ..vocabulary import DONE_STATUSES, ItemState, Mode, SessionKind
 from . import services
 from .forms import ConfirmForm, ExitForm, StartForm, item_form
@@ -44,10 +44,16 @@ def _tablet_id() -> None:
 
 
 def _live_patient():
+    """(session, assessment) of the patient on this tablet, or None. A request that may write (POST) reads
+    the assessment under its lock straight away, before anything of it is read: its answers are then current
+    for the whole request (PostgreSQL: row lock; SQLite: the write transaction), with no expiry and re-read."""
     record = sessions.current(SessionKind.PATIENT)
     if record is None:
         return None
-    assessment = db.session.get(Assessment, record.assessment_id)
+    if is_read_request():
+        assessment = db.session.get(Assessment, record.assessment_id)
+    else:
+        assessment = answers.load_locked(record.assessment_id)
     if assessment is None or assessment.status in DONE_STATUSES:
         return None
     g.patient_language = record.language
@@ -197,17 +203,18 @@ def item_post(record, assessment, item_id):
 
 
 def _record_and_go_on(record, assessment, pos, *, value, option_code, state):
-    """Commit the patient's response to the item (under the assessment's lock), then go on: the answer is
-    stored before anything else is worked out (the documented early commit of transactions.py)."""
-    locked = answers.lock(assessment.id)
+    """Commit the patient's response to the item (the assessment was read under its lock: `_live_patient`),
+    then go on. The next page is worked out from the answers in memory (no query), and the answer is
+    committed before the redirect acknowledges it (the documented early commit of transactions.py)."""
     try:
-        answers.record(locked, pos.step.instrument, pos.step.item_id, value=value, option_code=option_code,
-                       state=state, language=current_language(), mode=locked.mode or Mode.SELF, actor="patient",
-                       user_id=record.user_id, shown_at=services.shown_at(record, pos.step.item_id))
+        answers.record(assessment, pos.step.instrument, pos.step.item_id, value=value, option_code=option_code,
+                       state=state, language=current_language(), mode=assessment.mode or Mode.SELF,
+                       actor="patient", user_id=record.user_id, shown_at=services.shown_at(record, pos.step.item_id))
     except answers.AssessmentClosed:
         return redirect(url_for(".start", m="completed"))
+    following = _after(assessment, pos.step.item_id)
     commit_early()
-    return redirect(_after(locked, pos.step.item_id))
+    return redirect(following)
 
 
 @bp.route("/a/item/<item_id>/skip", methods=["GET", "POST"])
@@ -245,7 +252,7 @@ def submit():
     record, assessment = live
     if not ConfirmForm().validate():
         abort(400)
-    services.submit(answers.lock(assessment.id), record, current_language())
+    services.submit(assessment, record, current_language())  # read under its lock: _live_patient
     return redirect(url_for(".thanks"))
 
 
