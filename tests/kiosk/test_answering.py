@@ -130,10 +130,11 @@ def test_unknown_or_hidden_item_ids_redirect_to_where_the_patient_is(app, client
     answer(client, A, 2)
     answer(client, B, 1)
     answer(client, A, 0)  # B and C are now hidden by branching
-    for path in ("/kiosk/a/item/nope", "/kiosk/a/item/q1", f"/kiosk/a/item/{B}", f"/kiosk/a/item/{C}/skip",
-                 "/kiosk/a/item/%00"):
+    for path in ("/kiosk/a/item/nope", "/kiosk/a/item/q1", f"/kiosk/a/item/{B}", f"/kiosk/a/item/{C}/skip"):
         r = client.get(path)
         assert r.status_code == 302 and location(r).endswith("/kiosk/a"), path
+    assert client.get("/kiosk/a/item/%00").status_code == 400  # a control character in a path: refused
+    assert client.get(f"/kiosk/a/item/{A}").status_code == 200  # and the patient carries on
     token = csrf_token(html(client.get("/kiosk/a/review")))
     r = client.post(f"/kiosk/a/item/{B}", data={"choice": "2", "action": "next", "csrf_token": token})
     assert r.status_code == 302 and location(r).endswith("/kiosk/a")
