@@ -18,6 +18,8 @@ from .model import (
     ALERT_RULE_KINDS,
     HIGHER_IS_BETTER_TYPES,
     AlertRule,
+    CdiscInfo,
+    CdiscTest,
     ChartGroup,
     Condition,
     Example,
@@ -139,6 +141,7 @@ class _Checker:
         self.check_alert_rules()
         self.check_charts()
         self.check_examples()
+        self.check_cdisc()
         return self.problems
 
     def check_recall_and_option_sets(self) -> None:
@@ -300,6 +303,42 @@ class _Checker:
                         self.fail(f"{where}.{key}.{code}", "unknown scale")
 
 
+    def check_cdisc(self) -> None:
+        """The SDTM block: on the instrument and on every item, or nowhere; test codes unique (QSALL is the
+        code of a not-done record); an interval for every recall period; a short name, not the question."""
+        top = self.doc.get("cdisc")
+        with_block = [n for n, item in enumerate(self.doc["items"]) if "cdisc" in item]
+        if top is None:
+            for n in with_block:
+                self.fail(f"items[{n}].cdisc", "an item's cdisc block needs the instrument's `cdisc` block "
+                                               "(category, codes, source, evaluation_intervals)")
+            return
+        intervals = top["evaluation_intervals"]
+        for period in self.doc["recall_periods"]:
+            if period not in intervals:
+                self.fail("cdisc.evaluation_intervals", f"no evaluation interval for recall period {period!r} "
+                                                        "(give \"\" when it has none)")
+        for period in intervals:
+            if period not in self.doc["recall_periods"]:
+                self.fail(f"cdisc.evaluation_intervals.{period}", "unknown recall period")
+        seen: dict[str, int] = {}
+        for n, item in enumerate(self.doc["items"]):
+            block = item.get("cdisc")
+            if block is None:
+                self.fail(f"items[{n}]", "needs a cdisc block (testcd, test): the instrument has one")
+                continue
+            code = block["testcd"]
+            if code == "QSALL":
+                self.fail(f"items[{n}].cdisc.testcd", "QSALL is the code of a not-done assessment's record")
+            elif code in seen:
+                self.fail(f"items[{n}].cdisc.testcd", f"{code!r} is also the code of items[{seen[code]}]")
+            seen.setdefault(code, n)
+            texts = {item["text"][lang].strip().casefold() for lang in item["text"]}
+            if block["test"].strip().casefold() in texts:
+                self.fail(f"items[{n}].cdisc.test", "the test name is a short name of our own, not the item's "
+                                                    "question text")
+
+
 def _either(words: tuple[str, ...]) -> str:
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
@@ -345,6 +384,7 @@ def _item(raw: dict[str, Any], doc: dict[str, Any], option_sets: dict[str, Any])
         term=raw.get("term"),
         attribute=raw.get("attribute"),
         anchors=item_type.anchors(raw),
+        cdisc=CdiscTest(raw["cdisc"]["testcd"], raw["cdisc"]["test"]) if "cdisc" in raw else None,
     )
 
 
@@ -391,6 +431,8 @@ def _to_model(doc: dict[str, Any], source: str) -> Instrument:
         source=source,
         alert_rules=tuple(AlertRule(r["kind"], r["urgency"], r.get("value")) for r in doc.get("alert_rules", ())),
         charts=_charts(doc, title),
+        cdisc=CdiscInfo(doc["cdisc"]["category"], doc["cdisc"]["codes"], doc["cdisc"]["source"],
+                        MappingProxyType(dict(doc["cdisc"]["evaluation_intervals"]))) if "cdisc" in doc else None,
     )
 
 
