@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -37,6 +38,10 @@ try:  # the C loader is several times faster on the large PRO-CTCAE file
     _YamlLoader: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _YamlLoader = yaml.SafeLoader
+
+
+#: An ADaM parameter code (PARAMCD): at most 8 characters, upper-case letters and digits, a letter first.
+_PARAMCD = re.compile(r"[A-Z][A-Z0-9]{0,7}")
 
 
 class InstrumentError(ValueError):
@@ -307,11 +312,13 @@ class _Checker:
         """The SDTM block: on the instrument and on every item, or nowhere; test codes unique (QSALL is the
         code of a not-done record); an interval for every recall period; a short name, not the question."""
         top = self.doc.get("cdisc")
-        with_block = [n for n, item in enumerate(self.doc["items"]) if "cdisc" in item]
         if top is None:
-            for n in with_block:
-                self.fail(f"items[{n}].cdisc", "an item's cdisc block needs the instrument's `cdisc` block "
-                                               "(category, codes, source, evaluation_intervals)")
+            for part in ("items", "scales"):
+                for n, entry in enumerate(self.doc[part]):
+                    if "cdisc" in entry:
+                        self.fail(f"{part}[{n}].cdisc", f"a{'n item' if part == 'items' else ' scale'}'s cdisc "
+                                  "block needs the instrument's `cdisc` block (category, codes, source, "
+                                  "evaluation_intervals)")
             return
         intervals = top["evaluation_intervals"]
         for period in self.doc["recall_periods"]:
@@ -337,6 +344,20 @@ class _Checker:
             if block["test"].strip().casefold() in texts:
                 self.fail(f"items[{n}].cdisc.test", "the test name is a short name of our own, not the item's "
                                                     "question text")
+        parameters: dict[str, int] = {}
+        for n, scale in enumerate(self.doc["scales"]):
+            block = scale.get("cdisc")
+            code = block["paramcd"] if block else scale["code"]  # a code that fits serves as its own
+            if block is None and not _PARAMCD.fullmatch(code):
+                self.fail(f"scales[{n}]", f"needs a cdisc block (paramcd): its code {code!r} is no ADaM "
+                                          "parameter code (at most 8 upper-case letters and digits)")
+                continue
+            if code in parameters:
+                self.fail(f"scales[{n}].cdisc.paramcd", f"{code!r} is also the code of scales[{parameters[code]}]")
+            elif code in seen:
+                self.fail(f"scales[{n}].cdisc.paramcd", f"{code!r} is also the test code of items[{seen[code]}] "
+                                                        "(items are parameters of adqs too)")
+            parameters.setdefault(code, n)
 
 
 def _either(words: tuple[str, ...]) -> str:
@@ -402,6 +423,7 @@ def _to_model(doc: dict[str, Any], source: str) -> Instrument:
             scales=tuple(s.get("scales", ())),
             reverse_scales=tuple(s.get("reverse_scales", ())),
             threshold=Threshold.from_dict(s["threshold"]) if "threshold" in s else None,
+            paramcd=s["cdisc"]["paramcd"] if "cdisc" in s else (s["code"] if "cdisc" in doc else None),
         )
         for s in doc["scales"]
     )

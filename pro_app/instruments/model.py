@@ -222,6 +222,7 @@ class Scale:
     scales: tuple[str, ...] = ()  # mean_of_scales: the component scales
     reverse_scales: tuple[str, ...] = ()  # mean_of_scales: components taken as 100 - x
     threshold: Threshold | None = None
+    paramcd: str | None = None  # the ADaM parameter code (PARAMCD, at most 8 characters) of the cdisc block
 
     @property
     def higher_is_better(self) -> bool:

@@ -40,7 +40,8 @@ def structure(instrument: Instrument) -> dict[str, tuple]:
         "alert rules": instrument.alert_rules,
         "charts": tuple((c.id, c.types) for c in instrument.charts),
         "CDISC codes": (instrument.cdisc.category if instrument.cdisc else None,
-                        tuple(i.cdisc.testcd if i.cdisc else None for i in instrument.items)),
+                        tuple(i.cdisc.testcd if i.cdisc else None for i in instrument.items),
+                        tuple(s.paramcd for s in instrument.scales)),
     }
 
 

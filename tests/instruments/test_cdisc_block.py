@@ -31,6 +31,9 @@ def test_every_bundled_item_has_a_test_code_and_a_short_name_of_our_own():
             assert name.casefold() not in (item.text.en.casefold(), item.text.es.casefold()), item.id
             assert code not in codes, f"{code} used by {codes.get(code)} and {item.id}"
             codes[code] = item.id
+        for scale in instrument.scales:
+            assert len(scale.paramcd) <= 8 and scale.paramcd not in codes, (scale.code, scale.paramcd)
+            codes[scale.paramcd] = scale.code
     c30 = get_registry().get("qlq_c30")
     assert c30.cdisc.codes == "cdisc" and c30.item("q1").cdisc.testcd == "EOR0101"
     assert c30.item("q30").cdisc.testcd == "EOR0130"
@@ -66,6 +69,19 @@ def test_duplicate_test_codes_and_qsall_are_refused(c30, tmp_path):
     assert_reported(error, path, "items[3].cdisc.testcd", "QSALL")
 
 
+def test_scale_parameter_codes_are_unique_and_not_item_codes(c30, tmp_path):
+    c30["scales"][1]["cdisc"]["paramcd"] = c30["scales"][0]["cdisc"]["paramcd"]
+    c30["scales"][2]["cdisc"]["paramcd"] = "EOR0101"
+    del c30["scales"][3]["cdisc"]  # EF: a code that fits serves as its own
+    del c30["scales"][15]["cdisc"]  # SUMSC
+    c30["scales"][15]["code"] = "SUMMARY_SCORE"
+    error, path = load_error(tmp_path, c30)
+    assert_reported(error, path, "scales[1].cdisc.paramcd", "scales[0]")
+    assert_reported(error, path, "scales[2].cdisc.paramcd", "items[0]")
+    assert_reported(error, path, "scales[15]", "'SUMMARY_SCORE'", "paramcd")
+    assert not [p for p in error.problems if p[0].startswith("scales[3]")]
+
+
 def test_an_item_without_its_block_is_refused_when_the_instrument_has_one(c30, tmp_path):
     del c30["items"][4]["cdisc"]
     error, path = load_error(tmp_path, c30)
@@ -76,6 +92,7 @@ def test_an_item_block_without_the_instruments_block_is_refused(c30, tmp_path):
     del c30["cdisc"]
     error, path = load_error(tmp_path, c30)
     assert_reported(error, path, "items[0].cdisc", "instrument's `cdisc` block")
+    assert_reported(error, path, "scales[0].cdisc", "instrument's `cdisc` block")
 
 
 def test_every_recall_period_needs_an_evaluation_interval(c30, tmp_path):
