@@ -126,6 +126,57 @@ SUBJECTS = [
 ]
 
 
+#: SDTMIG 3.4 QS and its supplemental qualifiers. QSTESTCD, QSTEST and QSCAT values: the study's
+#: instruments' cdisc blocks (codebook.py).
+SDTM_QS = [
+    Column("STUDYID", "Study Identifier", "string"),
+    Column("DOMAIN", "Domain Abbreviation", "string", "QS = Questionnaires"),
+    Column("USUBJID", "Unique Subject Identifier", "string", missing="study code, a hyphen, participant code"),
+    Column("QSSEQ", "Sequence Number", "integer", missing="1, 2, ... within each subject"),
+    Column("QSTESTCD", "Question Short Name", "string"),
+    Column("QSTEST", "Question Name", "string"),
+    Column("QSCAT", "Category of Question", "string"),
+    Column("QSORRES", "Finding in Original Units", "string", missing="blank when not answered (see QSSTAT)"),
+    Column("QSSTRESC", "Character Result/Finding in Std Format", "string",
+           missing="blank when not answered; NOT APPLICABLE for a not-applicable option"),
+    Column("QSSTRESN", "Numeric Result/Finding in Standard Units", "integer",
+           missing="blank unless a scored answer was given"),
+    Column("QSSTAT", "Completion Status", "string", "NOT DONE = not done", missing="blank when answered"),
+    Column("QSREASND", "Reason Not Performed", "string",
+           "DECLINED BY SUBJECT = skipped by the patient; LOGICALLY SKIPPED ITEM = not shown: branching; "
+           "NOT REACHED = left before shown; SUBJECT REFUSED = subject refused; SUBJECT TOO ILL = too ill; "
+           "STAFF ERROR = staff error; OUTSIDE WINDOW = outside window; DEVICE FAILURE = device failure; "
+           "OTHER = other", missing="blank unless QSSTAT = NOT DONE"),
+    Column("QSCBRFL", "Skipped by Conditional Branching Flag", "string", "Y = yes",
+           missing="blank: shown (PRO-CTCAE composites take a branched item as 0)"),
+    Column("QSEVLINT", "Evaluation Interval", "string", missing="blank: no recall period (right now)"),
+    Column("VISITNUM", "Visit Number", "integer"),
+    Column("VISIT", "Visit Name", "string"),
+    Column("QSDTC", "Date/Time of Finding", "string",
+           missing="ISO 8601, site-local time; blank on a not-done record"),
+    Column("QSDY", "Study Day of Finding", "integer",
+           missing="day 1 = the anchor date (RFSTDTC); blank without a date"),
+    Column("QSLOBXFL", "Last Observation Before Exposure Flag", "string", "Y = yes",
+           missing="blank: not the last result on or before the anchor date"),
+]
+
+SUPPQS = [
+    Column("STUDYID", "Study Identifier", "string"),
+    Column("RDOMAIN", "Related Domain Abbreviation", "string", "QS = Questionnaires"),
+    Column("USUBJID", "Unique Subject Identifier", "string"),
+    Column("IDVAR", "Identifying Variable", "string", "QSSEQ = QSSEQ"),
+    Column("IDVARVAL", "Identifying Variable Value", "string"),
+    Column("QNAM", "Qualifier Variable Name", "string",
+           "QSLANG = language of administration; QSMODE = mode of administration"),
+    Column("QLABEL", "Qualifier Variable Label", "string"),
+    Column("QVAL", "Data Value", "string",
+           "ENG = English; SPA = Spanish; ELECTRONIC SELF-ADMINISTERED = patient on the tablet; "
+           "INTERVIEWER-ADMINISTERED = staff read the items aloud; PAPER SELF-ADMINISTERED = keyed from paper"),
+    Column("QORIG", "Origin", "string", "COLLECTED = collected"),
+    Column("QEVAL", "Evaluator", "string", missing="blank: reported by the subject"),
+]
+
+
 def item_column(instrument: Instrument, item_id: str, proae: bool = False) -> Column:
     """An item's column; in the proae data set a branched item is written as 0, as ProAE expects."""
     item = instrument.item(item_id)

@@ -15,13 +15,13 @@ from ..extensions import db
 from ..instruments import Instrument
 from ..models import Assessment, ItemResponse, Participant, Score, Site, Study, Timepoint
 from ..vocabulary import NotExpectedReason
-from . import bulk, chunks
+from . import bulk, cdisc, chunks
 from . import columns as C
 from .chunks import ExportError, Filters
 from .codebook import codebook, dataset_columns
 from .layout import proae_instruments, study_by_code, study_instruments, study_items, study_scales, wide_columns
 
-DATASETS = ("items", "scores", "wide", "proae", "compliance", "subjects", "codebook")
+DATASETS = ("items", "scores", "wide", "proae", "compliance", "subjects", "sdtm_qs", "suppqs", "codebook")
 
 __all__ = ["DATASETS", "ExportError", "Filters", "IDENTIFIER_NAMES", "build", "codebook", "dataset_columns",
            "study_by_code", "study_instruments", "study_items", "study_scales", "wide_columns"]
@@ -290,7 +290,7 @@ def _on_or_before(day: pd.Series, limit: pd.Series) -> np.ndarray:
 
 
 BUILDERS = {"items": items, "scores": scores, "wide": wide, "proae": proae, "compliance": compliance,
-            "subjects": subjects, "codebook": codebook}
+            "subjects": subjects, "sdtm_qs": cdisc.sdtm_qs, "suppqs": cdisc.suppqs, "codebook": codebook}
 
 
 def build(study: Study, dataset: str, filters: Filters | None = None) -> Iterator[pd.DataFrame]:
