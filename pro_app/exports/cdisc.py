@@ -190,3 +190,38 @@ def suppqs(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
             out[name] = out[name].astype("string")
         yield out[names].reset_index(drop=True)
 
+
+
+def adsl(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
+    """ADaM ADSL: one record per participant, from the subjects data set (same site filter). The anchor
+    date is the reference start (RFSTDTC, day 1 of QSDY and ADY)."""
+    from sqlalchemy import func
+
+    from ..models import Assessment
+    from .datasets import subjects
+    names = [c.name for c in C.ADSL]
+    for frame in subjects(study, filters):
+        completed = dict(bulk.query_frame(
+            select(Participant.study_code, func.count(Assessment.id))
+            .join(Assessment, Assessment.participant_id == Participant.id)
+            .where(Participant.study_id == study.id, Participant.study_code.in_(frame["participant"].tolist()),
+                   Assessment.status == "completed").group_by(Participant.study_code),
+            ["participant", "n"]).itertuples(index=False, name=None))
+        out = pd.DataFrame({
+            "STUDYID": study.code,
+            "USUBJID": [usubjid(study.code, p) for p in frame["participant"]],
+            "SUBJID": frame["participant"], "SITEID": frame["site"],
+            "ARM": frame["arm"], "TRT01P": frame["arm"], "TRT01A": frame["arm"],
+            "RFSTDT": frame["anchor_date"], "RFICDT": frame["consent_date"],
+            "EOSSTT": np.where(frame["status"] == "withdrawn", "DISCONTINUED", "ONGOING"),
+            "EOSDT": frame["withdrawn_on"], "DCSREAS": frame["withdrawn_reason"],
+            "FUCONTFL": np.where(frame["follow_up_continues"] == 1, "Y", None),
+            "DTHFL": np.where(frame["death_date"].notna(), "Y", None), "DTHDT": frame["death_date"],
+            "ENRLFL": "Y",
+            "ITTFL": np.where(frame["arm"].notna(), "Y", "N"),
+            "PROFL": ["Y" if completed.get(p, 0) else "N" for p in frame["participant"]],
+        })
+        for column in C.ADSL:
+            if column.type == "string":
+                out[column.name] = out[column.name].astype("string")
+        yield out[names].reset_index(drop=True)

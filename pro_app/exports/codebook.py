@@ -27,6 +27,7 @@ def dataset_columns(study: Study) -> dict[str, list[C.Column]]:
         "subjects": [replace(c, values=arms) if c.name == "arm" else c for c in C.SUBJECTS],
         "sdtm_qs": [_qs_values(c, instruments.values()) for c in C.SDTM_QS],
         "suppqs": C.SUPPQS,
+        "adsl": [replace(c, values=arms) if c.name in ("ARM", "TRT01P", "TRT01A") else c for c in C.ADSL],
         "wide": C.IDENTIFIERS + [C.item_column(owner[i], i) for i in item_cols]
         + [C.scale_column(owner[s], s) for s in scale_cols],
     }

@@ -177,6 +177,30 @@ SUPPQS = [
 ]
 
 
+#: ADaM ADSL, one record per participant (built from SUBJECTS).
+ADSL = [
+    Column("STUDYID", "Study Identifier", "string"),
+    Column("USUBJID", "Unique Subject Identifier", "string"),
+    Column("SUBJID", "Subject Identifier for the Study", "string"),
+    Column("SITEID", "Study Site Identifier", "string"),
+    Column("ARM", "Description of Planned Arm", "string", missing="blank: not assigned"),
+    Column("TRT01P", "Planned Treatment for Period 01", "string", missing="blank: not assigned"),
+    Column("TRT01A", "Actual Treatment for Period 01", "string",
+           missing="the planned arm (pro-app records no actual treatment)"),
+    Column("RFSTDT", "Reference Start Date", "date", missing="the anchor date (day 1 of QSDY and ADY)"),
+    Column("RFICDT", "Date of Informed Consent", "date", missing="blank: not entered"),
+    Column("EOSSTT", "End of Study Status", "string", "ONGOING = on study; DISCONTINUED = withdrawn"),
+    Column("EOSDT", "End of Study Date", "date", missing="blank: not withdrawn, or no date"),
+    Column("DCSREAS", "Reason for Discontinuation from Study", "string", missing="blank: not withdrawn"),
+    Column("FUCONTFL", "Follow-up Continues After Withdrawal", "string", "Y = yes", missing="blank: no"),
+    Column("DTHFL", "Subject Death Flag", "string", "Y = yes", missing="blank: no death recorded"),
+    Column("DTHDT", "Date of Death", "date", missing="blank: no death recorded"),
+    Column("ENRLFL", "Enrolled Population Flag", "string", "Y = yes"),
+    Column("ITTFL", "Intent-To-Treat Population Flag", "string", "Y = arm assigned; N = no arm"),
+    Column("PROFL", "PRO Population Flag", "string", "Y = at least one assessment completed; N = none"),
+]
+
+
 def item_column(instrument: Instrument, item_id: str, proae: bool = False) -> Column:
     """An item's column; in the proae data set a branched item is written as 0, as ProAE expects."""
     item = instrument.item(item_id)

@@ -21,7 +21,8 @@ from .chunks import ExportError, Filters
 from .codebook import codebook, dataset_columns
 from .layout import proae_instruments, study_by_code, study_instruments, study_items, study_scales, wide_columns
 
-DATASETS = ("items", "scores", "wide", "proae", "compliance", "subjects", "sdtm_qs", "suppqs", "codebook")
+DATASETS = ("items", "scores", "wide", "proae", "compliance", "subjects", "sdtm_qs", "suppqs", "adsl",
+            "codebook")
 
 __all__ = ["DATASETS", "ExportError", "Filters", "IDENTIFIER_NAMES", "build", "codebook", "dataset_columns",
            "study_by_code", "study_instruments", "study_items", "study_scales", "wide_columns"]
@@ -290,7 +291,8 @@ def _on_or_before(day: pd.Series, limit: pd.Series) -> np.ndarray:
 
 
 BUILDERS = {"items": items, "scores": scores, "wide": wide, "proae": proae, "compliance": compliance,
-            "subjects": subjects, "sdtm_qs": cdisc.sdtm_qs, "suppqs": cdisc.suppqs, "codebook": codebook}
+            "subjects": subjects, "sdtm_qs": cdisc.sdtm_qs, "suppqs": cdisc.suppqs,
+            "adsl": cdisc.adsl, "codebook": codebook}
 
 
 def build(study: Study, dataset: str, filters: Filters | None = None) -> Iterator[pd.DataFrame]:

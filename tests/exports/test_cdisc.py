@@ -21,7 +21,7 @@ def qs(demo) -> pd.DataFrame:
 
 
 def test_variable_names_and_labels_follow_the_sdtm_rules():
-    for column in C.SDTM_QS + C.SUPPQS:
+    for column in C.SDTM_QS + C.SUPPQS + C.ADSL:
         assert re.fullmatch(r"[A-Z][A-Z0-9]{0,7}", column.name), column.name
         assert len(column.label) <= 40, column.name
 
@@ -87,3 +87,18 @@ def test_an_assessment_not_done_gives_a_qsall_record_per_instrument(app, create_
     row = qsall.iloc[0]
     assert row["QSSTAT"] == "NOT DONE" and row["QSREASND"] == "SUBJECT TOO ILL" and row["VISITNUM"] == 1
     assert row["QSCAT"] == "EORTC QLQ-C30" and pd.isna(row["QSORRES"])
+
+
+def test_adsl_has_one_record_per_participant_from_the_subject_data(demo):
+    adsl = read_parquet(export_bytes(demo.app, "DEMO", "adsl", "parquet"))
+    subjects = read_parquet(export_bytes(demo.app, "DEMO", "subjects", "parquet"))
+    assert list(adsl.columns) == [c.name for c in C.ADSL]
+    assert len(adsl) == len(subjects) and adsl["USUBJID"].is_unique
+    assert list(adsl["USUBJID"]) == [f"DEMO-{p}" for p in subjects["participant"]]
+    assert list(adsl["TRT01P"].fillna("")) == list(subjects["arm"].fillna(""))
+    assert list(adsl["RFSTDT"]) == list(subjects["anchor_date"])
+    assert list(adsl["EOSSTT"] == "DISCONTINUED") == list(subjects["status"] == "withdrawn")
+    assert list(adsl["DTHFL"].fillna("") == "Y") == list(subjects["death_date"].notna())
+    assert set(adsl["PROFL"]) <= {"Y", "N"} and (adsl["ENRLFL"] == "Y").all()
+    qs_subjects = set(qs(demo)["USUBJID"])
+    assert qs_subjects <= set(adsl["USUBJID"])
