@@ -27,6 +27,9 @@ def dataset_columns(study: Study) -> dict[str, list[C.Column]]:
         "compliance": C.IDENTIFIERS + C.COMPLIANCE_ROW,
         "subjects": [replace(c, values=arms) if c.name == "arm" else c for c in C.SUBJECTS],
         "alerts": ALERTS,
+        "sdtm_qs": [_qs_values(c, instruments.values()) for c in C.SDTM_QS],
+        "suppqs": C.SUPPQS,
+        "adsl": [replace(c, values=arms) if c.name in ("ARM", "TRT01P", "TRT01A") else c for c in C.ADSL],
         "wide": C.IDENTIFIERS + C.WIDE_ROW + [C.item_column(owner[i], i) for i in item_cols]
         + [C.scale_column(owner[s], s) for s in scale_cols],
     }
@@ -41,6 +44,17 @@ def dataset_columns(study: Study) -> dict[str, list[C.Column]]:
         ] + [C.item_column(i, c, proae=True) for i in graded for c in study_items(study, i)] + [
             C.scale_column(i, c) for i in graded for c in study_scales(study, i)]
     return per_dataset
+
+
+def _qs_values(column: C.Column, instruments) -> C.Column:
+    """QSTESTCD, QSTEST and QSCAT list the study's instruments' codes, names and categories."""
+    from .cdisc import category, test_codes
+    if column.name == "QSTESTCD":
+        codes = [f"{code} = {name}" for i in instruments for code, name in test_codes(i).values()]
+        return replace(column, values="; ".join(codes + ["QSALL = Questionnaire (an assessment not done)"]))
+    if column.name == "QSCAT":
+        return replace(column, values="; ".join(f"{category(i)} = {i.title.en}" for i in instruments))
+    return column
 
 
 def codebook_frame(study: Study) -> pd.DataFrame:

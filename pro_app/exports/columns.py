@@ -139,6 +139,81 @@ SUBJECTS = [
 ]
 
 
+#: SDTMIG 3.4 QS and its supplemental qualifiers. QSTESTCD, QSTEST and QSCAT values: the study's
+#: instruments' cdisc blocks (codebook.py).
+SDTM_QS = [
+    Column("STUDYID", "Study Identifier", "string"),
+    Column("DOMAIN", "Domain Abbreviation", "string", "QS = Questionnaires"),
+    Column("USUBJID", "Unique Subject Identifier", "string", missing="study code, a hyphen, participant code"),
+    Column("QSSEQ", "Sequence Number", "integer", missing="1, 2, ... within each subject"),
+    Column("QSTESTCD", "Question Short Name", "string"),
+    Column("QSTEST", "Question Name", "string"),
+    Column("QSCAT", "Category of Question", "string"),
+    Column("QSORRES", "Finding in Original Units", "string", missing="blank when not answered (see QSSTAT)"),
+    Column("QSSTRESC", "Character Result/Finding in Std Format", "string",
+           missing="blank when not answered; NOT APPLICABLE for a not-applicable option"),
+    Column("QSSTRESN", "Numeric Result/Finding in Standard Units", "integer",
+           missing="blank unless a scored answer was given"),
+    Column("QSSTAT", "Completion Status", "string", "NOT DONE = not done", missing="blank when answered"),
+    Column("QSREASND", "Reason Not Performed", "string",
+           "DECLINED BY SUBJECT = skipped by the patient; LOGICALLY SKIPPED ITEM = not shown: branching; "
+           "NOT REACHED = left before shown; SUBJECT REFUSED = subject refused; SUBJECT TOO ILL = too ill; "
+           "STAFF ERROR = staff error; OUTSIDE WINDOW = outside window; DEVICE FAILURE = device failure; "
+           "OTHER = other", missing="blank unless QSSTAT = NOT DONE"),
+    Column("QSCBRFL", "Skipped by Conditional Branching Flag", "string", "Y = yes",
+           missing="blank: shown (PRO-CTCAE composites take a branched item as 0)"),
+    Column("QSEVLINT", "Evaluation Interval", "string", missing="blank: no recall period (right now)"),
+    Column("VISITNUM", "Visit Number", "integer"),
+    Column("VISIT", "Visit Name", "string"),
+    Column("QSDTC", "Date/Time of Finding", "string",
+           missing="ISO 8601, site-local time; blank on a not-done record"),
+    Column("QSDY", "Study Day of Finding", "integer",
+           missing="day 1 = the anchor date (RFSTDTC); blank without a date"),
+    Column("QSLOBXFL", "Last Observation Before Exposure Flag", "string", "Y = yes",
+           missing="blank: not the last result on or before the anchor date"),
+]
+
+SUPPQS = [
+    Column("STUDYID", "Study Identifier", "string"),
+    Column("RDOMAIN", "Related Domain Abbreviation", "string", "QS = Questionnaires"),
+    Column("USUBJID", "Unique Subject Identifier", "string"),
+    Column("IDVAR", "Identifying Variable", "string", "QSSEQ = QSSEQ"),
+    Column("IDVARVAL", "Identifying Variable Value", "string"),
+    Column("QNAM", "Qualifier Variable Name", "string",
+           "QSLANG = language of administration; QSMODE = mode of administration"),
+    Column("QLABEL", "Qualifier Variable Label", "string"),
+    Column("QVAL", "Data Value", "string",
+           "ENG = English; SPA = Spanish; ELECTRONIC SELF-ADMINISTERED = patient on the tablet; "
+           "INTERVIEWER-ADMINISTERED = staff read the items aloud; PAPER SELF-ADMINISTERED = keyed from paper"),
+    Column("QORIG", "Origin", "string", "COLLECTED = collected"),
+    Column("QEVAL", "Evaluator", "string", missing="blank: reported by the subject"),
+]
+
+
+#: ADaM ADSL, one record per participant (built from SUBJECTS).
+ADSL = [
+    Column("STUDYID", "Study Identifier", "string"),
+    Column("USUBJID", "Unique Subject Identifier", "string"),
+    Column("SUBJID", "Subject Identifier for the Study", "string"),
+    Column("SITEID", "Study Site Identifier", "string"),
+    Column("ARM", "Description of Planned Arm", "string", missing="blank: not assigned"),
+    Column("TRT01P", "Planned Treatment for Period 01", "string", missing="blank: not assigned"),
+    Column("TRT01A", "Actual Treatment for Period 01", "string",
+           missing="the planned arm (pro-app records no actual treatment)"),
+    Column("RFSTDT", "Reference Start Date", "date", missing="the anchor date (day 1 of QSDY and ADY)"),
+    Column("RFICDT", "Date of Informed Consent", "date", missing="blank: not entered"),
+    Column("EOSSTT", "End of Study Status", "string", "ONGOING = on study; DISCONTINUED = withdrawn"),
+    Column("EOSDT", "End of Study Date", "date", missing="blank: not withdrawn, or no date"),
+    Column("DCSREAS", "Reason for Discontinuation from Study", "string", missing="blank: not withdrawn"),
+    Column("FUCONTFL", "Follow-up Continues After Withdrawal", "string", "Y = yes", missing="blank: no"),
+    Column("DTHFL", "Subject Death Flag", "string", "Y = yes", missing="blank: no death recorded"),
+    Column("DTHDT", "Date of Death", "date", missing="blank: no death recorded"),
+    Column("ENRLFL", "Enrolled Population Flag", "string", "Y = yes"),
+    Column("ITTFL", "Intent-To-Treat Population Flag", "string", "Y = arm assigned; N = no arm"),
+    Column("PROFL", "PRO Population Flag", "string", "Y = at least one assessment completed; N = none"),
+]
+
+
 def item_column(instrument: Instrument, item_id: str, proae: bool = False) -> Column:
     """An item's column; in the proae data set a branched item is written as 0, as ProAE expects."""
     item = instrument.item(item_id)

@@ -15,14 +15,15 @@ from ..extensions import db
 from ..instruments import Instrument
 from ..models import Assessment, ItemResponse, Participant, Score, Site, Study, Timepoint
 from ..vocabulary import NotExpectedReason
-from . import bulk, chunks
+from . import bulk, cdisc, chunks
 from . import columns as C
 from .alerts import alerts
 from .chunks import ExportError, Filters
 from .codebook import codebook, dataset_columns
 from .layout import proae_instruments, study_by_code, study_instruments, study_items, study_scales, wide_columns
 
-DATASETS = ("items", "scores", "wide", "proae", "compliance", "subjects", "alerts", "codebook")
+DATASETS = ("items", "scores", "wide", "proae", "compliance", "subjects", "alerts", "sdtm_qs", "suppqs", "adsl",
+            "codebook")
 
 __all__ = ["DATASETS", "ExportError", "Filters", "IDENTIFIER_NAMES", "build", "codebook", "dataset_columns",
            "study_by_code", "study_instruments", "study_items", "study_scales", "wide_columns"]
@@ -311,7 +312,8 @@ def _on_or_before(day: pd.Series, limit: pd.Series) -> np.ndarray:
 
 
 BUILDERS = {"items": items, "scores": scores, "wide": wide, "proae": proae, "compliance": compliance,
-            "subjects": subjects, "alerts": alerts, "codebook": codebook}
+            "subjects": subjects, "alerts": alerts, "sdtm_qs": cdisc.sdtm_qs, "suppqs": cdisc.suppqs,
+            "adsl": cdisc.adsl, "codebook": codebook}
 
 
 def build(study: Study, dataset: str, filters: Filters | None = None) -> Iterator[pd.DataFrame]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +19,8 @@ from .model import (
     ALERT_RULE_KINDS,
     HIGHER_IS_BETTER_TYPES,
     AlertRule,
+    CdiscInfo,
+    CdiscTest,
     ChartGroup,
     Condition,
     Example,
@@ -34,6 +37,10 @@ from .model import (
 #: An instrument file is the operator's own data (installed, not uploaded), larger than a study definition
 #: (PRO-CTCAE: about 73 kB); files written by yaml.safe_dump may hold aliases.
 INSTRUMENT_LIMITS = safe_yaml.Limits(chars=5_000_000, aliases=True)
+
+
+#: An ADaM parameter code (PARAMCD): at most 8 characters, upper-case letters and digits, a letter first.
+_PARAMCD = re.compile(r"[A-Z][A-Z0-9]{0,7}")
 
 
 class InstrumentError(ValueError):
@@ -135,6 +142,7 @@ class _Checker:
         self.check_alert_rules()
         self.check_charts()
         self.check_examples()
+        self.check_cdisc()
         return self.problems
 
     def check_recall_and_option_sets(self) -> None:
@@ -296,6 +304,58 @@ class _Checker:
                         self.fail(f"{where}.{key}.{code}", "unknown scale")
 
 
+    def check_cdisc(self) -> None:
+        """The SDTM block: on the instrument and on every item, or nowhere; test codes unique (QSALL is the
+        code of a not-done record); an interval for every recall period; a short name, not the question."""
+        top = self.doc.get("cdisc")
+        if top is None:
+            for part in ("items", "scales"):
+                for n, entry in enumerate(self.doc[part]):
+                    if "cdisc" in entry:
+                        self.fail(f"{part}[{n}].cdisc", f"a{'n item' if part == 'items' else ' scale'}'s cdisc "
+                                  "block needs the instrument's `cdisc` block (category, codes, source, "
+                                  "evaluation_intervals)")
+            return
+        intervals = top["evaluation_intervals"]
+        for period in self.doc["recall_periods"]:
+            if period not in intervals:
+                self.fail("cdisc.evaluation_intervals", f"no evaluation interval for recall period {period!r} "
+                                                        "(give \"\" when it has none)")
+        for period in intervals:
+            if period not in self.doc["recall_periods"]:
+                self.fail(f"cdisc.evaluation_intervals.{period}", "unknown recall period")
+        seen: dict[str, int] = {}
+        for n, item in enumerate(self.doc["items"]):
+            block = item.get("cdisc")
+            if block is None:
+                self.fail(f"items[{n}]", "needs a cdisc block (testcd, test): the instrument has one")
+                continue
+            code = block["testcd"]
+            if code == "QSALL":
+                self.fail(f"items[{n}].cdisc.testcd", "QSALL is the code of a not-done assessment's record")
+            elif code in seen:
+                self.fail(f"items[{n}].cdisc.testcd", f"{code!r} is also the code of items[{seen[code]}]")
+            seen.setdefault(code, n)
+            texts = {item["text"][lang].strip().casefold() for lang in item["text"]}
+            if block["test"].strip().casefold() in texts:
+                self.fail(f"items[{n}].cdisc.test", "the test name is a short name of our own, not the item's "
+                                                    "question text")
+        parameters: dict[str, int] = {}
+        for n, scale in enumerate(self.doc["scales"]):
+            block = scale.get("cdisc")
+            code = block["paramcd"] if block else scale["code"]  # a code that fits serves as its own
+            if block is None and not _PARAMCD.fullmatch(code):
+                self.fail(f"scales[{n}]", f"needs a cdisc block (paramcd): its code {code!r} is no ADaM "
+                                          "parameter code (at most 8 upper-case letters and digits)")
+                continue
+            if code in parameters:
+                self.fail(f"scales[{n}].cdisc.paramcd", f"{code!r} is also the code of scales[{parameters[code]}]")
+            elif code in seen:
+                self.fail(f"scales[{n}].cdisc.paramcd", f"{code!r} is also the test code of items[{seen[code]}] "
+                                                        "(items are parameters of adqs too)")
+            parameters.setdefault(code, n)
+
+
 def _either(words: tuple[str, ...]) -> str:
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
@@ -341,6 +401,7 @@ def _item(raw: dict[str, Any], doc: dict[str, Any], option_sets: dict[str, Any])
         term=raw.get("term"),
         attribute=raw.get("attribute"),
         anchors=item_type.anchors(raw),
+        cdisc=CdiscTest(raw["cdisc"]["testcd"], raw["cdisc"]["test"]) if "cdisc" in raw else None,
     )
 
 
@@ -358,6 +419,7 @@ def _to_model(doc: dict[str, Any], source: str) -> Instrument:
             scales=tuple(s.get("scales", ())),
             reverse_scales=tuple(s.get("reverse_scales", ())),
             threshold=Threshold.from_dict(s["threshold"]) if "threshold" in s else None,
+            paramcd=s["cdisc"]["paramcd"] if "cdisc" in s else (s["code"] if "cdisc" in doc else None),
         )
         for s in doc["scales"]
     )
@@ -387,6 +449,8 @@ def _to_model(doc: dict[str, Any], source: str) -> Instrument:
         source=source,
         alert_rules=tuple(AlertRule(r["kind"], r["urgency"], r.get("value")) for r in doc.get("alert_rules", ())),
         charts=_charts(doc, title),
+        cdisc=CdiscInfo(doc["cdisc"]["category"], doc["cdisc"]["codes"], doc["cdisc"]["source"],
+                        MappingProxyType(dict(doc["cdisc"]["evaluation_intervals"]))) if "cdisc" in doc else None,
     )
 
 

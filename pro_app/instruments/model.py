@@ -50,7 +50,8 @@ ALERT_RULE_KINDS = ("grade_at_least", "item_value", "threshold")
 
 __all__ = [
     "ALERT_RULE_KINDS", "ATTRIBUTES", "HIGHER_IS_BETTER_TYPES", "ITEM_STATES", "LANGUAGES", "SCALE_TYPES",
-    "SCORE_STATUSES", "THRESHOLD_DIRECTIONS", "AlertRule", "ChartGroup", "Condition", "Example", "Gate",
+    "SCORE_STATUSES", "THRESHOLD_DIRECTIONS", "AlertRule", "CdiscInfo", "CdiscTest", "ChartGroup", "Condition",
+    "Example", "Gate",
     "Instrument", "Item", "ItemState", "Option", "OptionSet", "Scale", "ScoreStatus", "Term", "TermSet", "Text",
     "Threshold",
 ]
@@ -123,6 +124,27 @@ class Gate:
 
 
 @dataclass(frozen=True)
+class CdiscTest:
+    """An item's SDTM QS test code (QSTESTCD, at most 8 characters) and short name (QSTEST, at most 40:
+    pro-app's own short name, never the licensed question text)."""
+
+    testcd: str
+    test: str
+
+
+@dataclass(frozen=True)
+class CdiscInfo:
+    """An instrument's SDTM QS metadata: its category (QSCAT), whether the items' test codes are CDISC's
+    own (`cdisc`) or the sponsor's (`sponsor`, where CDISC publishes none), where they come from, and the
+    ISO 8601 evaluation interval (QSEVLINT) of each recall period ("" for none)."""
+
+    category: str
+    codes: str
+    source: str
+    evaluation_intervals: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class Item:
     """One question. Its `type` (see item_types.py) decides how it is shown and how a posted choice is
     read; every type answers through `option_set`, so scoring, branching and exports need not know it."""
@@ -138,6 +160,7 @@ class Item:
     term: int | None = None
     attribute: str | None = None
     anchors: tuple[tuple[int, Text], ...] = ()  # numeric_rating: (value, end text) for the labelled points
+    cdisc: CdiscTest | None = None
 
     @property
     def layout(self) -> str:
@@ -199,6 +222,7 @@ class Scale:
     scales: tuple[str, ...] = ()  # mean_of_scales: the component scales
     reverse_scales: tuple[str, ...] = ()  # mean_of_scales: components taken as 100 - x
     threshold: Threshold | None = None
+    paramcd: str | None = None  # the ADaM parameter code (PARAMCD, at most 8 characters) of the cdisc block
 
     @property
     def higher_is_better(self) -> bool:
@@ -266,6 +290,7 @@ class Instrument:
     source: str = ""  # the file it was loaded from
     alert_rules: tuple[AlertRule, ...] = ()
     charts: tuple[ChartGroup, ...] = ()
+    cdisc: CdiscInfo | None = None
 
     @cached_property
     def item_ids(self) -> tuple[str, ...]:

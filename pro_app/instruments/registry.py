@@ -23,7 +23,8 @@ def definition_files(folder: Path) -> list[Path]:
 def structure(instrument: Instrument) -> dict[str, tuple]:
     """What a licensed override must keep, by part: everything that decides what is asked, how it scores
     and what it flags (items and their types, answer values and extra options, branching, gates; scales
-    and their rules and thresholds; default alert rules; which scales each report chart shows)."""
+    and their rules and thresholds; default alert rules; which scales each report chart shows; the SDTM
+    category and test codes, which submitted data sets name)."""
     return {
         "items": tuple(
             (i.id, i.number, i.type.name, i.term, i.attribute, i.option_set.values,
@@ -38,6 +39,9 @@ def structure(instrument: Instrument) -> dict[str, tuple]:
         ),
         "alert rules": instrument.alert_rules,
         "charts": tuple((c.id, c.types) for c in instrument.charts),
+        "CDISC codes": (instrument.cdisc.category if instrument.cdisc else None,
+                        tuple(i.cdisc.testcd if i.cdisc else None for i in instrument.items),
+                        tuple(s.paramcd for s in instrument.scales)),
     }
 
 

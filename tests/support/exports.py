@@ -36,7 +36,7 @@ from pro_app.settings import Settings
 from tests.support.cli import preserved_logging
 from tests.support.database import own_database
 
-DATASETS = ("items", "scores", "wide", "proae", "compliance", "codebook")
+DATASETS = ("items", "scores", "wide", "proae", "compliance", "sdtm_qs", "suppqs", "adsl", "codebook")
 FORMATS = ("csv", "parquet", "xlsx", "dta")
 
 
