@@ -200,4 +200,4 @@ DOWNLOAD_DATASETS = {
     "subjects": _l("Subjects (one row per participant)"),
     "codebook": _l("Codebook"),
 }
-DOWNLOAD_FORMATS = {"csv": "CSV", "xlsx": "XLSX"}
+DOWNLOAD_FORMATS = {"csv": "CSV", "xlsx": "XLSX", "sav": "SPSS", "dta": "Stata", "xpt": "SAS (XPT)"}
