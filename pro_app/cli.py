@@ -23,6 +23,8 @@ APP_COMMANDS = {
     "user": ("pro_app.cli_app", "user", "Staff accounts."),
     "export": ("pro_app.cli_app", "export_command",
                "Write an analyst data set: items, scores, wide, proae, compliance or codebook."),
+    "datapackage": ("pro_app.cli_app", "datapackage_command",
+                    "Write a study's codebook as a Frictionless datapackage.json (types the CSV exports)."),
     "db": ("flask_migrate.cli", "db", "Perform database migrations (Flask-Migrate: upgrade, downgrade, …)."),
 }
 

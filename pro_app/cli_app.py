@@ -7,6 +7,7 @@ a flask.cli.ScriptInfo, as tests do) and runs inside its application context.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import sys
 from pathlib import Path
@@ -20,8 +21,9 @@ from waitress import serve as waitress_serve
 from .app import create_app
 from .cli import APP_COMMANDS
 from .demo import seed_demo
+from .exports import datapackage
 from .exports.chunks import FilterError
-from .exports.datasets import DATASETS, ExportError, Filters
+from .exports.datasets import DATASETS, ExportError, Filters, study_by_code
 from .exports.labelled import STATA_VERSIONS
 from .exports.service import prepare as prepare_export
 from .exports.service import stream as stream_export
@@ -154,6 +156,22 @@ def create_user_command(email: str, role: str, study_codes: tuple[str, ...], pas
     click.echo(f"created {created.email} ({created.role})")
     if not password_stdin and (generate or not sys.stdin.isatty()):
         click.echo(f"password: {password}  (shown once)")
+
+
+@click.command("datapackage", help=_help("datapackage"))
+@click.option("--study", "study_code", required=True, help="Study code, e.g. DEMO")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="file (default: stdout)")
+@with_app
+def datapackage_command(study_code, output) -> None:
+    try:
+        package = datapackage.descriptor(study_by_code(study_code))
+    except ExportError as exc:
+        raise click.ClickException(str(exc)) from exc
+    text = json.dumps(package, indent=2, ensure_ascii=False) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
 
 
 @click.command("export", help=_help("export"))

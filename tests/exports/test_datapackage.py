@@ -11,7 +11,7 @@ import pytest
 
 from pro_app.exports.datapackage import descriptor
 from pro_app.exports.datasets import study_by_code
-from tests.support.exports import export_bytes
+from tests.support.exports import export_bytes, run_cli
 
 CASTS = {"string": str, "integer": int, "number": float, "date": date.fromisoformat,
          "datetime": lambda v: datetime.strptime(v, "%Y-%m-%dT%H:%M:%SZ")}
@@ -48,3 +48,11 @@ def test_coded_fields_list_their_codes(package):
     assert fields[("items", "mode")]["constraints"]["enum"] == ["self", "assisted", "paper"]
     assert fields[("wide", "PROCTCAE_36A_SCL")]["constraints"]["enum"] == [0, 1, 2, 3, 4]
     assert all(f["title"] for f in fields.values())
+
+
+def test_the_command_writes_the_descriptor(demo, package, tmp_path):
+    out = tmp_path / "datapackage.json"
+    result = run_cli(demo.settings, "datapackage", "--study", "DEMO", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text("utf-8")) == package
+    assert run_cli(demo.settings, "datapackage", "--study", "NOPE").exit_code == 1
