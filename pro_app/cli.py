@@ -28,6 +28,8 @@ APP_COMMANDS = {
     "backup": ("pro_app.cli_app", "backup_command",
                "Back up the database to one file (SQLite online backup or pg_dump, with a manifest)."),
     "restore": ("pro_app.cli_app", "restore_command", "Restore a backup file into an empty database."),
+    "datapackage": ("pro_app.cli_app", "datapackage_command",
+                    "Write a study's codebook as a Frictionless datapackage.json (types the CSV exports)."),
     "db": ("flask_migrate.cli", "db", "Perform database migrations (Flask-Migrate: upgrade, downgrade, …)."),
 }
 

@@ -7,6 +7,7 @@ a flask.cli.ScriptInfo, as tests do) and runs inside its application context.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import sys
 from pathlib import Path
@@ -22,11 +23,13 @@ from .assessments.closing import close_expired
 from .cli import APP_COMMANDS
 from .database import size_pool
 from .demo import seed_demo
+from .exports import datapackage
 from .exports.chunks import FilterError
-from .exports.datasets import DATASETS, ExportError, Filters
+from .exports.datasets import DATASETS, ExportError, Filters, study_by_code
+from .exports.labelled import STATA_VERSIONS
 from .exports.service import prepare as prepare_export
 from .exports.service import stream as stream_export
-from .exports.writers import WRITERS
+from .exports.writers import FORMATS
 from .extensions import db
 from .models import ROLES
 from .users.services import UserError, create_user, generate_password
@@ -182,10 +185,29 @@ def create_user_command(email: str, role: str, study_codes: tuple[str, ...], pas
         click.echo(f"password: {password}  (shown once)")
 
 
+@click.command("datapackage", help=_help("datapackage"))
+@click.option("--study", "study_code", required=True, help="Study code, e.g. DEMO")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="file (default: stdout)")
+@with_app
+def datapackage_command(study_code, output) -> None:
+    try:
+        package = datapackage.descriptor(study_by_code(study_code))
+    except ExportError as exc:
+        raise click.ClickException(str(exc)) from exc
+    text = json.dumps(package, indent=2, ensure_ascii=False) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
 @click.command("export", help=_help("export"))
 @click.option("--study", "study_code", required=True, help="Study code, e.g. DEMO")
 @click.option("--dataset", required=True, type=click.Choice(DATASETS))
-@click.option("--format", "fmt", default="csv", show_default=True, type=click.Choice(list(WRITERS)))
+@click.option("--format", "fmt", default="csv", show_default=True, type=click.Choice(list(FORMATS)))
+@click.option("--stata-version", type=click.Choice([str(v) for v in STATA_VERSIONS]),
+              help="dta only: 14 (default; Stata 14 and later), 13, or 12 (Stata 12 format 115, which R's "
+                   "foreign::read.dta opens; text cut at 243 bytes).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="file (default: stdout)")
 @click.option("--site", "sites", multiple=True, help="Only this site (repeatable).")
 @click.option("--timepoint", "timepoints", multiple=True, help="Only this timepoint (repeatable).")
@@ -193,11 +215,13 @@ def create_user_command(email: str, role: str, study_codes: tuple[str, ...], pas
 @click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="Target date on or before (YYYY-MM-DD).")
 @click.option("--excel", is_flag=True, help="CSV with a byte-order mark, so Excel reads accents correctly.")
 @with_app
-def export_command(study_code, dataset, fmt, output, sites, timepoints, date_from, date_to, excel) -> None:
+def export_command(study_code, dataset, fmt, stata_version, output, sites, timepoints, date_from, date_to,
+                   excel) -> None:
     filters = Filters(tuple(sites), tuple(timepoints), date_from.date() if date_from else None,
                       date_to.date() if date_to else None)
     try:
-        export = prepare_export(study_code, dataset, fmt, filters)
+        export = prepare_export(study_code, dataset, fmt, filters,
+                                stata_version=int(stata_version) if stata_version else None)
     except FilterError as exc:
         raise click.UsageError(str(exc)) from exc  # exit code 2, as for any bad option
     except ExportError as exc:

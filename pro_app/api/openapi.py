@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..exports.datasets import DATASETS
+from ..exports.labelled import DEFAULT_STATA_VERSION, STATA_VERSIONS
 from ..exports.writers import FORMATS
 
 
@@ -46,7 +47,17 @@ def openapi() -> dict:
                         {"name": "name", "in": "path", "required": True,
                          "schema": {"type": "string", "enum": list(DATASETS)}},
                         {"name": "format", "in": "query", "schema": {"type": "string", "enum": list(FORMATS),
-                                                                      "default": "csv"}},
+                                                                      "default": "csv"},
+                         "description": "csv, parquet, xlsx; dta (Stata), sav (SPSS) and xpt (SAS transport "
+                                        "version 5) with the codebook's variable labels, and value labels for "
+                                        "every coded variable in dta and sav (xpt: names of 8 characters at most, "
+                                        "see the codebook's xpt_name)"},
+                        {"name": "stata_version", "in": "query",
+                         "schema": {"type": "string", "enum": [str(v) for v in STATA_VERSIONS],
+                                    "default": str(DEFAULT_STATA_VERSION)},
+                         "description": "format=dta only: the Stata release whose file format is written; 12 "
+                                        "(format 115) is the one R's foreign::read.dta opens (text cut at 243 "
+                                        "bytes), 14 (format 118) is Stata 14 and later"},
                         {"name": "site", "in": "query", "schema": {"type": "array", "items": {"type": "string"}},
                          "style": "form", "explode": True, "description": "Only these sites"},
                         {"name": "timepoint", "in": "query",

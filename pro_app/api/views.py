@@ -9,8 +9,9 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request, str
 from .. import access
 from ..exports.chunks import FilterError
 from ..exports.datasets import DATASETS, ExportError, Filters, study_by_code
+from ..exports.labelled import STATA_VERSIONS
 from ..exports.service import prepare, stream
-from ..exports.writers import WRITERS
+from ..exports.writers import FORMATS
 from ..extensions import csrf
 from ..tokens import services as tokens
 from .openapi import openapi
@@ -76,8 +77,11 @@ def dataset(code: str, name: str):
     if name not in DATASETS:
         return _problem(404, f"unknown data set {name!r} (one of: {', '.join(DATASETS)})")
     fmt = request.args.get("format", "csv")
-    if fmt not in WRITERS:
-        return _problem(400, f"format must be one of: {', '.join(WRITERS)}")
+    if fmt not in FORMATS:
+        return _problem(400, f"format must be one of: {', '.join(FORMATS)}")
+    stata_version = request.args.get("stata_version")
+    if stata_version is not None and (fmt != "dta" or stata_version not in {str(v) for v in STATA_VERSIONS}):
+        return _problem(400, f"stata_version is for format=dta only, one of: {', '.join(map(str, STATA_VERSIONS))}")
     sites = tuple(request.args.getlist("site"))
     granted = access.granted_site_codes(token.user, study)  # empty: every site
     if granted:  # a site-limited analyst's token reads only those sites
@@ -86,7 +90,7 @@ def dataset(code: str, name: str):
         sites = sites or granted
     filters = Filters(sites, tuple(request.args.getlist("timepoint")), _date("from"), _date("to"))
     try:
-        export = prepare(code, name, fmt, filters)
+        export = prepare(code, name, fmt, filters, stata_version=int(stata_version) if stata_version else None)
     except FilterError as exc:
         return _problem(400, str(exc))
     user_id, token_name = token.user_id, token.name

@@ -11,6 +11,7 @@ from ..models import Study
 from . import columns as C
 from .alerts import ALERTS
 from .chunks import Filters
+from .labelled import sas_names
 from .layout import proae_instruments, study_instruments, study_items, study_scales, wide_columns
 
 
@@ -57,15 +58,52 @@ def _qs_values(column: C.Column, instruments) -> C.Column:
     return column
 
 
+#: The codebook's own columns (the labels of its xpt, sav and dta files).
+CODEBOOK = [
+    C.Column("dataset", "Data set", "string"),
+    C.Column("column", "Column name", "string"),
+    C.Column("label", "What the column holds", "string"),
+    C.Column("type", "Type", "string", "string = text; integer = whole number; number = number; date = date "
+             "(ISO 8601); datetime = UTC time (ISO 8601); boolean = true or false"),
+    C.Column("values", "Allowed values, code = label; code = label", "string", missing="blank: any value"),
+    C.Column("instrument", "Instrument the column belongs to", "string", missing="blank: none"),
+    C.Column("scales", "Scales the item belongs to", "string", missing="blank: none"),
+    C.Column("missing", "How missing data shows", "string", missing="blank: never missing"),
+    C.Column("xpt_name", "Name of the column in the SAS transport (xpt) file", "string"),
+]
+
+#: Titles of the data sets (the file label of xpt, sav and dta files).
+TITLES = {
+    "items": "Item responses, one row per item per assessment",
+    "scores": "Scale scores, one row per scale per assessment",
+    "wide": "One row per assessment, items and scales",
+    "proae": "PRO-CTCAE items and composites (ProAE layout)",
+    "compliance": "Compliance, one row per assessment",
+    "subjects": "Subjects, one row per participant",
+    "alerts": "Symptom alerts, one row per alert",
+    "sdtm_qs": "SDTM QS: questionnaire records",
+    "suppqs": "SDTM SUPPQS: language and mode",
+    "adsl": "ADaM ADSL: subject-level analysis data",
+    "codebook": "Codebook: every column of every data set",
+}
+
+
+def labelled_columns(study: Study, dataset: str) -> list[C.Column]:
+    """The columns of one data set with their labels and values (the codebook's own for the codebook)."""
+    if dataset == "codebook":
+        return CODEBOOK
+    return dataset_columns(study).get(dataset, [])
+
+
 def codebook_frame(study: Study) -> pd.DataFrame:
     per_dataset = dataset_columns(study)
-    rows = [
-        {"dataset": name, "column": c.name, "label": c.label, "type": c.type, "values": c.values,
-         "instrument": c.instrument, "scales": c.scales, "missing": c.missing}
-        for name, cols in per_dataset.items() for c in cols
-    ]
-    return pd.DataFrame(rows, columns=["dataset", "column", "label", "type", "values", "instrument", "scales",
-                                       "missing"])
+    rows = []
+    for name, cols in per_dataset.items():
+        xpt = sas_names([c.name for c in cols])
+        rows.extend({"dataset": name, "column": c.name, "label": c.label, "type": c.type, "values": c.values,
+                     "instrument": c.instrument, "scales": c.scales, "missing": c.missing, "xpt_name": xpt[c.name]}
+                    for c in cols)
+    return pd.DataFrame(rows, columns=[c.name for c in CODEBOOK])
 
 
 def codebook(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:

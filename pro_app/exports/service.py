@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import pandas as pd
@@ -10,11 +10,26 @@ import pandas as pd
 from .. import audit
 from ..database import READ_ONLY
 from ..extensions import db
+from ..models import Study
 from .chunks import check_filters
+from .codebook import TITLES, labelled_columns
 from .datasets import DATASETS, ExportError, Filters, build, study_by_code
+from .labelled import DEFAULT_STATA_VERSION, LABELLED_FORMATS, STATA_VERSIONS, Layout, writer
 from .writers import FORMATS, WRITERS
 
-EXTENSIONS = {"csv": "csv", "parquet": "parquet", "xlsx": "xlsx", "dta": "dta"}
+EXTENSIONS = {fmt: fmt for fmt in FORMATS}
+
+
+def write(fmt: str, chunks: Iterable[pd.DataFrame], study: Study, dataset: str, *, excel: bool = False,
+          stata_version: int | None = None) -> Iterator[bytes]:
+    """The data set's chunks written in the format (the labelled ones take their labels from the codebook)."""
+    if fmt in LABELLED_FORMATS:
+        layout = Layout(dataset, TITLES.get(dataset, dataset), labelled_columns(study, dataset),
+                        stata_version or DEFAULT_STATA_VERSION)
+        return writer(fmt)(chunks, layout)
+    if fmt == "csv":
+        return WRITERS[fmt](chunks, excel=excel)
+    return WRITERS[fmt](chunks)
 
 
 @dataclass
@@ -23,6 +38,7 @@ class Export:
     dataset: str
     format: str
     filters: Filters
+    stata_version: int | None = None  # dta only
     rows: int = 0
 
     @property
@@ -34,15 +50,22 @@ class Export:
         return FORMATS[self.format]
 
 
-def prepare(study_code: str, dataset: str, fmt: str = "csv", filters: Filters | None = None) -> Export:
+def prepare(study_code: str, dataset: str, fmt: str = "csv", filters: Filters | None = None,
+            stata_version: int | None = None) -> Export:
     """Check the request (raises ExportError with a clear message) before anything is sent."""
     if dataset not in DATASETS:
         raise ExportError(f"unknown data set {dataset!r} (one of: {', '.join(DATASETS)})")
-    if fmt not in WRITERS:
-        raise ExportError(f"unknown format {fmt!r} (one of: {', '.join(WRITERS)})")
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r} (one of: {', '.join(FORMATS)})")
+    if stata_version is not None and fmt != "dta":
+        raise ExportError("a Stata version is for the dta format only")
+    if stata_version is not None and stata_version not in STATA_VERSIONS:
+        raise ExportError(f"unknown Stata version {stata_version!r} (one of: {', '.join(map(str, STATA_VERSIONS))})")
+    if fmt == "dta" and stata_version is None:
+        stata_version = DEFAULT_STATA_VERSION
     filters = filters or Filters()
     check_filters(study_by_code(study_code), filters)
-    return Export(study_code, dataset, fmt, filters)
+    return Export(study_code, dataset, fmt, filters, stata_version)
 
 
 def stream(export: Export, *, actor: str, user_id: int | None, via: str, excel: bool = False) -> Iterator[bytes]:
@@ -60,10 +83,12 @@ def stream(export: Export, *, actor: str, user_id: int | None, via: str, excel: 
             export.rows += len(chunk)
             yield chunk
 
-    writer = WRITERS[export.format]
-    yield from (writer(counted(), excel=excel) if export.format == "csv" else writer(counted()))
+    yield from write(export.format, counted(), study, export.dataset, excel=excel,
+                     stata_version=export.stata_version)
     db.session.commit()  # end the read-only transaction; the audit record gets a write transaction
-    audit.record("export", "study", study.id, actor=actor, user_id=user_id, study_id=study.id,
-                 new={"dataset": export.dataset, "format": export.format, "filters": export.filters.describe(),
-                      "rows": export.rows, "via": via})
+    taken = {"dataset": export.dataset, "format": export.format, "filters": export.filters.describe(),
+             "rows": export.rows, "via": via}
+    if export.stata_version is not None:
+        taken["stata_version"] = export.stata_version
+    audit.record("export", "study", study.id, actor=actor, user_id=user_id, study_id=study.id, new=taken)
     db.session.commit()

@@ -1,5 +1,6 @@
-"""Writing data-set chunks as CSV, Parquet, XLSX or Stata. Text cells are neutralised against spreadsheet
-formula injection (SECURITY.md §9); numbers stay numbers. CSV, Parquet and XLSX stream chunk by chunk."""
+"""Writing data-set chunks as CSV, Parquet or XLSX (Stata, SPSS and SAS files: labelled.py). Text cells are
+neutralised against spreadsheet formula injection (SECURITY.md §9); numbers stay numbers. CSV, Parquet and
+XLSX stream chunk by chunk."""
 
 from __future__ import annotations
 
@@ -21,9 +22,13 @@ from ..instruments.scorefile import FORMULA_STARTS
 
 FORMATS = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-           "dta": "application/x-stata-dta"}
+           "dta": "application/x-stata-dta", "sav": "application/x-spss-sav", "xpt": "application/x-sas-xport"}
 FIXED_TIME = datetime(2000, 1, 1)  # workbook properties: no wall-clock time in the file
 
+
+#: An ISO 8601 duration before an evaluation time (SDTM QSEVLINT, "-P1W"): letters and digits only after
+#: its minus, so nothing a spreadsheet could run; left as it is.
+_ISO_DURATION = r"^-P(?:\d+[YMWD])+$"
 
 #: What an object column may hold and still be left alone: values no spreadsheet reads as a formula.
 _NOT_TEXT = {"empty", "date", "datetime", "datetime64", "integer", "floating", "decimal", "boolean"}
@@ -37,7 +42,7 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
                 pd.api.types.is_object_dtype(dtype) and pd.api.types.infer_dtype(frame[name]) not in _NOT_TEXT):
             column = frame[name]
             text = column if isinstance(dtype, pd.StringDtype) else column.astype("string")
-            risky = text.str.startswith(FORMULA_STARTS).fillna(False)
+            risky = (text.str.startswith(FORMULA_STARTS) & ~text.str.fullmatch(_ISO_DURATION)).fillna(False)
             if risky.any():
                 replaced[name] = column.where(~risky, "'" + text)
     return frame.assign(**replaced) if replaced else frame
@@ -182,30 +187,5 @@ def _without_timestamps(xlsx: bytes) -> bytes:
     return out.getvalue()
 
 
-def write_dta(chunks: Iterable[pd.DataFrame]) -> Iterator[bytes]:
-    """Stata 118 (.dta). Stata files are written whole: the data set is gathered first."""
-    parts = list(chunks)
-    frame = neutralise(pd.concat(parts, ignore_index=True)) if parts else pd.DataFrame()
-    columns: dict[str, pd.Series] = {}
-    kinds: dict[str, str] = {}
-    for name in frame.columns:
-        column = frame[name]
-        if isinstance(column.dtype, pd.DatetimeTZDtype):
-            columns[name], kinds[name] = column.dt.tz_convert("UTC").dt.tz_localize(None), "tc"
-        elif pd.api.types.infer_dtype(column, skipna=True) == "date":
-            columns[name], kinds[name] = pd.to_datetime(column), "td"
-        elif pd.api.types.is_bool_dtype(column) or isinstance(column.dtype, pd.api.extensions.ExtensionDtype) \
-                and pd.api.types.is_numeric_dtype(column):
-            columns[name] = column.astype("float64")  # Stata has no nullable integers: missing is "."
-        elif pd.api.types.is_numeric_dtype(column):
-            columns[name] = column
-        else:
-            columns[name] = column.astype("string").fillna("").astype(object)
-    out = pd.DataFrame(columns, index=frame.index)
-    long_text = [c for c in out.columns if out[c].dtype == object and len(out) and out[c].map(len).max() > 2000]
-    buffer = io.BytesIO()
-    out.to_stata(buffer, write_index=False, version=118, convert_dates=kinds, convert_strl=long_text)
-    yield buffer.getvalue()
-
-
-WRITERS = {"csv": write_csv, "parquet": write_parquet, "xlsx": write_xlsx, "dta": write_dta}
+#: The formats written here; xpt, sav and dta are labelled.py's (they need the codebook columns).
+WRITERS = {"csv": write_csv, "parquet": write_parquet, "xlsx": write_xlsx}

@@ -204,4 +204,4 @@ DOWNLOAD_DATASETS = {
     "alerts": _l("Alerts (one row per alert, with time to acknowledge)"),
     "codebook": _l("Codebook"),
 }
-DOWNLOAD_FORMATS = {"csv": "CSV", "xlsx": "XLSX"}
+DOWNLOAD_FORMATS = {"csv": "CSV", "xlsx": "XLSX", "sav": "SPSS", "dta": "Stata", "xpt": "SAS (XPT)"}

@@ -246,6 +246,21 @@ def test_dta_downloads(demo_api):
     assert "participant" in pd.read_stata(io.BytesIO(response.data)).columns
 
 
+def test_labelled_formats_download_and_the_stata_version_is_checked_and_audited(demo_api):
+    before = max([e.id for e in export_events(demo_api.app)], default=0)
+    for fmt in ("sav", "xpt"):
+        response = fetch(demo_api.client, url("DEMO", "scores", format=fmt), headers=bearer(demo_api.token))
+        assert response.status_code == 200 and response.mimetype == FORMATS[fmt]
+    old = fetch(demo_api.client, url("DEMO", "scores", format="dta", stata_version="12"),
+                headers=bearer(demo_api.token))
+    assert old.status_code == 200 and old.data[0] == 115
+    for query in ({"format": "csv", "stata_version": "12"}, {"format": "dta", "stata_version": "9"}):
+        refused = fetch(demo_api.client, url("DEMO", "scores", **query), headers=bearer(demo_api.token))
+        assert refused.status_code == 400 and "12, 13, 14" in refused.json["detail"], query
+    taken = [(e.new["format"], e.new.get("stata_version")) for e in export_events(demo_api.app, before)]
+    assert taken == [("sav", None), ("xpt", None), ("dta", 12)]
+
+
 def test_csv_content_type_names_the_charset_once(demo_api):
     response = fetch(demo_api.client, url("DEMO", "compliance"), headers=bearer(demo_api.token))
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"

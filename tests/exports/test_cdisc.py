@@ -3,6 +3,7 @@ and keeps the SDTM variable rules; `suppqs` points at its records."""
 
 from __future__ import annotations
 
+import io
 import re
 
 import pandas as pd
@@ -102,3 +103,11 @@ def test_adsl_has_one_record_per_participant_from_the_subject_data(demo):
     assert set(adsl["PROFL"]) <= {"Y", "N"} and (adsl["ENRLFL"] == "Y").all()
     qs_subjects = set(qs(demo)["USUBJID"])
     assert qs_subjects <= set(adsl["USUBJID"])
+
+
+def test_evaluation_intervals_reach_the_csv_as_written(demo):
+    """QSEVLINT ("-P1W") starts with a minus, as a formula would: the CSV must not prefix it, while a real
+    formula in a text cell still is (writers.neutralise)."""
+    text = pd.read_csv(io.BytesIO(export_bytes(demo.app, "DEMO", "sdtm_qs")), dtype=str, keep_default_na=False)
+    intervals = set(text["QSEVLINT"]) - {""}
+    assert intervals and all(re.fullmatch(r"-P\d+[WD]", v) for v in intervals), intervals

@@ -8,6 +8,7 @@ makes requests.
 from __future__ import annotations
 
 import io
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pyarrow.parquet as pq
+import pyreadstat
 from click.testing import CliRunner, Result
 from flask import Flask
 from flask.cli import ScriptInfo
@@ -28,7 +30,8 @@ from pro_app.assessments import answers, completion
 from pro_app.cli import main
 from pro_app.demo import seed_demo
 from pro_app.exports import datasets as D
-from pro_app.exports import writers as W
+from pro_app.exports import service
+from pro_app.exports.labelled import sas_names
 from pro_app.extensions import db
 from pro_app.instruments import get_instrument
 from pro_app.models import Assessment
@@ -37,7 +40,7 @@ from tests.support.cli import preserved_logging
 from tests.support.database import own_database
 
 DATASETS = ("items", "scores", "wide", "proae", "compliance", "sdtm_qs", "suppqs", "adsl", "codebook")
-FORMATS = ("csv", "parquet", "xlsx", "dta")
+FORMATS = ("csv", "parquet", "xlsx", "dta", "sav", "xpt")
 
 
 # --- an installation of its own ---------------------------------------------------------------------------
@@ -112,13 +115,12 @@ def cli_export(settings: Settings, out: Path, dataset: str, fmt: str = "csv", *e
 # --- exporting in process ---------------------------------------------------------------------------------
 
 def export_bytes(app: Flask, study_code: str, dataset: str, fmt: str = "csv", filters: D.Filters | None = None,
-                 excel: bool = False) -> bytes:
+                 excel: bool = False, stata_version: int | None = None) -> bytes:
     """The bytes of one data set in one format, through the builders and writers every entry point uses."""
     with app.app_context():
         study = D.study_by_code(study_code)
         chunks = D.build(study, dataset, filters)
-        writer = W.WRITERS[fmt]
-        data = b"".join(writer(chunks, excel=excel) if fmt == "csv" else writer(chunks))
+        data = b"".join(service.write(fmt, chunks, study, dataset, excel=excel, stata_version=stata_version))
         db.session.rollback()
     return data
 
@@ -156,6 +158,14 @@ def read_dta(data: bytes) -> pd.DataFrame:
     return pd.read_stata(io.BytesIO(data))
 
 
+def expected_columns(fmt: str, columns: list[str]) -> list[str]:
+    """The names a file of the format gives the columns (SAS transport: 8 characters at most)."""
+    if fmt == "xpt":
+        renamed = sas_names(list(columns))
+        return [renamed[c] for c in columns]
+    return list(columns)
+
+
 def columns_and_rows(fmt: str, data: bytes) -> tuple[list[str], int]:
     if fmt == "csv":
         frame = read_csv(data)
@@ -166,6 +176,13 @@ def columns_and_rows(fmt: str, data: bytes) -> tuple[list[str], int]:
     if fmt == "xlsx":
         header, rows = read_xlsx(data)
         return header, len(rows)
+    if fmt in ("xpt", "sav"):  # xpt: names of 8 characters at most (sas_names): see expected_columns
+        with tempfile.TemporaryDirectory() as folder:  # pyreadstat reads files, not buffers
+            path = Path(folder) / f"data.{fmt}"
+            path.write_bytes(data)
+            # pandas.read_sas stops on a file with no rows; the other files are read by it in test_labelled.py
+            frame = pd.read_spss(path) if fmt == "sav" else pyreadstat.read_xport(str(path))[0]
+        return list(frame.columns), len(frame)
     frame = read_dta(data)
     return list(frame.columns), len(frame)
 

@@ -97,6 +97,9 @@ def test_subjects_data_set_has_one_row_per_participant(app, create_study, create
     assert day(rows.loc["P2", "death_date"]) == anchor + timedelta(days=100)
     assert day(rows.loc["P3", "withdrawn_on"]) == anchor + timedelta(days=50)
     assert rows.loc["P3", "withdrawn_reason"] == "Moved away" and rows.loc["P3", "status"] == "withdrawn"
-    assert int(rows.loc["P4", "follow_up_continues"]) == 1 and int(rows.loc["P3", "follow_up_continues"]) == 0
+    def flag(value):  # a labelled Stata file reads back as its value labels ("0 = no; 1 = yes")
+        return int({"yes": 1, "no": 0}.get(value, value))
+
+    assert flag(rows.loc["P4", "follow_up_continues"]) == 1 and flag(rows.loc["P3", "follow_up_continues"]) == 0
     assert day(rows.loc["P5", "withdrawn_on"]) is None
     assert all(day(v) == anchor for v in rows["anchor_date"])

@@ -286,5 +286,5 @@ def test_study_download_csv_and_xlsx_are_audited_and_safe(app, client, study, ri
 def test_study_download_refuses_unknown_data_sets_and_formats(client, study, create_staff):
     staff = create_staff(studies=[study])
     login(client, staff.email)
-    for path in ("download/proae/csv", "download/scores/dta", "download/nothing/csv", "download/scores/exe"):
+    for path in ("download/proae/csv", "download/scores/parquet", "download/nothing/csv", "download/scores/exe"):
         assert client.get(f"/staff/studies/{study.code}/{path}").status_code == 404, path
