@@ -14,6 +14,7 @@ from sqlalchemy import case, func, select
 from ..extensions import db
 from ..instruments import Instrument
 from ..models import Assessment, ItemResponse, Participant, Score, Site, Study, Timepoint
+from ..results import datasets as results
 from ..vocabulary import NotExpectedReason
 from . import bulk, chunks
 from . import columns as C
@@ -21,7 +22,7 @@ from .chunks import ExportError, Filters
 from .codebook import codebook, dataset_columns
 from .layout import proae_instruments, study_by_code, study_instruments, study_items, study_scales, wide_columns
 
-DATASETS = ("items", "scores", "wide", "proae", "compliance", "subjects", "codebook")
+DATASETS = ("items", "scores", "wide", "proae", "compliance", "subjects", *results.RESULT_DATASETS, "codebook")
 
 __all__ = ["DATASETS", "ExportError", "Filters", "IDENTIFIER_NAMES", "build", "codebook", "dataset_columns",
            "study_by_code", "study_instruments", "study_items", "study_scales", "wide_columns"]
@@ -290,7 +291,7 @@ def _on_or_before(day: pd.Series, limit: pd.Series) -> np.ndarray:
 
 
 BUILDERS = {"items": items, "scores": scores, "wide": wide, "proae": proae, "compliance": compliance,
-            "subjects": subjects, "codebook": codebook}
+            "subjects": subjects, "codebook": codebook, **results.BUILDERS}
 
 
 def build(study: Study, dataset: str, filters: Filters | None = None) -> Iterator[pd.DataFrame]:

@@ -275,7 +275,7 @@ def _scale_info(study: Study) -> pd.DataFrame:
 
 
 SCALE_COLUMNS = ["instrument", "scale", "visit", "arm", "site", "n", "mean", "sd", "ci_low", "ci_high", "median",
-                 "q1", "q3", "n_change", "change_mean", "change_sd", "change_ci_low", "change_ci_high", "improved",
+                 "p25", "p75", "n_change", "change_mean", "change_sd", "change_ci_low", "change_ci_high", "improved",
                  "stable", "deteriorated", "threshold", "past_threshold"]
 
 
@@ -312,7 +312,7 @@ def _scale_results(study: Study, rows: pd.DataFrame, info: pd.DataFrame, baselin
                           improved=("improved", "mean"), stable=("stable", "mean"),
                           deteriorated=("deteriorated", "mean"), past_threshold=("past", "mean"))
         quartiles = grouped["value"].quantile([0.25, 0.75]).unstack()
-        out["q1"], out["q3"] = quartiles[0.25], quartiles[0.75]
+        out["p25"], out["p75"] = quartiles[0.25], quartiles[0.75]
         return out.reset_index()
 
     out = _grouped(rows, ["scale", "visit"], selection, summarise)

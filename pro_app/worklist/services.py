@@ -198,6 +198,9 @@ DOWNLOAD_DATASETS = {
     "items": _l("Items (one row per answer)"),
     "compliance": _l("Compliance (one row per assessment)"),
     "subjects": _l("Subjects (one row per participant)"),
+    "results_scales": _l("Results: scales (one row per scale, timepoint and arm)"),
+    "results_terms": _l("Results: symptoms (one row per term, timepoint and arm)"),
+    "ttd": _l("Time to deterioration (one row per participant and scale)"),
     "codebook": _l("Codebook"),
 }
 DOWNLOAD_FORMATS = {"csv": "CSV", "xlsx": "XLSX"}

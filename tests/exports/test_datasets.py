@@ -216,7 +216,8 @@ def test_language_is_the_one_most_items_were_answered_in(app, create_study, crea
 def test_codebook_has_one_row_per_exported_column(demo):
     codebook = read_csv(export_bytes(demo.app, "DEMO", "codebook"), na_filter=False)
     headers = {name: list(read_csv(export_bytes(demo.app, "DEMO", name)).columns)
-               for name in ("items", "scores", "wide", "proae", "compliance", "subjects")}
+               for name in ("items", "scores", "wide", "proae", "compliance", "subjects", "results_scales",
+                            "results_terms", "ttd")}
     described = {name: list(group["column"]) for name, group in codebook.groupby("dataset", sort=False)}
     assert described == headers
     assert (codebook["label"].str.strip() != "").all()

@@ -112,7 +112,7 @@ def check_scale(results, scale, tp, visit, arm, site) -> int:
     assert got["timepoint"] == tp
     assert got["mean"] == pytest.approx(x.mean())
     assert got["median"] == pytest.approx(np.median(x))
-    assert (got["q1"], got["q3"]) == pytest.approx(tuple(np.percentile(x, [25, 75])))
+    assert (got["p25"], got["p75"]) == pytest.approx(tuple(np.percentile(x, [25, 75])))
     if len(x) >= 2:
         low, high = stats.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=stats.sem(x))
         assert got["sd"] == pytest.approx(x.std(ddof=1))
