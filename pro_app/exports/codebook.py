@@ -8,6 +8,7 @@ from dataclasses import replace
 import pandas as pd
 
 from ..models import Study
+from ..results.datasets import result_columns
 from . import columns as C
 from .alerts import ALERTS
 from .chunks import Filters
@@ -34,6 +35,7 @@ def dataset_columns(study: Study) -> dict[str, list[C.Column]]:
         "wide": C.IDENTIFIERS + C.WIDE_ROW + [C.item_column(owner[i], i) for i in item_cols]
         + [C.scale_column(owner[s], s) for s in scale_cols],
     }
+    per_dataset.update(result_columns(study))
     graded = proae_instruments(study)
     if graded:
         per_dataset["proae"] = [

@@ -202,6 +202,9 @@ DOWNLOAD_DATASETS = {
     "compliance": _l("Compliance (one row per assessment)"),
     "subjects": _l("Subjects (one row per participant)"),
     "alerts": _l("Alerts (one row per alert, with time to acknowledge)"),
+    "results_scales": _l("Results: scales (one row per scale, timepoint and arm)"),
+    "results_terms": _l("Results: symptoms (one row per term, timepoint and arm)"),
+    "ttd": _l("Time to deterioration (one row per participant and scale)"),
     "codebook": _l("Codebook"),
 }
 DOWNLOAD_FORMATS = {"csv": "CSV", "xlsx": "XLSX", "sav": "SPSS", "dta": "Stata", "xpt": "SAS (XPT)"}
