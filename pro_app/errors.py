@@ -31,7 +31,10 @@ def install(app: Flask) -> None:
             # The form again, filled with what was sent: the view's own form check refuses the token too, so
             # nothing is saved, and the page carries a fresh token and says what happened (staff/base.html).
             g.csrf_refused = True
-            return view(**(request.view_args or {}))
+            try:
+                return view(**(request.view_args or {}))
+            except HTTPException as refused:  # not found, not allowed…: answered as anywhere else, not a 500
+                return _http(refused)
         message = _("This page had been open too long. Please go back and try again.")
         return render_template("errors/error.html", code=400, message=message), 400
 

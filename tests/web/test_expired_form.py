@@ -83,3 +83,14 @@ def test_without_a_staff_session_an_expired_form_still_goes_to_the_login(app, cl
     study = create_study()
     r = client.post(f"/staff/studies/{study.code}/participants/new", data={"study_code": "P-1"})
     assert "/staff/login" in location(r)
+
+
+def test_an_expired_token_on_a_page_the_user_may_not_see_is_a_404_not_a_500(app, client, create_study,
+                                                                            create_participant, create_staff):
+    """Found by tests/security/test_fuzz.py: the form shown again after a bad token is the view run again,
+    and a view that refuses (another study's participant) must answer as it always does."""
+    mine, other = create_study(), create_study(code="NCT0000002")
+    create_participant(mine)
+    theirs = create_participant(other, code="Q-001")
+    assert login(client, create_staff(studies=[mine]).email).status_code == 302
+    assert client.post(f"/staff/participants/{theirs.id}/edit", data={}).status_code == 404
