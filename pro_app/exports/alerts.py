@@ -13,18 +13,13 @@ from ..alerts.triage import hours_between
 from ..extensions import db
 from ..models import Alert, AlertNotification, Assessment, Participant, Site, Study, Timepoint, User
 from ..vocabulary import URGENCY_NAMES, AlertKind, AlertStatus, NotificationStatus
-from .chunks import Filters
-from .columns import FLAG, Column, coded
+from .chunks import Filters, filtered
+from .columns import FLAG, IDENTIFIERS, Column, coded
 
 _URGENCY = {int(level): name for name, level in URGENCY_NAMES.items()}
 
 ALERTS = [
-    Column("study", "Study code", "string"),
-    Column("site", "Site code", "string"),
-    Column("participant", "Participant (pseudonymous study code)", "string"),
-    Column("timepoint", "Timepoint code", "string"),
-    Column("visit", "Visit number (order of the timepoint in the schedule)", "integer"),
-    Column("assessment_id", "Assessment id (unique within this installation)", "integer"),
+    *IDENTIFIERS[:6],  # study, site, participant, timepoint, visit, assessment_id
     Column("alert_id", "Alert id (unique within this installation)", "integer"),
     Column("rule", "Kind of the rule that raised the alert", "string", coded(AlertKind)),
     Column("source", "Scale code or item id the rule looked at", "string"),
@@ -61,15 +56,7 @@ def alerts(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
             .join(Site, Participant.site_id == Site.id).join(Timepoint, Assessment.timepoint_id == Timepoint.id)
             .outerjoin(User, Alert.acknowledged_by_id == User.id)
             .where(Participant.study_id == study.id).order_by(Participant.study_code, Timepoint.position, Alert.id))
-    if filters.sites:
-        stmt = stmt.where(Site.code.in_(filters.sites))
-    if filters.timepoints:
-        stmt = stmt.where(Timepoint.code.in_(filters.timepoints))
-    if filters.date_from:
-        stmt = stmt.where(Assessment.target_date >= filters.date_from)
-    if filters.date_to:
-        stmt = stmt.where(Assessment.target_date <= filters.date_to)
-    rows = db.session.execute(stmt).all()
+    rows = db.session.execute(filtered(stmt, filters)).all()
     notified = _notifications([r[5] for r in rows])
     records = []
     for (site, participant, timepoint, visit, assessment_id, alert_id, kind, source, urgency, value, baseline,

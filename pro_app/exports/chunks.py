@@ -86,6 +86,11 @@ def _assessment_rows(study_id: int, filters: Filters, participant_ids: list[int]
         .where(Participant.study_id == study_id, Participant.id.in_(bindparam("participant_ids", expanding=True)))
         .order_by(Participant.study_code, Timepoint.position)
     )
+    return db.session.execute(filtered(stmt, filters), {"participant_ids": participant_ids}).all()
+
+
+def filtered(stmt, filters: Filters):
+    """A query of assessments (joined to their site and timepoint) narrowed to the export's filters."""
     if filters.sites:
         stmt = stmt.where(Site.code.in_(filters.sites))
     if filters.timepoints:
@@ -94,7 +99,7 @@ def _assessment_rows(study_id: int, filters: Filters, participant_ids: list[int]
         stmt = stmt.where(Assessment.target_date >= filters.date_from)
     if filters.date_to:
         stmt = stmt.where(Assessment.target_date <= filters.date_to)
-    return db.session.execute(stmt, {"participant_ids": participant_ids}).all()
+    return stmt
 
 
 def _assessment_frame(study_code: str, rows: list) -> pd.DataFrame:

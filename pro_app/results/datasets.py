@@ -5,6 +5,7 @@ timepoints select rows; the date range does not apply (a result is over the whol
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pandas as pd
 
@@ -16,8 +17,8 @@ from .services import ALL, NO_ARM, Selection
 
 RESULT_DATASETS = ("results_scales", "results_terms", "ttd")
 
-_GROUP = f"{ALL} = every arm; {NO_ARM} = no arm assigned; otherwise the arm code"
-_SITE = f"{ALL} = every site; otherwise the site code"
+_GROUP = f"{ALL} = every arm; {NO_ARM} = no arm assigned"  # and the study's arms (result_columns)
+_SITE = f"{ALL} = every site"  # and the study's sites (result_columns)
 _VISIT = Column("visit", "Visit number (order of the timepoint in the schedule)", "integer")
 _TP = Column("timepoint", "Timepoint code", "string")
 
@@ -61,7 +62,7 @@ TERMS = [
     Column("summary", "What is counted", "string",
            f"{services.BY_VISIT} = answers at the timepoint; {services.MAX_POST_BASELINE} = each participant's "
            f"highest post-baseline grade; {services.BASELINE_ADJUSTED} = that grade when worse than baseline, "
-           "else 0 (ProAE toxTables; no baseline grade: the highest grade)"),
+           "else 0, as ProAE toxTables, and the highest grade when there is no baseline grade"),
     Column("timepoint", "Timepoint code", "string", missing="blank unless summary = visit"),
     Column("visit", "Visit number", "integer", missing="blank unless summary = visit"),
     Column("arm", "Arm", "string", _GROUP),
@@ -79,7 +80,7 @@ TTD = [
     Column("scale", "Scale code", "string"),
     Column("participant", "Participant (pseudonymous study code)", "string"),
     Column("site", "Site code", "string"),
-    Column("arm", "Arm", "string", f"{NO_ARM} = no arm assigned; otherwise the arm code"),
+    Column("arm", "Arm", "string", f"{NO_ARM} = no arm assigned"),
     Column("baseline_value", "Baseline score", "number", missing="blank: no baseline score"),
     Column("time", "Days from the anchor date to the event or censoring", "integer",
            missing="blank: no baseline score (not at risk)"),
@@ -95,7 +96,15 @@ TTD = [
 
 
 def result_columns(study: Study) -> dict[str, list[Column]]:
-    return {"results_scales": SCALES, "results_terms": TERMS, "ttd": TTD}
+    """The columns of the three data sets, with the study's own arms and sites among the allowed values."""
+    arms = "".join(f"; {arm} = {arm}" for arm in study.arms or ())
+    sites = "".join(f"; {site.code} = {site.name}" for site in study.sites)
+
+    def own(columns: list[Column]) -> list[Column]:
+        return [replace(c, values=c.values + (arms if c.name == "arm" else sites)) if c.name in ("arm", "site")
+                and c.values else c for c in columns]
+
+    return {"results_scales": own(SCALES), "results_terms": own(TERMS), "ttd": own(TTD)}
 
 
 def _typed(frame: pd.DataFrame, columns: list[Column]) -> pd.DataFrame:
