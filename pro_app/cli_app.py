@@ -50,11 +50,17 @@ def with_app(f):
             info = ctx.find_object(ScriptInfo) or script_info()
             ctx.with_resource(info.load_app().app_context())
             # Close the pool's connections when the command ends, not at garbage collection (a command run
-            # in-process, as tests and the backup drill do, would leave PostgreSQL connections open).
-            ctx.call_on_close(db.engine.dispose)
+            # in-process, as tests and the backup drill do, would leave PostgreSQL connections open). The
+            # session gives its connection back first: one still checked out would outlive the disposed pool.
+            ctx.call_on_close(_close_connections)
         return ctx.invoke(f, *args, **kwargs)
 
     return run
+
+
+def _close_connections() -> None:
+    db.session.remove()
+    db.engine.dispose()
 
 
 def _help(name: str) -> str:
