@@ -250,9 +250,12 @@ def test_server_name_or_allowed_hosts_decide(tmp_path, settings):
     for changes, good, bad in ((dict(server_name="pro.example.org"), "pro.example.org", "localhost"),
                                (dict(allowed_hosts=("pro.example.org", ".clinic.example")),
                                 "tablet.clinic.example", "example.org")):
-        client = create_app(replace(settings, **changes)).test_client()
+        other = create_app(replace(settings, **changes))
+        client = other.test_client()
         assert client.get("/kiosk/", headers={"Host": good}).status_code == 200, changes
         assert client.get("/kiosk/", headers={"Host": bad}).status_code == 400, changes
+        with other.app_context():  # its own engine: close its connections now, not at garbage collection
+            db.engine.dispose()
 
 
 @pytest.mark.parametrize("length", [115, 200, 254, 300])
