@@ -36,7 +36,7 @@ def close(assessment: Assessment, *, actor: str, user_id: int | None = None, rea
     if assessment.status != AssessmentStatus.IN_PROGRESS:
         raise NotStarted(assessment.status)
     rows = responses_by_item(assessment)
-    answered = any(r.state == ItemState.ANSWERED for r in rows.values())
+    answered = sum(r.state == ItemState.ANSWERED for r in rows.values())
     language = assessment.participant.language
     for part in ensure_plan(assessment):
         instrument = instrument_of(part)
@@ -50,8 +50,7 @@ def close(assessment: Assessment, *, actor: str, user_id: int | None = None, rea
         raise_alerts(assessment)
     audit.record(f"assessment.{assessment.status}", "assessment", assessment.id, actor=actor, user_id=user_id,
                  study_id=assessment.participant.study_id, old={"status": "in_progress"},
-                 new={"status": assessment.status,
-                      "answered": sum(r.state == ItemState.ANSWERED for r in rows.values())},
+                 new={"status": assessment.status, "answered": answered},
                  reason=reason)
     return assessment.status
 
