@@ -29,7 +29,7 @@ from tests.support.kiosk import (
 A, B, C = "PROCTCAE_17A_SCL", "PROCTCAE_17B_SCL", "PROCTCAE_17C_SCL"
 ITEM_TEXT = "pain in your belly"
 #: words of this assessment's pages in either language
-MARKERS = (ITEM_TEXT, "vientre", "PRO-CTCAE")
+MARKERS = (ITEM_TEXT, "el abdomen", "PRO-CTCAE")
 QUESTIONNAIRE_URLS = ("/kiosk/a", f"/kiosk/a/item/{A}", f"/kiosk/a/item/{B}", "/kiosk/a/intro/pro_ctcae",
                       "/kiosk/a/review", f"/kiosk/a/item/{A}/skip", "/kiosk/exit")
 

@@ -118,7 +118,7 @@ def test_start_screen_language_can_be_chosen(client, open_assessment):
     page = html(client.get("/kiosk/?lang=es"))
     assert '<html lang="es">' in page and 'href="/kiosk/?lang=en"' in page
     r = enter_code(client, "ZZZZ-ZZZZ")
-    assert r.status_code == 403 and "No hemos reconocido ese código." in html(r)
+    assert r.status_code == 403 and "No reconocimos ese código." in html(r)
     assert '<html lang="es">' in html(r)
     assert '<html lang="en">' in html(client.get("/kiosk/?lang=en"))
     assert client.get("/kiosk/?lang=xx").status_code == 200  # an unknown language is ignored
