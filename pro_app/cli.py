@@ -128,12 +128,17 @@ def check_instruments(path: Path | None) -> None:
 @click.option("--instrument", "instrument_id", required=True, help="An instrument id (see pro-app instruments list).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="output CSV (default: stdout)")
 def score(input_csv: Path, instrument_id: str, output: Path | None) -> None:
+    from .instruments import InstrumentError
+    from .instruments.registry import load_instrument
     from .instruments.scorefile import ScoreFileError, score_file, write_result
+    from .settings import instruments_dir_from
 
     try:
-        instrument = _registry().get(instrument_id)
+        instrument = load_instrument(instrument_id, instruments_dir_from())
     except KeyError as exc:
         raise click.BadParameter(exc.args[0], param_hint="--instrument") from exc
+    except InstrumentError as exc:
+        raise click.ClickException(str(exc)) from exc
     try:
         scored = score_file(input_csv, instrument)
         for warning in scored.warnings:

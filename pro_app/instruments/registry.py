@@ -6,6 +6,7 @@ the variable that names the folder, so one place decides configuration)."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -80,6 +81,17 @@ def _load_folder(folder: Path) -> dict[str, Instrument]:
     return found
 
 
+def _check_override(base: Instrument | None, instrument: Instrument) -> None:
+    changed = _changed_parts(base, instrument) if base is not None else []
+    if changed:
+        raise InstrumentError(
+            instrument.source,
+            [("", f"overrides bundled {instrument.id!r} but changes its {', '.join(changed)}; "
+                  "a licensed file must keep the bundled structure (only wording, titles and notes "
+                  "may differ)")],
+        )
+
+
 def build_registry(bundled: str | os.PathLike, override: str | os.PathLike | None = None) -> Registry:
     """Load every bundled definition, then let files in `override` replace those with the same id.
 
@@ -94,15 +106,7 @@ def build_registry(bundled: str | os.PathLike, override: str | os.PathLike | Non
             problem = "the site instruments folder does not exist or is not a folder"
             raise InstrumentError(str(override), [("", problem)])
         for instrument_id, instrument in _load_folder(override).items():
-            base = instruments.get(instrument_id)
-            changed = _changed_parts(base, instrument) if base is not None else []
-            if changed:
-                raise InstrumentError(
-                    instrument.source,
-                    [("", f"overrides bundled {instrument_id!r} but changes its {', '.join(changed)}; "
-                          "a licensed file must keep the bundled structure (only wording, titles and notes "
-                          "may differ)")],
-                )
+            _check_override(instruments.get(instrument_id), instrument)
             instruments[instrument_id] = instrument
     check_unique_columns(instruments.values())
     return Registry(tuple(instruments.values()))
@@ -145,4 +149,46 @@ def get_instrument(instrument_id: str, override: str | os.PathLike | None = None
     return get_registry(override).get(instrument_id)
 
 
-__all__ = ["Registry", "build_registry", "definition_files", "get_instrument", "get_registry", "read_document"]
+#: A definition's top-level `id:` line, read without parsing the YAML.
+_ID_LINE = re.compile(r"""^id:[ \t]*(["']?)([A-Za-z0-9_.-]+)\1[ \t]*(?:#.*)?$""", re.MULTILINE)
+
+
+def _declaring(folder: Path, instrument_id: str) -> list[Path] | None:
+    """The files of `folder` whose top-level `id:` line names `instrument_id`; None when a file's id cannot be
+    read that way (the caller then loads everything, and reports any problem as the registry does)."""
+    found = []
+    for path in definition_files(folder):
+        try:
+            match = _ID_LINE.search(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            return None
+        if match is None:
+            return None
+        if match.group(2) == instrument_id:
+            found.append(path)
+    return found
+
+
+def load_instrument(instrument_id: str, override: str | os.PathLike | None = None) -> Instrument:
+    """The instrument `get_instrument` gives, loading only the files that define it: the bundled one and, when
+    the site folder has one with that id, the site's, checked against the bundled structure. A command that
+    needs one instrument (`pro-app score`) does not validate the others (the PRO-CTCAE file alone is most of
+    the library's loading time). Unknown ids, repeated ids and unreadable files go through the whole registry,
+    so the errors are the same."""
+    override = os.fspath(override) if override else None
+    if override and not Path(override).is_dir():
+        return get_instrument(instrument_id, override)  # the registry's error for a missing site folder
+    bundled = _declaring(bundled_dir(), instrument_id)
+    site = _declaring(Path(override), instrument_id) if override else []
+    if bundled is None or site is None or len(bundled) > 1 or len(site) > 1 or not (bundled or site):
+        return get_instrument(instrument_id, override)
+    base = load_file(bundled[0]) if bundled else None
+    if not site:
+        return base
+    instrument = load_file(site[0])
+    _check_override(base, instrument)
+    return instrument
+
+
+__all__ = ["Registry", "build_registry", "definition_files", "get_instrument", "get_registry", "load_instrument",
+           "read_document"]

@@ -187,9 +187,13 @@ def _allowed(values: np.ndarray, allowed: tuple[int, ...]) -> np.ndarray:
 def answer_matrix(path: str | Path, instrument: Instrument, answers: Answers) -> np.ndarray:
     """The answers as a float matrix in the instrument's item order (NaN = unanswered), after checking every
     cell: AnswerError for the first one, in row then column order, that is not an allowed answer."""
-    # Column-major: each item's column is contiguous, for the writes here and the engine's reads.
-    matrix = np.full((answers.rows, len(instrument.item_ids)), np.nan, order="F")
+    # Column-major: each item's column is contiguous, for the writes here and the engine's reads. Every column
+    # is written below (an item without a column is all NaN), so the memory is not filled first.
+    matrix = np.empty((answers.rows, len(instrument.item_ids)), order="F")
     position = {item_id: k for k, item_id in enumerate(instrument.item_ids)}
+    for item_id in instrument.item_ids:
+        if item_id not in answers.columns:
+            matrix[:, position[item_id]] = np.nan
     first: tuple[int, int, str] | None = None
     for col_pos, (item_id, column) in enumerate(answers.columns.items()):
         values = _numbers(column)

@@ -469,3 +469,70 @@ def test_get_registry_picks_up_an_edited_override_file(c30, only_c30_bundled, tm
 def test_get_registry_with_a_folder_that_does_not_exist(only_c30_bundled, tmp_path):
     with pytest.raises(InstrumentError, match="not a folder"):
         get_registry(tmp_path / "not_there")
+
+
+# ------------------------------------------------------------------------------------------------
+# one instrument without the others (`pro-app score`)
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("instrument_id", ["qlq_c30", "qlq_br45", "pro_ctcae"])
+def test_one_instrument_is_the_registry_s_own(instrument_id):
+    from pro_app.instruments.registry import get_instrument, load_instrument
+
+    assert load_instrument(instrument_id) == get_instrument(instrument_id)
+
+
+def test_one_instrument_loads_only_the_file_that_defines_it(c30, tmp_path, monkeypatch):
+    from pro_app.instruments.registry import load_instrument
+
+    folder = tmp_path / "bundled"
+    write(folder, small_instrument("extra", "x1", "XS"), "a_extra.yaml")
+    write(folder, c30, "qlq_c30.yaml")
+    monkeypatch.setattr(registry_module, "bundled_dir", lambda: folder)
+    loaded = []
+    monkeypatch.setattr(registry_module, "load_file", lambda path: loaded.append(Path(path).name) or load_file(path))
+    assert load_instrument("qlq_c30").item("q1").text.en == definition(C30_FILE)["items"][0]["text"]["en"]
+    assert loaded == ["qlq_c30.yaml"]
+
+
+def test_one_instrument_takes_the_site_s_licensed_file(c30, bundled, tmp_path, monkeypatch):
+    from pro_app.instruments.registry import load_instrument
+
+    monkeypatch.setattr(registry_module, "bundled_dir", lambda: bundled)
+    override = tmp_path / "licensed"
+    source = write(override, licensed(c30), "c30_licensed.yaml")
+    instrument = load_instrument("qlq_c30", override)
+    assert instrument.item("q1").text.en == "Licensed wording of item 1" and instrument.source == str(source)
+
+
+def test_one_instrument_refuses_a_site_file_that_changes_the_structure(c30, bundled, tmp_path, monkeypatch):
+    from pro_app.instruments.registry import load_instrument
+
+    monkeypatch.setattr(registry_module, "bundled_dir", lambda: bundled)
+    doc = licensed(c30)
+    drop_q30(doc)
+    override = tmp_path / "licensed"
+    write(override, doc, "c30_licensed.yaml")
+    with pytest.raises(InstrumentError, match="structure"):
+        load_instrument("qlq_c30", override)
+
+
+def test_one_instrument_reports_unknown_ids_and_missing_site_folders_as_the_registry_does(bundled, tmp_path,
+                                                                                          monkeypatch):
+    from pro_app.instruments.registry import load_instrument
+
+    monkeypatch.setattr(registry_module, "bundled_dir", lambda: bundled)
+    with pytest.raises(KeyError, match="known: qlq_c30"):
+        load_instrument("qlq_c31")
+    with pytest.raises(InstrumentError, match="does not exist"):
+        load_instrument("qlq_c30", tmp_path / "no-such-folder")
+
+
+def test_one_instrument_with_a_quoted_id_line(c30, tmp_path, monkeypatch):
+    from pro_app.instruments.registry import load_instrument
+
+    folder = tmp_path / "bundled"
+    path = write(folder, c30, "qlq_c30.yaml")
+    path.write_text(path.read_text(encoding="utf-8").replace("id: qlq_c30\n", 'id: "qlq_c30"  # quoted\n', 1),
+                    encoding="utf-8")
+    monkeypatch.setattr(registry_module, "bundled_dir", lambda: folder)
+    assert load_instrument("qlq_c30").id == "qlq_c30"
