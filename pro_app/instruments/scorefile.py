@@ -87,22 +87,45 @@ def _column_warnings(columns: list[str], instrument: Instrument) -> list[str]:
     return warnings
 
 
-def _read(path: str | Path, columns: list[str], types: dict[str, pa.DataType]) -> pa.Table:
+def _has_quotes(path: str | Path) -> bool:
+    """Whether the file holds a double quote: only a quoted cell can hold a line break, and pyarrow reads a
+    file in parallel only when told that none does."""
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            if b'"' in block:
+                return True
+    return False
+
+
+def _read(path: str | Path, columns: list[str], types: dict[str, pa.DataType],
+          numbers: list[str] | None = None) -> pa.Table:
+    """Read `columns`; those in `numbers` are parsed straight to floats, and if one holds a cell that is not
+    a plain number the file is read again with the columns' types inferred (the text path then decides)."""
     too_long = []
 
     def invalid_row(row) -> str:  # a row whose cell count is not the header's: its extra cells would be lost
         too_long.append(row)
         return "skip"
 
-    try:
-        table = pacsv.read_csv(
+    def read(column_types):
+        return pacsv.read_csv(
             path,
-            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=invalid_row),
+            parse_options=pacsv.ParseOptions(newlines_in_values=quoted, invalid_row_handler=invalid_row),
             convert_options=pacsv.ConvertOptions(
-                include_columns=columns, column_types=types, null_values=BLANKS, strings_can_be_null=True,
+                include_columns=columns, column_types=column_types, null_values=BLANKS, strings_can_be_null=True,
                 true_values=[], false_values=[],
             ),
         )
+
+    try:
+        quoted = _has_quotes(path)
+        try:
+            table = read({**types, **dict.fromkeys(numbers or [], pa.float64())})
+        except pa.ArrowInvalid:
+            if not numbers:
+                raise
+            too_long.clear()
+            table = read(types)
     except (pa.ArrowInvalid, OSError) as exc:
         raise ScoreFileError(f"{path}: cannot read the file as CSV: {exc}") from exc
     if too_long:
@@ -127,7 +150,7 @@ def read_answers(path: str | Path, instrument: Instrument) -> Answers:
     """Read the answers file: first column the administration id, then item columns."""
     id_column, *rest = _header(path)
     items = [c for c in rest if instrument.has_item(c)]
-    table = _read(path, [id_column, *items], {id_column: pa.string()})
+    table = _read(path, [id_column, *items], {id_column: pa.string()}, numbers=items)
     columns = {c: table.column(c) for c in items}
     return Answers(id_column, table.column(id_column), columns, _column_warnings(rest, instrument))
 
@@ -141,6 +164,8 @@ def _cell_as_written(path: str | Path, column: str, row: int) -> str:
 
 def _numbers(column: pa.ChunkedArray) -> np.ndarray | None:
     """Float values of a numeric column (null = NaN); None for a column read as text."""
+    if pa.types.is_float64(column.type):
+        return _float_values(column)
     if pa.types.is_integer(column.type) or pa.types.is_floating(column.type) or pa.types.is_null(column.type):
         return _float_values(column.cast(pa.float64()))
     return None

@@ -70,6 +70,36 @@ def test_written_scores_read_back_bit_for_bit_equal_to_the_engine(tmp_path):
     assert (got[~np.isnan(got)].view(np.uint64) == want[~np.isnan(want)].view(np.uint64)).all()
 
 
+def test_a_line_break_inside_a_quoted_id_and_numbers_written_as_text(tmp_path):
+    """The fast read (straight to floats, in parallel) falls back without changing a value: an id holding a
+    line break stays one row, and "2.0", " 3" and "4 " are the answers 2, 3 and 4."""
+    answers = random_c30(300, seed=11)
+    ids = [f"P{k:04d}" for k in range(len(answers))]
+    ids[5] = "clinic A\nroom 2"
+    plain = tmp_path / "plain.csv"
+    write_answers(plain, [i.replace("\n", " ") for i in ids], answers, {})
+    texts = tmp_path / "texts.csv"
+    lines = plain.read_text(encoding="utf-8").splitlines()
+    lines[6] = '"clinic A\nroom 2"' + lines[6][len("clinic A room 2"):]
+    cells = [line.split(",") for line in lines]
+    q1 = cells[0].index("q1")
+    for row, spelled in ((1, "{}.0"), (2, " {}"), (3, "{} ")):
+        if cells[row][q1]:
+            cells[row][q1] = spelled.format(cells[row][q1])
+    texts.write_text("\n".join(",".join(c) for c in cells) + "\n", encoding="utf-8")
+
+    out = tmp_path / "scores.csv"
+    result = CliRunner().invoke(main, ["score", str(texts), "--instrument", "qlq_c30", "-o", str(out)])
+
+    assert result.exit_code == 0, result.stderr
+    written = read_back(out.read_text(encoding="utf-8"))
+    expected = score(get_instrument("qlq_c30"), answers).values
+    assert list(written["id"]) == ids
+    got, want = written.iloc[:, 1:].to_numpy(), expected.to_numpy()
+    assert (np.isnan(got) == np.isnan(want)).all()
+    assert (got[~np.isnan(got)] == want[~np.isnan(want)]).all()
+
+
 def test_input_with_a_byte_order_mark_keeps_its_id_column_name(tmp_path):
     source = tmp_path / "excel.csv"
     source.write_bytes(b"\xef\xbb\xbf" + SAMPLE.read_bytes())
