@@ -12,7 +12,7 @@ from ..models import Assessment, User
 from ..security import codes, passwords, sessions, throttle
 from ..security.accounts import account_key, account_state, authenticate
 from ..users.services import end_staff_sessions
-from ..vocabulary import Actor, SessionKind
+from ..vocabulary import Actor, Mode, SessionKind
 
 
 class NotStartable(Exception):
@@ -71,12 +71,16 @@ def _startable(assessment: Assessment) -> None:
         raise NotStartable(assessment.id)
 
 
-def hand_over(user: User, assessment: Assessment) -> str:
-    """Put this browser in patient mode on the assessment; returns the patient's language."""
+def hand_over(user: User, assessment: Assessment, mode: str = Mode.SELF) -> str:
+    """Put this browser in patient mode on the assessment, the patient answering by themselves (`self`) or with
+    a member of staff reading the questions and entering the answers (`assisted`); returns the patient's
+    language."""
+    if mode not in (Mode.SELF, Mode.ASSISTED):
+        raise ValueError(f"not a tablet mode: {mode!r}")
     _startable(assessment)
-    kiosk.begin_patient(assessment, handed_over_by=user.id)
+    kiosk.prepare_tablet(kiosk.begin_patient(assessment, handed_over_by=user.id, mode=mode), assessment)
     audit.record("assessment.hand_over", "assessment", assessment.id, actor=Actor.USER, user_id=user.id,
-                 study_id=assessment.participant.study_id)
+                 study_id=assessment.participant.study_id, new={"mode": str(mode)})
     return assessment.participant.language
 
 

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, sessi
 from flask_babel import lazy_gettext as _l
 
 from ..access import EDITORS
+from ..vocabulary import Mode
 from ..web import navigation
 from ..web.forms import ActionForm
 from ..web.guards import keeps_input, roles_required, staff_required
@@ -63,8 +64,11 @@ def _startable(assessment_id: int):
 @roles_required(EDITORS)
 def hand_over(assessment_id: int):
     assessment = _startable(assessment_id)
+    mode = request.form.get("mode", Mode.SELF)
+    if mode not in (Mode.SELF, Mode.ASSISTED):
+        abort(400)
     try:
-        session["lang"] = services.hand_over(g.user, assessment)
+        session["lang"] = services.hand_over(g.user, assessment, mode)
     except services.NotStartable:
         abort(409)
     return redirect(url_for("kiosk.current"))

@@ -19,6 +19,16 @@ class ConfirmForm(FlaskForm):
     """A button that needs nothing but the CSRF token (skip confirmation, continue, submit, timeout)."""
 
 
+#: The patient's text sizes: the root size of each, in the stylesheet (app.css, `:root.text-…`).
+TEXT_SIZES = ("normal", "large", "larger")
+
+
+class TextSizeForm(FlaskForm):
+    size = RadioField(_l("Text size"), choices=[SelectChoice("normal", _l("Normal text")),
+                                                SelectChoice("large", _l("Large text")),
+                                                SelectChoice("larger", _l("Largest text"))], validate_choice=True)
+
+
 class ExitForm(FlaskForm):
     email = EmailField(_l("Staff email"), validators=[DataRequired(), Length(max=254)],
                        render_kw={"autocomplete": "off"})

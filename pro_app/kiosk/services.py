@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app
+from flask import current_app, session
 
 from .. import access, audit
 from ..assessments import answers, completion
@@ -15,7 +15,7 @@ from ..extensions import db
 from ..models import Assessment, AuthSession, User
 from ..security import code_limit, codes, sessions, throttle
 from ..security.accounts import authenticate
-from ..vocabulary import Actor, AssessmentStatus, SessionKind
+from ..vocabulary import Actor, AssessmentStatus, Mode, SessionKind
 
 STARTABLE = ("open", "in_progress")
 
@@ -59,13 +59,27 @@ def start_with_code(code: str, device: str) -> AuthSession:
     if status not in STARTABLE:
         raise StartRefused("closed")
     throttle.clear(code_key)
-    return begin_patient(assessment, handed_over_by=None)
+    return begin_patient(assessment, handed_over_by=None, mode=Mode.SELF)
 
 
-def begin_patient(assessment: Assessment, handed_over_by: int | None) -> AuthSession:
+def begin_patient(assessment: Assessment, handed_over_by: int | None, mode: str) -> AuthSession:
+    """A patient session on the assessment. `mode` (self or assisted) is how this session is answered: every
+    answer given in it carries the mode, and the assessment keeps the mode of its latest session (a code
+    typed by the patient is `self`; staff choose at hand-over)."""
     answers.ensure_plan(assessment)
+    assessment.mode = mode
     return sessions.begin(SessionKind.PATIENT, user_id=handed_over_by, assessment_id=assessment.id,
                           language=assessment.participant.language)
+
+
+def prepare_tablet(record: AuthSession, assessment: Assessment) -> None:
+    """After a patient session begins on this browser: the default text size, and a welcome back on the first
+    page when answers of an earlier session are saved."""
+    session.pop("text_size", None)
+    if any(r.state not in ("branched", "not_reached") for r in assessment.responses):
+        session["welcome_back"] = record.id
+    else:
+        session.pop("welcome_back", None)
 
 
 def can_hand_over(assessment: Assessment) -> bool:

@@ -17,7 +17,7 @@ from ..security import sessions
 from ..transactions import commit_early, committing, is_read_request
 from ..vocabulary import DONE_STATUSES, ItemState, Mode, SessionKind
 from . import services
-from .forms import ConfirmForm, ExitForm, StartForm, item_form
+from .forms import TEXT_SIZES, ConfirmForm, ExitForm, StartForm, TextSizeForm, item_form
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 
@@ -57,6 +57,7 @@ def _live_patient():
     if assessment is None or assessment.status in DONE_STATUSES:
         return None
     g.patient_language = record.language
+    g.patient_session_id = record.id
     return record, assessment
 
 
@@ -73,6 +74,19 @@ def patient_required(view):
         return view(*live, *args, **kwargs)
 
     return wrapper
+
+
+@bp.context_processor
+def _comfort() -> dict:
+    """The patient's text size and the one-time "welcome back", kept for their own session only: a value
+    left by an earlier patient on this tablet names another session and is ignored."""
+    live = g.get("patient_session_id")
+    size = session.get("text_size") or {}
+    welcome = live is not None and session.get("welcome_back") == live
+    if welcome:
+        session.pop("welcome_back")
+    return {"text_size": size.get("size") if live is not None and size.get("session") == live else None,
+            "welcome_back": welcome, "text_size_form": TextSizeForm(formdata=None) if live is not None else None}
 
 
 @bp.get("/")
@@ -94,6 +108,7 @@ def start_post():
         return render_template("kiosk/start.html", form=StartForm(formdata=None),
                                message=START_MESSAGES[refused.reason]), START_STATUS[refused.reason]
     session["lang"] = record.language
+    services.prepare_tablet(record, db.session.get(Assessment, record.assessment_id))
     return redirect(url_for(".current"))
 
 
@@ -104,6 +119,22 @@ def _step_url(assessment: Assessment, step: answers.Step | None):
     if services.is_first_of_instrument(assessment, step):
         return url_for(".intro", instrument_id=step.instrument.id)
     return url_for(".item", item_id=step.item_id)
+
+
+@bp.post("/a/text-size")
+@patient_required
+def text_size(record, assessment):
+    """Three text sizes, kept for this patient's session. The page's script sends this in the background and
+    applies the size at once (a chosen but unsent answer stays chosen); without script the page reloads."""
+    form = TextSizeForm()
+    if not form.validate() or form.size.data not in TEXT_SIZES:
+        abort(400)
+    session["text_size"] = {"session": record.id, "size": form.size.data}
+    if request.headers.get("X-Requested-With") == "fetch":
+        return "", 204
+    back = request.form.get("next", "")
+    return redirect(back if back.startswith("/kiosk/a") and "//" not in back and "\\" not in back
+                    else url_for(".current"))
 
 
 @bp.get("/a")
@@ -202,13 +233,19 @@ def item_post(record, assessment, item_id):
     return _record_and_go_on(record, assessment, pos, value=value, option_code=code, state=state)
 
 
+def _tablet_mode(assessment: Assessment) -> str:
+    """The mode of this session's answers: assisted when staff handed the tablet over as assisted (the
+    assessment keeps its latest session's mode; paper keyed meanwhile does not make tablet answers paper)."""
+    return Mode.ASSISTED if assessment.mode == Mode.ASSISTED else Mode.SELF
+
+
 def _record_and_go_on(record, assessment, pos, *, value, option_code, state):
     """Commit the patient's response to the item (the assessment was read under its lock: `_live_patient`),
     then go on. The next page is worked out from the answers in memory (no query), and the answer is
     committed before the redirect acknowledges it (the documented early commit of transactions.py)."""
     try:
         answers.record(assessment, pos.step.instrument, pos.step.item_id, value=value, option_code=option_code,
-                       state=state, language=current_language(), mode=assessment.mode or Mode.SELF,
+                       state=state, language=current_language(), mode=_tablet_mode(assessment),
                        actor="patient", user_id=record.user_id, shown_at=services.shown_at(record, pos.step.item_id))
     except answers.AssessmentClosed:
         return redirect(url_for(".start", m="completed"))

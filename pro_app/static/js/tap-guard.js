@@ -41,8 +41,10 @@
   }
   // After Next (or any form on the page is sent, or a link followed), nothing more is taken from this
   // page: the button says it is working until the next page is shown.
+  // A form marked data-stays (the text size) is sent in the background and the page stays.
   document.addEventListener("submit", function (event) {
     if (leaving) { event.preventDefault(); return; }
+    if (event.target.hasAttribute("data-stays")) { quiet(); return; }
     leaving = true;
     working(event.submitter || event.target.querySelector("button[type=submit]"));
   });
