@@ -78,7 +78,8 @@ def hand_over(user: User, assessment: Assessment, mode: str = Mode.SELF) -> str:
     if mode not in (Mode.SELF, Mode.ASSISTED):
         raise ValueError(f"not a tablet mode: {mode!r}")
     _startable(assessment)
-    kiosk.prepare_tablet(kiosk.begin_patient(assessment, handed_over_by=user.id, mode=mode), assessment)
+    kiosk.begin_patient(assessment, handed_over_by=user.id, mode=mode)
+    kiosk.prepare_tablet(assessment)
     audit.record("assessment.hand_over", "assessment", assessment.id, actor=Actor.USER, user_id=user.id,
                  study_id=assessment.participant.study_id, new={"mode": str(mode)})
     return assessment.participant.language

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app, session
+from itsdangerous import BadSignature, URLSafeSerializer
 
 from .. import access, audit
 from ..assessments import answers, completion
@@ -72,12 +73,12 @@ def begin_patient(assessment: Assessment, handed_over_by: int | None, mode: str)
                           language=assessment.participant.language)
 
 
-def prepare_tablet(record: AuthSession, assessment: Assessment) -> None:
+def prepare_tablet(assessment: Assessment) -> None:
     """After a patient session begins on this browser: the default text size, and a welcome back on the first
     page when answers of an earlier session are saved."""
     session.pop("text_size", None)
     if any(r.state not in ("branched", "not_reached") for r in assessment.responses):
-        session["welcome_back"] = record.id
+        session["welcome_back"] = "yes"
     else:
         session.pop("welcome_back", None)
 
@@ -127,16 +128,32 @@ def review_list(assessment: Assessment) -> list[answers.Step]:
             if s.item_id not in rows or rows[s.item_id].state not in ("answered", "not_applicable")]
 
 
-def note_shown(record: AuthSession, item_id: str) -> None:
-    """Remember, on the patient's session, when the item's page was shown (the answer keeps it). Written after
-    the page, as the last-seen time is: showing an item stays a read, and renders even when nothing can be
-    written."""
-    sessions.write_after_read(record.id, {"shown_item": item_id, "shown_at": utcnow()})
+#: How long a page's "shown" stamp is believed (a page left open longer gives its answer no shown time).
+SHOWN_STAMP_MAX_AGE = timedelta(hours=12)
 
 
-def shown_at(record: AuthSession, item_id: str) -> datetime | None:
-    """When the item's page was last shown in this session (None: not known)."""
-    return record.shown_at if record.shown_item == item_id else None
+def _stamps() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="kiosk.item-shown")
+
+
+def shown_stamp(item_id: str) -> str:
+    """A signed note of when the item's page is shown, sent back with the answer (the answer keeps it as its
+    shown_at). Showing an item writes nothing: a write per page, with its fsync on SQLite, halved the tablets'
+    answer rate; and the cookie, which anyone holding the tablet could read, says nothing of the item."""
+    return _stamps().dumps([item_id, utcnow().isoformat()])
+
+
+def shown_at(stamp: str | None, item_id: str) -> datetime | None:
+    """When the answered page was shown: None for a missing, altered or stale stamp, or another item's."""
+    try:
+        stamped_item, when = _stamps().loads(stamp or "")
+        shown = datetime.fromisoformat(when)
+    except (BadSignature, TypeError, ValueError):
+        return None
+    now = utcnow()
+    if stamped_item != item_id or shown.tzinfo is None or not now - SHOWN_STAMP_MAX_AGE <= shown <= now:
+        return None
+    return shown
 
 
 def leave_patient_mode(record: AuthSession, email: str, password: str) -> User | None:

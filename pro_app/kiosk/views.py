@@ -78,15 +78,12 @@ def patient_required(view):
 
 @bp.context_processor
 def _comfort() -> dict:
-    """The patient's text size and the one-time "welcome back", kept for their own session only: a value
-    left by an earlier patient on this tablet names another session and is ignored."""
-    live = g.get("patient_session_id")
-    size = session.get("text_size") or {}
-    welcome = live is not None and session.get("welcome_back") == live
-    if welcome:
-        session.pop("welcome_back")
-    return {"text_size": size.get("size") if live is not None and size.get("session") == live else None,
-            "welcome_back": welcome, "text_size_form": TextSizeForm(formdata=None) if live is not None else None}
+    """The patient's text size and the one-time "welcome back" (both reset when a patient session begins:
+    services.prepare_tablet)."""
+    live = g.get("patient_session_id") is not None
+    welcome = live and session.pop("welcome_back", None) == "yes"
+    return {"text_size": session.get("text_size") if live else None, "welcome_back": welcome,
+            "text_size_form": TextSizeForm(formdata=None) if live else None}
 
 
 @bp.get("/")
@@ -108,7 +105,7 @@ def start_post():
         return render_template("kiosk/start.html", form=StartForm(formdata=None),
                                message=START_MESSAGES[refused.reason]), START_STATUS[refused.reason]
     session["lang"] = record.language
-    services.prepare_tablet(record, db.session.get(Assessment, record.assessment_id))
+    services.prepare_tablet(db.session.get(Assessment, record.assessment_id))
     return redirect(url_for(".current"))
 
 
@@ -129,7 +126,7 @@ def text_size(record, assessment):
     form = TextSizeForm()
     if not form.validate() or form.size.data not in TEXT_SIZES:
         abort(400)
-    session["text_size"] = {"session": record.id, "size": form.size.data}
+    session["text_size"] = form.size.data
     if request.headers.get("X-Requested-With") == "fetch":
         return "", 204
     back = request.form.get("next", "")
@@ -173,6 +170,7 @@ def _render_item(assessment, pos, form, *, error=None, notice=None, status=200, 
     return render_template(
         "kiosk/item.html", instrument=instrument, item=item, pos=pos, form=form, error=error, notice=notice,
         recall=instrument.recall_periods[item.recall], lang=current_language(), from_review=from_review,
+        shown=services.shown_stamp(item.id),
     ), status
 
 
@@ -189,7 +187,6 @@ def item(record, assessment, item_id):
     elif row is not None and row.option_code and row.state == ItemState.NOT_APPLICABLE:
         chosen = row.option_code
     form = item_form(pos.step.instrument.item(item_id), current_language(), formdata=None, data={"choice": chosen})
-    services.note_shown(record, item_id)
     return _render_item(assessment, pos, form, from_review=request.args.get("from") == "review")
 
 
@@ -243,10 +240,11 @@ def _record_and_go_on(record, assessment, pos, *, value, option_code, state):
     """Commit the patient's response to the item (the assessment was read under its lock: `_live_patient`),
     then go on. The next page is worked out from the answers in memory (no query), and the answer is
     committed before the redirect acknowledges it (the documented early commit of transactions.py)."""
+    shown_at = services.shown_at(request.form.get("shown"), pos.step.item_id)
     try:
         answers.record(assessment, pos.step.instrument, pos.step.item_id, value=value, option_code=option_code,
                        state=state, language=current_language(), mode=_tablet_mode(assessment),
-                       actor="patient", user_id=record.user_id, shown_at=services.shown_at(record, pos.step.item_id))
+                       actor="patient", user_id=record.user_id, shown_at=shown_at)
     except answers.AssessmentClosed:
         return redirect(url_for(".start", m="completed"))
     following = _after(assessment, pos.step.item_id)

@@ -30,9 +30,6 @@ class AuthSession(db.Model):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     end_reason: Mapped[str | None] = mapped_column(String(32))  # logout | idle | submitted | revoked
-    #: patient only: the item page last shown, and when (stored as the answer's shown_at)
-    shown_item: Mapped[str | None] = mapped_column(String(40))
-    shown_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class PatientCode(db.Model):

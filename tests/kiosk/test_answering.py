@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
 import pytest
 from markupsafe import escape
 
 from pro_app.instruments import get_instrument
+from pro_app.kiosk import services
 from tests.support.exports import frame
 from tests.support.http import csrf_token
 from tests.support.kiosk import (
@@ -20,6 +22,7 @@ from tests.support.kiosk import (
     location,
     radio_values,
     responses,
+    shown_stamp,
     skip,
     start_with_code,
     submit,
@@ -364,7 +367,24 @@ def test_each_answer_keeps_when_its_item_was_shown_and_the_items_export_has_it(a
     page = client.get(f"/kiosk/a/item/{A}")
     after = clock.now()
     clock.ahead(7)
-    client.post(f"/kiosk/a/item/{A}", data={"choice": "3", "action": "next", "csrf_token": csrf_token(html(page))})
+    client.post(f"/kiosk/a/item/{A}", data={"choice": "3", "action": "next", "csrf_token": csrf_token(html(page)),
+                                            "shown": shown_stamp(html(page))})
     items = frame(app, "NCT0000001", "items").set_index("item")
     assert before <= items.loc[A, "shown_at"].to_pydatetime() <= after
     assert (items.loc[A, "answered_at"] - items.loc[A, "shown_at"]).total_seconds() >= 7
+
+
+@pytest.mark.parametrize("stamp", ["", "forged", "other item"])
+def test_an_answer_sent_without_its_own_page_s_stamp_has_no_shown_time(app, client, begin, stamp):
+    """The shown time comes from the page, signed: an altered stamp, or one from another item's page, is not
+    believed (the answer is stored all the same)."""
+    begin()
+    page = html(client.get(f"/kiosk/a/item/{A}"))
+    with app.test_request_context():
+        other = services.shown_stamp(B)  # a genuine stamp, of another item's page
+    sent = {"": "", "forged": shown_stamp(page)[:-3] + "abc", "other item": other}[stamp]
+    r = client.post(f"/kiosk/a/item/{A}", data={"choice": "3", "action": "next", "csrf_token": csrf_token(page),
+                                                "shown": sent})
+    assert r.status_code == 302
+    items = frame(app, "NCT0000001", "items").set_index("item")
+    assert items.loc[A, "value"] == 3 and pd.isna(items.loc[A, "shown_at"])

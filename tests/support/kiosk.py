@@ -61,8 +61,15 @@ def answer(client, item_id: str, choice, **extra):
     """Open the item's page, choose `choice` and press Next."""
     page = client.get(f"/kiosk/a/item/{item_id}")
     assert page.status_code == 200, (item_id, page.status_code, page.headers.get("Location"))
-    data = {"choice": str(choice), "action": "next", "csrf_token": csrf_token(html(page))} | extra
+    data = {"choice": str(choice), "action": "next", "csrf_token": csrf_token(html(page)),
+            "shown": shown_stamp(html(page))} | extra
     return client.post(f"/kiosk/a/item/{item_id}", data=data)
+
+
+def shown_stamp(page_html: str) -> str:
+    """The item page's signed note of when it was shown, which the browser sends back with the answer."""
+    found = re.search(r'name="shown" value="([^"]*)"', page_html)
+    return found.group(1) if found else ""
 
 
 def skip(client, item_id: str):
