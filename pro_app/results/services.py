@@ -23,9 +23,10 @@ the last post-baseline assessment. Death and withdrawal are not events: such par
 their last assessment, with the reason (`died`, `withdrawn`) recorded; assessments kept after a withdrawal
 with follow-up continuing count like any other. Participants with no baseline score are not at risk
 (reason `no_baseline`, no time); those with a baseline but no later score are censored at day 0
-(`no_follow_up`). Kaplan-Meier estimates by SciPy (`scipy.stats.ecdf` on right-censored data): survival and
-number at risk at each post-baseline timepoint's target day, the median (the first time the survival is at
-or below one half) with its 95% CI read off the pointwise log-log ("exponential Greenwood") band the same way.
+(`no_follow_up`). Kaplan-Meier estimates in numpy, checked against `scipy.stats.ecdf` on right-censored data
+(tests/results): survival and number at risk at each post-baseline timepoint's target day, the median (the
+first time the survival is at or below one half) with its 95% CI read off the pointwise log-log ("exponential
+Greenwood") band the same way.
 lifelines computes the same figures, but it requires pandas < 3, which would change how every CSV export's
 floats read back; tests/results checks these against hand-worked curves.
 """
@@ -92,12 +93,20 @@ def _frame(rows, columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(dict(zip(columns, (list(c) for c in zip(*rows, strict=True)), strict=True)))
 
 
+def _in_scope(study: Study, selection: Selection) -> list:
+    """The conditions on Participant of every read: the study, and the sites selected (a site-limited user's
+    are always selected: results/page.py)."""
+    conditions = [Participant.study_id == study.id]
+    if selection.sites:
+        conditions.append(Participant.site_id.in_(
+            select(Site.id).where(Site.study_id == study.id, Site.code.in_(selection.sites))))
+    return conditions
+
+
 def _participants(study: Study, selection: Selection) -> pd.DataFrame:
     stmt = (select(Participant.id, Participant.study_code, Site.code, Participant.arm, Participant.status,
                    Participant.withdrawn_on, Participant.death_date, Participant.anchor_date)
-            .join(Site, Participant.site_id == Site.id).where(Participant.study_id == study.id))
-    if selection.sites:
-        stmt = stmt.where(Site.code.in_(selection.sites))
+            .join(Site, Participant.site_id == Site.id).where(*_in_scope(study, selection)))
     frame = _frame(db.session.execute(stmt).all(),
                    ["participant_id", "participant", "site", "arm", "status", "withdrawn_on", "death_date",
                     "anchor_date"])
@@ -108,17 +117,17 @@ def _participants(study: Study, selection: Selection) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def _assessments(study: Study) -> pd.DataFrame:
+def _assessments(study: Study, selection: Selection) -> pd.DataFrame:
     stmt = (select(Assessment.id, Assessment.participant_id, Assessment.timepoint_id,
                    as_stored(func.coalesce(Assessment.completed_at, Assessment.started_at)))
             .join(Participant, Assessment.participant_id == Participant.id)
-            .where(Participant.study_id == study.id, Assessment.status.in_(COUNTED_STATUSES)))
+            .where(*_in_scope(study, selection), Assessment.status.in_(COUNTED_STATUSES)))
     frame = _frame(db.session.execute(stmt).all(), ["assessment_id", "participant_id", "timepoint_id", "when"])
     frame["when"] = pd.to_datetime(frame["when"], utc=True, format="ISO8601")
     return frame
 
 
-def _scores(study: Study, codes: list[str]) -> pd.DataFrame:
+def _scores(study: Study, selection: Selection, codes: list[str], every: bool = True) -> pd.DataFrame:
     """The scored values of the counted assessments, long (assessment_id, scale, value). The scores of a
     10,000-participant study are two million rows: the database folds them into one JSON object per
     assessment and hands all of them over as one text, which pyarrow parses at once (exports/bulk.py)."""
@@ -127,8 +136,9 @@ def _scores(study: Study, codes: list[str]) -> pd.DataFrame:
     lines = (select(line.label("line"))
              .join(Assessment, Score.assessment_id == Assessment.id)
              .join(Participant, Assessment.participant_id == Participant.id)
-             .where(Participant.study_id == study.id, Assessment.status.in_(COUNTED_STATUSES),
-                    Score.status == "scored", Score.value.is_not(None))
+             .where(*_in_scope(study, selection), Assessment.status.in_(COUNTED_STATUSES),
+                    Score.status == "scored", Score.value.is_not(None),
+                    *(() if every else (Score.scale_code.in_(codes),)))
              .group_by(Score.assessment_id))
     schema = pa.schema([("_id", pa.int64()), *((code, pa.float64()) for code in codes)])
     parsed = bulk.parse_lines(bulk.joined(lines), schema)
@@ -154,14 +164,14 @@ def _single_items(study: Study) -> list[tuple[Instrument, str, int]]:
     return found
 
 
-def _items(study: Study, item_ids: list[str]) -> pd.DataFrame:
+def _items(study: Study, selection: Selection, item_ids: list[str]) -> pd.DataFrame:
     if not item_ids:
         return pd.DataFrame({"assessment_id": pd.Series(dtype="int64"), "scale": pd.Series(dtype=object),
                              "value": pd.Series(dtype=float)})
     stmt = (select(ItemResponse.assessment_id, ItemResponse.item_id, ItemResponse.value)
             .join(Assessment, ItemResponse.assessment_id == Assessment.id)
             .join(Participant, Assessment.participant_id == Participant.id)
-            .where(Participant.study_id == study.id, Assessment.status.in_(COUNTED_STATUSES),
+            .where(*_in_scope(study, selection), Assessment.status.in_(COUNTED_STATUSES),
                    ItemResponse.item_id.in_(item_ids), ItemResponse.state == "answered",
                    ItemResponse.value.is_not(None)))
     frame = _frame(db.session.execute(stmt).all(), ["assessment_id", "scale", "value"])
@@ -225,7 +235,7 @@ def compute(study: Study, selection: Selection | None = None) -> Results:
     selection = selection or Selection()
     timepoints = [(t.position, t.code, t.label, t.target_day) for t in study.timepoints]
     people = _participants(study, selection)
-    visits = _assessments(study)
+    visits = _assessments(study, selection)
     visits = visits.merge(people[["participant_id", "site", "arm", "anchor_date"]], on="participant_id", how="inner")
     position = {t.id: t.position for t in study.timepoints}
     visits["visit"] = visits["timepoint_id"].map(position).astype(int)
@@ -233,9 +243,9 @@ def compute(study: Study, selection: Selection | None = None) -> Results:
     scale_info = _scale_info(study)
     graded = set(scale_info.index[scale_info["type"] == GRADE_TYPE])
     wanted = [c for c in scale_info.index if c in graded or not selection.scales or c in selection.scales]
-    scores = _scores(study, wanted)
+    scores = _scores(study, selection, wanted, every=len(wanted) == len(scale_info))
     singles = _single_items(study)
-    items = _items(study, [item_id for _, item_id, _ in singles])
+    items = _items(study, selection, [item_id for _, item_id, _ in singles])
     baseline = study.baseline_position
 
     frame = _with_visits(scores, visits)
@@ -500,19 +510,19 @@ def _kaplan_meier(study: Study, ttd: pd.DataFrame, timepoints, baseline: int | N
     at_risk = ttd[ttd["event"].notna()]
     if at_risk.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns}), {}
-    durations = at_risk["time"].astype(float)
-    events = at_risk["event"].astype(int)
+    durations = at_risk["time"].to_numpy(dtype=float)
+    events = at_risk["event"].to_numpy(dtype=int)
     rows, curves = [], {}
     for by_arm, by_site in _groupings(selection):
         keys = ["scale"] + (["arm"] if by_arm else []) + (["site"] if by_site else [])
-        for key, part in at_risk.groupby(keys, sort=False):
-            index = part.index
+        for key, where in at_risk.reset_index(drop=True).groupby(keys, sort=False).indices.items():
+            key = key if isinstance(key, tuple) else (key,)
             scale = key[0]
             arm = key[1] if by_arm else ALL
             site = key[-1] if by_site else ALL
-            days = durations[index].to_numpy()
-            curve = kaplan_meier(days, events[index].to_numpy(dtype=bool))
-            row = {"scale": scale, "arm": arm, "site": site, "n": len(index), "events": int(events[index].sum()),
+            days = durations[where]
+            curve = kaplan_meier(days, events[where].astype(bool))
+            row = {"scale": scale, "arm": arm, "site": site, "n": len(where), "events": int(events[where].sum()),
                    "median": _median(curve, "survival"), "median_ci_low": _median(curve, "low"),
                    "median_ci_high": _median(curve, "high")}
             survival = _survival_at(curve, [d for _, d in later])
@@ -532,10 +542,44 @@ def _kaplan_meier(study: Study, ttd: pd.DataFrame, timepoints, baseline: int | N
 
 def kaplan_meier(days: np.ndarray, events: np.ndarray) -> pd.DataFrame:
     """The Kaplan-Meier curve of right-censored times: `time` (0, then each distinct time observed),
-    `survival`, and its pointwise 95% band (`low`, `high`; log-log transform). Where the band is undefined
-    (survival 1 before any event, or 0 after the last) it is the survival itself."""
+    `survival`, and its pointwise 95% band (`low`, `high`; log-log transform, "exponential Greenwood"). Where
+    the band is undefined (survival 1 before any event, or 0 after the last) it is the survival itself.
+
+    Computed in numpy, the same figures as `scipy.stats.ecdf` on `CensoredData` with
+    `confidence_interval(method="log-log")` (tests/results checks both agree): SciPy's takes some 20 ms a
+    curve, and a study's page draws a curve per scale and arm."""
+    days = np.asarray(days, dtype=float)
+    events = np.asarray(events, dtype=bool)
     start = pd.DataFrame({"time": [0.0], "survival": [1.0], "low": [1.0], "high": [1.0]})
     if not events.any():  # nobody deteriorated: the curve stays at 1
+        return start
+    distinct = np.unique(days)
+    at_risk = len(days) - np.searchsorted(np.sort(days), distinct, side="left")
+    died = np.bincount(np.searchsorted(distinct, days[events]), minlength=len(distinct))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        survival_at = np.cumprod(1.0 - died / at_risk)
+        greenwood = np.cumsum(np.where(died > 0, died / (at_risk * (at_risk - died)), 0.0))
+        z = stats.norm.ppf(0.5 + CONFIDENCE / 2)
+        log_s = np.log(survival_at)
+        spread = z * np.sqrt(greenwood) / np.abs(log_s)
+        low_at = survival_at ** np.exp(spread)
+        high_at = survival_at ** np.exp(-spread)
+    undefined = ~np.isfinite(spread) | (survival_at <= 0) | (survival_at >= 1)
+    low_at = np.where(undefined, survival_at, low_at)
+    high_at = np.where(undefined, survival_at, high_at)
+    times = distinct[distinct > 0]
+    keep = distinct > 0
+    curve = pd.DataFrame({"time": times, "survival": survival_at[keep], "low": low_at[keep], "high": high_at[keep]})
+    if distinct[0] == 0 and died[0]:  # deteriorated on day 0: the curve starts below 1
+        first = survival_at[0]
+        start = pd.DataFrame({"time": [0.0], "survival": [first], "low": [first], "high": [first]})
+    return pd.concat([start, curve], ignore_index=True)
+
+
+def scipy_kaplan_meier(days: np.ndarray, events: np.ndarray) -> pd.DataFrame:
+    """The same curve by `scipy.stats.ecdf` (the reference `kaplan_meier` is tested against)."""
+    start = pd.DataFrame({"time": [0.0], "survival": [1.0], "low": [1.0], "high": [1.0]})
+    if not events.any():
         return start
     result = stats.ecdf(stats.CensoredData(uncensored=days[events], right=days[~events]))
     times = np.unique(days[days > 0])
@@ -547,7 +591,7 @@ def kaplan_meier(days: np.ndarray, events: np.ndarray) -> pd.DataFrame:
     curve = pd.DataFrame({"time": times, "survival": survival,
                           "low": np.where(np.isnan(low), survival, low),
                           "high": np.where(np.isnan(high), survival, high)})
-    if (days[events] == 0).any():  # deteriorated on day 0: the curve starts below 1
+    if (days[events] == 0).any():
         first = result.sf.evaluate([0.0])[0]
         start = pd.DataFrame({"time": [0.0], "survival": [first], "low": [first], "high": [first]})
     return pd.concat([start, curve], ignore_index=True)
@@ -555,11 +599,12 @@ def kaplan_meier(days: np.ndarray, events: np.ndarray) -> pd.DataFrame:
 
 def _median(curve: pd.DataFrame, column: str) -> float:
     """The first time `column` of the curve is at or below one half; blank (NaN) if it never is."""
-    below = curve.loc[curve[column] <= 0.5 + 1e-12, "time"]
-    return float(below.iloc[0]) if len(below) else math.nan
+    below = np.flatnonzero(curve[column].to_numpy() <= 0.5 + 1e-12)
+    return float(curve["time"].to_numpy()[below[0]]) if len(below) else math.nan
 
 
 def _survival_at(curve: pd.DataFrame, days: list[float]) -> list[float]:
     """The step function's value at each day (the last step at or before it)."""
     index = np.searchsorted(curve["time"].to_numpy(), np.asarray(days, dtype=float), side="right") - 1
-    return [float(curve["survival"].iloc[max(i, 0)]) for i in index]
+    survival = curve["survival"].to_numpy()
+    return [float(survival[max(i, 0)]) for i in index]
