@@ -261,9 +261,9 @@ def _scale_figure(figure: Figure, part: dict, shown, baseline, arms, table_arms,
         for arm in table_arms:
             r = _row(part, position, arm)
             if r:
-                figure.rows.append({"timepoint": label, "arm": arm_label(arm), "baseline": position == baseline,
-                                    **{k: _f(v) if k not in ("scale", "arm", "site", "instrument", "timepoint")
-                                       else v for k, v in r.items()}})
+                figure.rows.append({**{k: _f(v) for k, v in r.items()
+                                       if k not in ("scale", "arm", "site", "instrument", "timepoint")},
+                                    "timepoint": label, "arm": arm_label(arm), "baseline": position == baseline})
 
 
 GRADE_SHARES = ("grade_0", "grade_1", "grade_2", "grade_3")
