@@ -18,6 +18,7 @@ from .extensions import babel, csrf, db, library, migrate
 from .kiosk.views import bp as kiosk_bp
 from .participants.views import bp as participants_bp
 from .reports.views import bp as reports_bp
+from .results.views import bp as results_bp
 from .security import files, headers, inputs
 from .security.files import private_folder
 from .settings import Settings, check_secret_key
@@ -31,7 +32,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 #: The patient's tablet, each staff feature (one folder each: views, forms, services), and the analysts' API.
 BLUEPRINTS = (kiosk_bp, auth_bp, worklist_bp, studies_bp, participants_bp, assessments_bp, alerts_bp, reports_bp,
-              users_bp, audit_bp, tokens_bp, api_bp)
+              results_bp, users_bp, audit_bp, tokens_bp, api_bp)
 
 
 class RowId(IntegerConverter):

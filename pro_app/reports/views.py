@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 from .. import audit
 from ..i18n import current_language
+from ..results import svg
 from ..web.guards import staff_required
 from ..web.lookups import participant_or_404
 from ..worklist.services import participant_assessments
@@ -26,11 +27,31 @@ def participant(participant_id: int):
     audit.record_read("read.report", "participant", found.id, user_id=g.user.id, study_id=found.study_id)
     report = services.report(found)
     lang = current_language()
-    titles = [(c.name, c.group.title.get(lang)) for c in report.charts]
+    # grades are drawn as a heat map on the page; scores as line charts (images)
+    titles = [(c.name, c.group.title.get(lang)) for c in report.charts if not charts.is_grade_chart(c)]
+    heat_maps = [heat_map(found, grade, lang) for grade in report.grades]
     return render_template(
         "reports/participant.html", participant=found, assessments=participant_assessments(found),
         groups=report.groups, grades=report.grades, charts=titles, meaningful=services.MEANINGFUL_CHANGE,
-        baseline=services.baseline_position(found))
+        baseline=services.baseline_position(found), heat_maps=heat_maps)
+
+
+def heat_map(participant, grade: services.GradeGroup, lang: str):
+    """The instrument's grades, symptom by timepoint, every timepoint of the schedule that asks the instrument
+    in place (blank where there is no grade: not done, missed, not yet due)."""
+    columns = [t.label for t in participant.study.timepoints if grade.instrument.id in (t.instruments or [])]
+    rows, values = [], []
+    for scale, graded in grade.rows:
+        by_label = dict(zip(grade.columns, graded, strict=True))
+        rows.append(scale.name.get(lang))
+        values.append([by_label.get(label) for label in columns])
+    title = str(_l("%(instrument)s: grades over time", instrument=grade.instrument.title.get(lang)))
+    description = str(_l("Grade per symptom (rows) and timepoint (columns), as colour and number, from 0 (none) to "
+                         "3 (severe); a hatched cell with a dash has no grade. The table below gives the same grades."))
+    # Translators: names of the PRO-CTCAE composite grades 0 to 3 in the heat map's legend
+    legend = [str(_l("none")), str(_l("mild")), str(_l("moderate")), str(_l("severe"))]
+    return svg.heat_map(f"heat-{grade.instrument.id}", title, description, rows, columns, values, legend,
+                        str(_l("no grade")))
 
 
 @bp.get("/participants/<int:participant_id>/charts/<name>.svg")

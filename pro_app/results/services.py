@@ -23,9 +23,10 @@ the last post-baseline assessment. Death and withdrawal are not events: such par
 their last assessment, with the reason (`died`, `withdrawn`) recorded; assessments kept after a withdrawal
 with follow-up continuing count like any other. Participants with no baseline score are not at risk
 (reason `no_baseline`, no time); those with a baseline but no later score are censored at day 0
-(`no_follow_up`). Kaplan-Meier estimates by SciPy (`scipy.stats.ecdf` on right-censored data): survival and
-number at risk at each post-baseline timepoint's target day, the median (the first time the survival is at
-or below one half) with its 95% CI read off the pointwise log-log ("exponential Greenwood") band the same way.
+(`no_follow_up`). Kaplan-Meier estimates in numpy, checked against `scipy.stats.ecdf` on right-censored data
+(tests/results): survival and number at risk at each post-baseline timepoint's target day, the median (the
+first time the survival is at or below one half) with its 95% CI read off the pointwise log-log ("exponential
+Greenwood") band the same way.
 lifelines computes the same figures, but it requires pandas < 3, which would change how every CSV export's
 floats read back; tests/results checks these against hand-worked curves.
 """
@@ -92,12 +93,20 @@ def _frame(rows, columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(dict(zip(columns, (list(c) for c in zip(*rows, strict=True)), strict=True)))
 
 
+def _in_scope(study: Study, selection: Selection) -> list:
+    """The conditions on Participant of every read: the study, and the sites selected (a site-limited user's
+    are always selected: results/page.py)."""
+    conditions = [Participant.study_id == study.id]
+    if selection.sites:
+        conditions.append(Participant.site_id.in_(
+            select(Site.id).where(Site.study_id == study.id, Site.code.in_(selection.sites))))
+    return conditions
+
+
 def _participants(study: Study, selection: Selection) -> pd.DataFrame:
     stmt = (select(Participant.id, Participant.study_code, Site.code, Participant.arm, Participant.status,
                    Participant.withdrawn_on, Participant.death_date, Participant.anchor_date)
-            .join(Site, Participant.site_id == Site.id).where(Participant.study_id == study.id))
-    if selection.sites:
-        stmt = stmt.where(Site.code.in_(selection.sites))
+            .join(Site, Participant.site_id == Site.id).where(*_in_scope(study, selection)))
     frame = _frame(db.session.execute(stmt).all(),
                    ["participant_id", "participant", "site", "arm", "status", "withdrawn_on", "death_date",
                     "anchor_date"])
@@ -108,17 +117,17 @@ def _participants(study: Study, selection: Selection) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def _assessments(study: Study) -> pd.DataFrame:
+def _assessments(study: Study, selection: Selection) -> pd.DataFrame:
     stmt = (select(Assessment.id, Assessment.participant_id, Assessment.timepoint_id,
                    as_stored(func.coalesce(Assessment.completed_at, Assessment.started_at)))
             .join(Participant, Assessment.participant_id == Participant.id)
-            .where(Participant.study_id == study.id, Assessment.status.in_(COUNTED_STATUSES)))
+            .where(*_in_scope(study, selection), Assessment.status.in_(COUNTED_STATUSES)))
     frame = _frame(db.session.execute(stmt).all(), ["assessment_id", "participant_id", "timepoint_id", "when"])
     frame["when"] = pd.to_datetime(frame["when"], utc=True, format="ISO8601")
     return frame
 
 
-def _scores(study: Study, codes: list[str]) -> pd.DataFrame:
+def _scores(study: Study, selection: Selection, codes: list[str], every: bool = True) -> pd.DataFrame:
     """The scored values of the counted assessments, long (assessment_id, scale, value). The scores of a
     10,000-participant study are two million rows: the database folds them into one JSON object per
     assessment and hands all of them over as one text, which pyarrow parses at once (exports/bulk.py)."""
@@ -127,8 +136,9 @@ def _scores(study: Study, codes: list[str]) -> pd.DataFrame:
     lines = (select(line.label("line"))
              .join(Assessment, Score.assessment_id == Assessment.id)
              .join(Participant, Assessment.participant_id == Participant.id)
-             .where(Participant.study_id == study.id, Assessment.status.in_(COUNTED_STATUSES),
-                    Score.status == "scored", Score.value.is_not(None))
+             .where(*_in_scope(study, selection), Assessment.status.in_(COUNTED_STATUSES),
+                    Score.status == "scored", Score.value.is_not(None),
+                    *(() if every else (Score.scale_code.in_(codes),)))
              .group_by(Score.assessment_id))
     schema = pa.schema([("_id", pa.int64()), *((code, pa.float64()) for code in codes)])
     parsed = bulk.parse_lines(bulk.joined(lines), schema)
@@ -136,8 +146,9 @@ def _scores(study: Study, codes: list[str]) -> pd.DataFrame:
     matrix = np.column_stack([parsed.column(c).to_numpy(zero_copy_only=False) for c in codes]) if codes else \
         np.empty((len(ids), 0))
     rows, cols = np.nonzero(~np.isnan(matrix))
+    # the scale as a categorical of the study's codes: two million strings would make every lookup by scale slow
     return pd.DataFrame({"assessment_id": ids[rows],
-                         "scale": np.array(codes, dtype=object)[cols],
+                         "scale": pd.Categorical.from_codes(cols, categories=pd.Index(codes, dtype=object)),
                          "value": matrix[rows, cols]})
 
 
@@ -153,14 +164,14 @@ def _single_items(study: Study) -> list[tuple[Instrument, str, int]]:
     return found
 
 
-def _items(study: Study, item_ids: list[str]) -> pd.DataFrame:
+def _items(study: Study, selection: Selection, item_ids: list[str]) -> pd.DataFrame:
     if not item_ids:
         return pd.DataFrame({"assessment_id": pd.Series(dtype="int64"), "scale": pd.Series(dtype=object),
                              "value": pd.Series(dtype=float)})
     stmt = (select(ItemResponse.assessment_id, ItemResponse.item_id, ItemResponse.value)
             .join(Assessment, ItemResponse.assessment_id == Assessment.id)
             .join(Participant, Assessment.participant_id == Participant.id)
-            .where(Participant.study_id == study.id, Assessment.status.in_(COUNTED_STATUSES),
+            .where(*_in_scope(study, selection), Assessment.status.in_(COUNTED_STATUSES),
                    ItemResponse.item_id.in_(item_ids), ItemResponse.state == "answered",
                    ItemResponse.value.is_not(None)))
     frame = _frame(db.session.execute(stmt).all(), ["assessment_id", "scale", "value"])
@@ -224,28 +235,24 @@ def compute(study: Study, selection: Selection | None = None) -> Results:
     selection = selection or Selection()
     timepoints = [(t.position, t.code, t.label, t.target_day) for t in study.timepoints]
     people = _participants(study, selection)
-    visits = _assessments(study)
-    visits = visits.merge(people[["participant_id", "participant", "site", "arm", "anchor_date"]],
-                          on="participant_id", how="inner")
+    visits = _assessments(study, selection)
+    visits = visits.merge(people[["participant_id", "site", "arm", "anchor_date"]], on="participant_id", how="inner")
     position = {t.id: t.position for t in study.timepoints}
     visits["visit"] = visits["timepoint_id"].map(position).astype(int)
     visits["day"] = (visits["when"].dt.tz_localize(None).dt.normalize() - visits["anchor_date"]).dt.days
     scale_info = _scale_info(study)
-    scores = _scores(study, list(scale_info.index))
+    graded = set(scale_info.index[scale_info["type"] == GRADE_TYPE])
+    wanted = [c for c in scale_info.index if c in graded or not selection.scales or c in selection.scales]
+    scores = _scores(study, selection, wanted, every=len(wanted) == len(scale_info))
     singles = _single_items(study)
-    items = _items(study, [item_id for _, item_id, _ in singles])
+    items = _items(study, selection, [item_id for _, item_id, _ in singles])
     baseline = study.baseline_position
 
-    frame = scores.merge(visits[["assessment_id", "participant_id", "participant", "site", "arm", "visit", "day"]],
-                         on="assessment_id", how="inner")
-    graded = set(scale_info.index[scale_info["type"] == GRADE_TYPE])
-    scale_rows = frame[frame["scale"].isin(scale_info.index.difference(list(graded)))]
-    if selection.scales:
-        scale_rows = scale_rows[scale_rows["scale"].isin(selection.scales)]
+    frame = _with_visits(scores, visits)
+    scale_rows = frame[~frame["scale"].isin(graded)]
     grade_rows = frame[frame["scale"].isin(graded)]
-    item_rows = items.merge(visits[["assessment_id", "participant_id", "participant", "site", "arm", "visit", "day"]],
-                            on="assessment_id", how="inner")
-    symptom_rows = pd.concat([grade_rows, item_rows], ignore_index=True)
+    item_rows = _with_visits(items, visits)
+    symptom_rows = pd.concat([grade_rows.astype({"scale": object}), item_rows], ignore_index=True)
     if selection.terms:
         symptom_rows = symptom_rows[symptom_rows["scale"].isin(selection.terms)]
 
@@ -257,6 +264,39 @@ def compute(study: Study, selection: Selection | None = None) -> Results:
     for table in (scales, terms):
         table.insert(table.columns.get_loc("visit"), "timepoint", table["visit"].map(codes))
     return Results(scales, terms, ttd, km, curves, timepoints)
+
+
+VISIT_COLUMNS = ["participant_id", "site", "arm", "visit", "day"]
+
+
+def _with_visits(values: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:
+    """The values of counted assessments of the people selected, each with its visit's columns: a lookup by
+    assessment id, not a merge (merging copies every column of two million rows more than once)."""
+    where = pd.Index(visits["assessment_id"].astype("int64")).get_indexer(values["assessment_id"].astype("int64"))
+    kept = where >= 0
+    out = values[kept].reset_index(drop=True)
+    rows = where[kept]
+    for column in VISIT_COLUMNS:
+        out[column] = visits[column].iloc[rows].reset_index(drop=True)
+    return out
+
+
+def _pair_key(rows: pd.DataFrame, column: str = "scale") -> np.ndarray:
+    """One integer per participant and scale (the scale a categorical): what merges on both would match."""
+    scale = rows[column].cat
+    return rows["participant_id"].to_numpy(dtype=np.int64) * (len(scale.categories) + 1) + scale.codes.to_numpy()
+
+
+def _lookup(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The value of each wanted key (NaN where it has none); the first value where a key repeats."""
+    index = pd.Index(keys)
+    if not index.is_unique:
+        first = ~index.duplicated()
+        index, values = index[first], values[first]
+    if not len(index):
+        return np.full(len(wanted), np.nan)
+    where = index.get_indexer(wanted)
+    return np.where(where >= 0, np.asarray(values, dtype=float)[where], np.nan)
 
 
 def _scale_info(study: Study) -> pd.DataFrame:
@@ -282,12 +322,12 @@ SCALE_COLUMNS = ["instrument", "scale", "visit", "arm", "site", "n", "mean", "sd
                  "stable", "deteriorated", "threshold", "past_threshold"]
 
 
-def _with_baseline(rows: pd.DataFrame, baseline: int | None) -> pd.Series:
+def _with_baseline(rows: pd.DataFrame, baseline: int | None, column: str = "scale") -> pd.Series:
     """Each row's baseline value of the same participant and scale (NaN: none)."""
-    base = rows[rows["visit"] == baseline][["participant_id", "scale", "value"]]
-    merged = rows[["participant_id", "scale"]].merge(base.rename(columns={"value": "_base"}),
-                                                     on=["participant_id", "scale"], how="left")
-    return pd.Series(merged["_base"].to_numpy(), index=rows.index)
+    key = _pair_key(rows, column)
+    at_baseline = (rows["visit"] == baseline).to_numpy()
+    values = rows["value"].to_numpy(dtype=float)
+    return pd.Series(_lookup(key[at_baseline], values[at_baseline], key), index=rows.index)
 
 
 def _scale_results(study: Study, rows: pd.DataFrame, info: pd.DataFrame, baseline: int | None,
@@ -324,6 +364,7 @@ def _scale_results(study: Study, rows: pd.DataFrame, info: pd.DataFrame, baselin
     for column in ("change_mean", "change_sd", "change_ci_low", "change_ci_high", "improved", "stable",
                    "deteriorated"):
         out.loc[out["n_change"] == 0, column] = np.nan
+    out["scale"] = out["scale"].astype(object)
     out["instrument"] = out["scale"].map(info["instrument"])
     out["threshold"] = out["scale"].map(info["below"]).fillna(out["scale"].map(info["above"]))
     out = out.assign(_o=out["scale"].map(info["order"]), _a=_arm_order(study, out["arm"]),
@@ -360,6 +401,7 @@ def _term_results(study: Study, rows: pd.DataFrame, singles, baseline: int | Non
     if rows.empty or info.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in TERM_COLUMNS})
     rows = rows[rows["scale"].isin(info.index)].rename(columns={"scale": "variable"})
+    rows = rows.assign(variable=pd.Categorical(rows["variable"], categories=list(info.index)))
     grades = rows["value"].round().astype(int)
     for g in range(4):
         rows[f"grade_{g}"] = (grades == g).astype(int)
@@ -372,7 +414,7 @@ def _term_results(study: Study, rows: pd.DataFrame, singles, baseline: int | Non
     by_visit = _grouped(rows, ["variable", "visit"], selection, summarise).assign(summary=BY_VISIT)
     # per participant: the highest post-baseline grade; baseline-adjusted: that grade only when worse than baseline
     post = rows[rows["visit"] != baseline]
-    worst = post.groupby(["variable", "participant_id"], sort=False).agg(
+    worst = post.groupby(["variable", "participant_id"], sort=False, observed=True).agg(
         value=("value", "max"), arm=("arm", "first"), site=("site", "first")).reset_index()
     base = rows[rows["visit"] == baseline][["variable", "participant_id", "value"]].rename(columns={"value": "_b"})
     worst = worst.merge(base, on=["variable", "participant_id"], how="left")
@@ -383,6 +425,7 @@ def _term_results(study: Study, rows: pd.DataFrame, singles, baseline: int | Non
         frame = frame.assign(**{f"grade_{g}": (grades == g).astype(int) for g in range(4)})
         parts.append(_grouped(frame, ["variable"], selection, summarise).assign(summary=summary, visit=pd.NA))
     out = pd.concat(parts, ignore_index=True)
+    out["variable"] = out["variable"].astype(object)
     out["visit"] = pd.array([None if pd.isna(v) else int(v) for v in out["visit"]], dtype="Int64")
     n = out["n"].astype(float)
     counts = out[[f"grade_{g}" for g in range(4)]].to_numpy(dtype=float)
@@ -410,33 +453,49 @@ CENSOR_REASONS = ("last_assessment", "withdrawn", "died", "no_follow_up", "no_ba
 
 
 def _ttd(rows: pd.DataFrame, info: pd.DataFrame, people: pd.DataFrame, baseline: int | None) -> pd.DataFrame:
-    """One row per participant and scale with a score: days to deterioration or censoring."""
+    """One row per participant and scale with a score: days to deterioration or censoring. Computed on one
+    integer key per participant and scale, in numpy: a study of 10,000 participants has over a million rows."""
     if rows.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in TTD_COLUMNS})
-    keys = ["scale", "participant_id"]
-    pairs = rows[keys].drop_duplicates()
-    base = rows[rows["visit"] == baseline][keys + ["value"]].rename(columns={"value": "baseline_value"})
-    post = rows[rows["visit"] != baseline].merge(base, on=keys, how="inner")
-    signed = (post["value"] - post["baseline_value"]) * post["scale"].map(info["direction"])
-    post["day"] = post["day"].clip(lower=0)
-    worse = post[signed <= -MEANINGFUL_CHANGE].sort_values("day", kind="stable")
-    first = worse.drop_duplicates(keys)[keys + ["day", "value"]].rename(columns={"day": "event_day",
-                                                                             "value": "event_value"})
-    last = post.groupby(keys, sort=False)["day"].max().rename("last_day").reset_index()
-    out = pairs.merge(base, on=keys, how="left").merge(first, on=keys, how="left").merge(last, on=keys, how="left")
-    out = out.merge(people[["participant_id", "participant", "site", "arm", "status", "death_date"]],
-                    on="participant_id", how="left")
-    event = out["event_day"].notna()
-    has_base = out["baseline_value"].notna()
+    key = _pair_key(rows)
+    width = len(rows["scale"].cat.categories) + 1
+    visit = rows["visit"].to_numpy()
+    value = rows["value"].to_numpy(dtype=float)
+    day = np.clip(rows["day"].to_numpy(dtype=float), 0, None)
+    at_baseline = visit == baseline
+    pairs = np.unique(key)
+    base_of_row = _lookup(key[at_baseline], value[at_baseline], key)
+    post = ~at_baseline & ~np.isnan(base_of_row)
+    signed = (value - base_of_row) * rows["scale"].map(info["direction"]).to_numpy(dtype=float)
+    worse = post & (signed <= -MEANINGFUL_CHANGE)
+    # the first worse assessment of each pair (by day), and the last post-baseline day
+    order = np.lexsort((day[worse], key[worse]))
+    worse_keys, worse_days, worse_values = key[worse][order], day[worse][order], value[worse][order]
+    first = np.r_[True, worse_keys[1:] != worse_keys[:-1]] if len(worse_keys) else np.array([], dtype=bool)
+    event_day = _lookup(worse_keys[first], worse_days[first], pairs)
+    event_value = _lookup(worse_keys[first], worse_values[first], pairs)
+    last = pd.Series(day[post]).groupby(key[post]).max()
+    last_day = _lookup(last.index.to_numpy(), last.to_numpy(dtype=float), pairs)
+    baseline_value = _lookup(key[at_baseline], value[at_baseline], pairs)
+
+    participant_id = pairs // width
+    person = pd.Index(people["participant_id"].astype("int64")).get_indexer(participant_id)
+    scale = pd.Categorical.from_codes(pairs % width, categories=rows["scale"].cat.categories)
+    out = pd.DataFrame({"scale": scale, "baseline_value": baseline_value, "event_value": event_value})
+    for column in ("participant", "site", "arm", "status", "death_date"):
+        out[column] = people[column].iloc[person].to_numpy()
+    event = ~np.isnan(event_day)
+    has_base = ~np.isnan(baseline_value)
     out["event"] = pd.array(np.where(has_base, event.astype(int), pd.NA), dtype="Int64")
-    out["time"] = pd.array(np.where(event, out["event_day"], np.where(has_base, out["last_day"].fillna(0), np.nan)),
+    out["time"] = pd.array(np.where(event, event_day, np.where(has_base, np.nan_to_num(last_day), np.nan)),
                            dtype="Float64").astype("Int64")
     reason = np.select(
-        [~has_base, event, out["last_day"].isna(), out["death_date"].notna(), out["status"] == "withdrawn"],
+        [~has_base, event, np.isnan(last_day), out["death_date"].notna(), out["status"] == "withdrawn"],
         [CENSOR_REASONS[4], "", CENSOR_REASONS[3], CENSOR_REASONS[2], CENSOR_REASONS[1]],
         default=CENSOR_REASONS[0])
     out["censoring_reason"] = pd.array(np.where(reason == "", None, reason), dtype="string")
-    out["instrument"] = out["scale"].map(info["instrument"])
+    out["instrument"] = out["scale"].map(info["instrument"]).astype(object)
+    out["scale"] = out["scale"].astype(object)
     out = out.assign(_o=out["scale"].map(info["order"])).sort_values(["_o", "participant"], kind="stable")
     return out[TTD_COLUMNS].reset_index(drop=True)
 
@@ -451,19 +510,19 @@ def _kaplan_meier(study: Study, ttd: pd.DataFrame, timepoints, baseline: int | N
     at_risk = ttd[ttd["event"].notna()]
     if at_risk.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns}), {}
-    durations = at_risk["time"].astype(float)
-    events = at_risk["event"].astype(int)
+    durations = at_risk["time"].to_numpy(dtype=float)
+    events = at_risk["event"].to_numpy(dtype=int)
     rows, curves = [], {}
     for by_arm, by_site in _groupings(selection):
         keys = ["scale"] + (["arm"] if by_arm else []) + (["site"] if by_site else [])
-        for key, part in at_risk.groupby(keys, sort=False):
-            index = part.index
+        for key, where in at_risk.reset_index(drop=True).groupby(keys, sort=False).indices.items():
+            key = key if isinstance(key, tuple) else (key,)
             scale = key[0]
             arm = key[1] if by_arm else ALL
             site = key[-1] if by_site else ALL
-            days = durations[index].to_numpy()
-            curve = kaplan_meier(days, events[index].to_numpy(dtype=bool))
-            row = {"scale": scale, "arm": arm, "site": site, "n": len(index), "events": int(events[index].sum()),
+            days = durations[where]
+            curve = kaplan_meier(days, events[where].astype(bool))
+            row = {"scale": scale, "arm": arm, "site": site, "n": len(where), "events": int(events[where].sum()),
                    "median": _median(curve, "survival"), "median_ci_low": _median(curve, "low"),
                    "median_ci_high": _median(curve, "high")}
             survival = _survival_at(curve, [d for _, d in later])
@@ -483,10 +542,44 @@ def _kaplan_meier(study: Study, ttd: pd.DataFrame, timepoints, baseline: int | N
 
 def kaplan_meier(days: np.ndarray, events: np.ndarray) -> pd.DataFrame:
     """The Kaplan-Meier curve of right-censored times: `time` (0, then each distinct time observed),
-    `survival`, and its pointwise 95% band (`low`, `high`; log-log transform). Where the band is undefined
-    (survival 1 before any event, or 0 after the last) it is the survival itself."""
+    `survival`, and its pointwise 95% band (`low`, `high`; log-log transform, "exponential Greenwood"). Where
+    the band is undefined (survival 1 before any event, or 0 after the last) it is the survival itself.
+
+    Computed in numpy, the same figures as `scipy.stats.ecdf` on `CensoredData` with
+    `confidence_interval(method="log-log")` (tests/results checks both agree): SciPy's takes some 20 ms a
+    curve, and a study's page draws a curve per scale and arm."""
+    days = np.asarray(days, dtype=float)
+    events = np.asarray(events, dtype=bool)
     start = pd.DataFrame({"time": [0.0], "survival": [1.0], "low": [1.0], "high": [1.0]})
     if not events.any():  # nobody deteriorated: the curve stays at 1
+        return start
+    distinct = np.unique(days)
+    at_risk = len(days) - np.searchsorted(np.sort(days), distinct, side="left")
+    died = np.bincount(np.searchsorted(distinct, days[events]), minlength=len(distinct))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        survival_at = np.cumprod(1.0 - died / at_risk)
+        greenwood = np.cumsum(np.where(died > 0, died / (at_risk * (at_risk - died)), 0.0))
+        z = stats.norm.ppf(0.5 + CONFIDENCE / 2)
+        log_s = np.log(survival_at)
+        spread = z * np.sqrt(greenwood) / np.abs(log_s)
+        low_at = survival_at ** np.exp(spread)
+        high_at = survival_at ** np.exp(-spread)
+    undefined = ~np.isfinite(spread) | (survival_at <= 0) | (survival_at >= 1)
+    low_at = np.where(undefined, survival_at, low_at)
+    high_at = np.where(undefined, survival_at, high_at)
+    times = distinct[distinct > 0]
+    keep = distinct > 0
+    curve = pd.DataFrame({"time": times, "survival": survival_at[keep], "low": low_at[keep], "high": high_at[keep]})
+    if distinct[0] == 0 and died[0]:  # deteriorated on day 0: the curve starts below 1
+        first = survival_at[0]
+        start = pd.DataFrame({"time": [0.0], "survival": [first], "low": [first], "high": [first]})
+    return pd.concat([start, curve], ignore_index=True)
+
+
+def scipy_kaplan_meier(days: np.ndarray, events: np.ndarray) -> pd.DataFrame:
+    """The same curve by `scipy.stats.ecdf` (the reference `kaplan_meier` is tested against)."""
+    start = pd.DataFrame({"time": [0.0], "survival": [1.0], "low": [1.0], "high": [1.0]})
+    if not events.any():
         return start
     result = stats.ecdf(stats.CensoredData(uncensored=days[events], right=days[~events]))
     times = np.unique(days[days > 0])
@@ -498,7 +591,7 @@ def kaplan_meier(days: np.ndarray, events: np.ndarray) -> pd.DataFrame:
     curve = pd.DataFrame({"time": times, "survival": survival,
                           "low": np.where(np.isnan(low), survival, low),
                           "high": np.where(np.isnan(high), survival, high)})
-    if (days[events] == 0).any():  # deteriorated on day 0: the curve starts below 1
+    if (days[events] == 0).any():
         first = result.sf.evaluate([0.0])[0]
         start = pd.DataFrame({"time": [0.0], "survival": [first], "low": [first], "high": [first]})
     return pd.concat([start, curve], ignore_index=True)
@@ -506,11 +599,12 @@ def kaplan_meier(days: np.ndarray, events: np.ndarray) -> pd.DataFrame:
 
 def _median(curve: pd.DataFrame, column: str) -> float:
     """The first time `column` of the curve is at or below one half; blank (NaN) if it never is."""
-    below = curve.loc[curve[column] <= 0.5 + 1e-12, "time"]
-    return float(below.iloc[0]) if len(below) else math.nan
+    below = np.flatnonzero(curve[column].to_numpy() <= 0.5 + 1e-12)
+    return float(curve["time"].to_numpy()[below[0]]) if len(below) else math.nan
 
 
 def _survival_at(curve: pd.DataFrame, days: list[float]) -> list[float]:
     """The step function's value at each day (the last step at or before it)."""
     index = np.searchsorted(curve["time"].to_numpy(), np.asarray(days, dtype=float), side="right") - 1
-    return [float(curve["survival"].iloc[max(i, 0)]) for i in index]
+    survival = curve["survival"].to_numpy()
+    return [float(survival[max(i, 0)]) for i in index]

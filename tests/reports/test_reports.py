@@ -75,7 +75,7 @@ def test_report_page_shows_rounded_values_and_flags(client, made):
     assert "Worse" not in dy and "Above" not in dy
     composite = re.search(r'<tr data-scale="PROCTCAE_17_COMP">(.*?)</tr>', page, flags=re.S).group(1)
     assert re.findall(r'grade-(\d)"', composite) == ["1", "3"]
-    assert page.count('<img src="/staff/participants/') == 3
+    assert page.count('<img src="/staff/participants/') == 2  # C30 charts; the grades are a heat map
 
 
 @pytest.mark.parametrize("name", ["qlq_c30-functioning", "qlq_c30-symptoms", "pro_ctcae-composites"])
@@ -117,3 +117,14 @@ def test_report_access(app, client, study, made, create_study, create_staff):
     assert o.get(f"/staff/participants/{made.id}/charts/pro_ctcae-composites.svg").status_code == 404
     assert client.get("/staff/participants/999999/report").status_code == 404
     assert "/staff/login" in location(app.test_client().get(f"/staff/participants/{made.id}/report"))
+
+
+def test_grades_are_a_heat_map_with_a_legend_and_text_alternative(client, made):
+    """Issue 14: PRO-CTCAE grades per term x timepoint as an inline SVG heat map (colour and number), each
+    timepoint of the schedule in place, with a legend and a title and description for screen readers."""
+    html = client.get(f"/staff/participants/{made.id}/report").get_data(as_text=True)
+    heat = html.split('data-testid="heat-map"', 1)[1].split("</figure>", 1)[0]
+    assert 'role="img"' in heat and "<title" in heat and "<desc" in heat
+    for label in ("severe", "no grade", "baseline", "wk12", "wk24", "fu30"):
+        assert label in heat
+    assert "pro_ctcae-composites.svg" not in html  # the line chart of grades is replaced by the heat map
