@@ -332,3 +332,51 @@ def test_after_the_last_attempt_the_alert_says_no_more_retries_and_nothing_is_se
     login(client, NURSE)
     page = html(client.get("/staff/studies/NCT0000001/alerts?lang=en"))
     assert f"Email to {NURSE}: failed, no more retries" in page
+
+
+def _pending_urgent(app, study, create_participant) -> int:
+    """An urgent alert raised outside a request (as `close-expired` does): its emails wait for the command."""
+    assessment_id = create_participant(study, code="P-CLAIM").assessments["baseline"]
+    with app.app_context():
+        from pro_app.alerts.rules import raise_alerts
+        _complete(assessment_id, {"PROCTCAE_17_COMP": 3})
+        raise_alerts(db.session.get(Assessment, assessment_id))
+        db.session.commit()
+    assert [(c, s) for c, s, _, _ in _notifications(app)] == [("urgent", "pending")]
+    return assessment_id
+
+
+def test_an_email_another_process_is_sending_is_left_to_it_until_its_claim_expires(app, relay, study,
+                                                                                    create_participant, clock):
+    _pending_urgent(app, study, create_participant)
+    with app.app_context():
+        ids = list(db.session.scalars(select(AlertNotification.id)))
+        from pro_app.clock import utcnow
+        assert notify._claim(ids, utcnow())  # another process took it, and died before sending
+    assert "Sent 0 email(s)" in _notify(app).output and relay.received == []
+    clock.ahead(notify.CLAIM.total_seconds() + 1)
+    assert "Sent 1 email(s)" in _notify(app).output
+    assert len(relay.received) == 1
+
+
+def test_two_senders_at_the_same_moment_send_the_alert_once(app, relay, study, create_participant):
+    import threading
+
+    _pending_urgent(app, study, create_participant)
+    relay.delay = 1.0  # both are inside deliver() at once
+    barrier, results = threading.Barrier(2), []
+
+    def sender():
+        with app.app_context():
+            barrier.wait()
+            results.append(notify.deliver())
+            db.session.remove()
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(r.sent for r in results) == [0, 1]
+    assert len(relay.received) == 1
+    assert [(s, a) for _, s, a, _ in _notifications(app)] == [("sent", 1)]
