@@ -194,6 +194,13 @@ def _language(study: Study, email: str) -> str | None:
 def _send_group(relay: mail.SmtpConfig, ids: list[int], user: User, study: Study, text: tuple[str, str],
                 result: Delivered) -> None:
     subject, body = text
+    if not user.active:  # deactivated since the alert was raised: never emailed, never tried again
+        _record(ids, "the account is deactivated")
+        db.session.execute(update(AlertNotification).where(AlertNotification.id.in_(ids))
+                           .values(attempts=MAX_ATTEMPTS, next_attempt_at=None))
+        db.session.commit()
+        result.failed += 1
+        return
     try:
         mail.send(relay, messages.build(relay.sender, user.email, subject, body))
     except mail.SendFailed as failure:

@@ -167,7 +167,7 @@ def test_an_urgent_grade_answered_on_the_tablet_emails_the_recipients_of_that_si
     assert recipients == [NURSE] and message["To"] == NURSE and message["From"] == "pro-app@hospital.example"
     # No language known for the nurse: English, then Spanish.
     assert message["Subject"] == ("[pro-app] Urgent alert: study NCT0000001, site BCN / "
-                                  "[pro-app] Alerta urgente: estudio NCT0000001, sitio BCN")
+                                  "[pro-app] Alerta urgente: estudio NCT0000001, centro BCN")
     body = message.get_content()
     assert "4 urgent alerts were raised at one visit in study NCT0000001, site BCN." in body
     assert f"https://pro.hospital.example/staff/studies/NCT0000001/alerts?urgency=1&site=BCN#visit-{tablet}" in body
@@ -307,7 +307,7 @@ def test_review_alerts_go_in_one_digest_per_recipient_and_study_after_the_interv
     # The Miami nurse reads Spanish (the study says so) and only sees Miami.
     miami_mail = by_recipient[(OTHER_SITE,)]
     assert miami_mail["Subject"] == "[pro-app] 1 alerta para revisar: estudio NCT0000001"
-    assert "Site" not in miami_mail.get_content() and "Sitio MIA: 1 alerta" in miami_mail.get_content()
+    assert "Site" not in miami_mail.get_content() and "Centro MIA: 1 alerta" in miami_mail.get_content()
     for _, message in relay.received:
         for code in ("P-DIG-1", "P-DIG-2", "P-DIG-3"):
             assert code not in message.get_content()
@@ -380,3 +380,15 @@ def test_two_senders_at_the_same_moment_send_the_alert_once(app, relay, study, c
     assert sorted(r.sent for r in results) == [0, 1]
     assert len(relay.received) == 1
     assert [(s, a) for _, s, a, _ in _notifications(app)] == [("sent", 1)]
+
+
+def test_a_recipient_deactivated_before_the_email_goes_is_not_emailed(app, relay, study, create_participant):
+    _pending_urgent(app, study, create_participant)
+    with app.app_context():
+        from pro_app.models import User
+        db.session.scalar(select(User).where(User.email == NURSE)).active = False
+        db.session.commit()
+    _notify(app)
+    assert relay.received == []
+    assert [(s, a, e) for _, s, a, e in _notifications(app)] == [("failed", notify.MAX_ATTEMPTS,
+                                                                  "the account is deactivated")]
