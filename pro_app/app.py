@@ -8,6 +8,7 @@ from flask import Flask, redirect, url_for
 from werkzeug.routing import IntegerConverter
 
 from . import errors, i18n, transactions
+from .alerts import notify
 from .alerts.views import bp as alerts_bp
 from .api.views import bp as api_bp
 from .assessments.views import bp as assessments_bp
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         BABEL_TRANSLATION_DIRECTORIES=str(i18n.compile_catalogs(settings.instance_path / "translations")),
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
     )
+    notify.install(app)  # checks the SMTP settings: a relay that cannot be used stops start-up here
     library.init_app(app, settings.instruments_dir)
     db.init_app(app)
     with app.app_context():

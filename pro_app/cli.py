@@ -25,6 +25,8 @@ APP_COMMANDS = {
                "Write an analyst data set: items, scores, wide, proae, compliance or codebook."),
     "assessments": ("pro_app.cli_app", "assessments",
                     "Assessments: close-expired closes started ones whose window ended (partial or missed)."),
+    "alerts": ("pro_app.cli_app", "alerts",
+               "Alerts: notify emails the due alert notifications (new ones, retries, digests); run it from cron."),
     "backup": ("pro_app.cli_app", "backup_command",
                "Back up the database to one file (SQLite online backup or pg_dump, with a manifest)."),
     "restore": ("pro_app.cli_app", "restore_command", "Restore a backup file into an empty database."),

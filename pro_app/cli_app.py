@@ -18,6 +18,7 @@ from flask.cli import ScriptInfo
 from flask_migrate import upgrade as upgrade_database
 from waitress import serve as waitress_serve
 
+from .alerts import notify
 from .app import create_app
 from .assessments.closing import close_expired
 from .cli import APP_COMMANDS
@@ -159,6 +160,27 @@ def assessments() -> None:
 @with_app
 def close_expired_command() -> None:
     _echo_closed(close_expired())
+
+
+@click.group(help=_help("alerts"))
+def alerts() -> None:
+    pass
+
+
+@alerts.command("notify", help="Email what is due: urgent alerts not sent yet, failed emails whose retry time has "
+                "come, and digests. Never sends an alert twice; safe to run from cron every few minutes.")
+@with_app
+def notify_command() -> None:
+    if notify.config() is None:
+        raise click.ClickException("email is off: set PRO_APP_SMTP_URL and PRO_APP_SMTP_FROM (see README, "
+                                   "Configuration)")
+    done = notify.deliver()
+    click.echo(f"Sent {done.sent} email(s) about {done.alerts} alert notification(s); {done.failed} failed "
+               "(tried again later).")
+    for error in sorted(set(done.errors)):
+        click.echo(f"  failed: {error}", err=True)
+    if done.failed and not done.sent:
+        sys.exit(1)
 
 
 @click.group(help=_help("user"))

@@ -117,6 +117,19 @@ class Settings:
     #: or several (PRO_APP_ALLOWED_HOSTS, comma-separated; ".example.org" allows every name under it); with
     #: neither, only localhost, 127.0.0.1 and [::1] are answered
     allowed_hosts: tuple[str, ...] = ()
+    #: the SMTP relay that emails alerts (alerts/mail.py; README: Alert emails): smtp://[user[:password]@]host[:port]
+    #: or smtps://…; unset: no email is sent, and the alert pages say so
+    smtp_url: str | None = None
+    #: the sender of alert emails, e.g. pro-app@hospital.example (required with smtp_url)
+    smtp_from: str | None = None
+    #: starttls (the default for smtp://), ssl (the default for smtps://) or none (a relay on this machine only)
+    smtp_tls: str | None = None
+    #: seconds the relay may take to answer before an attempt counts as failed (and is retried later)
+    smtp_timeout_seconds: int = 10
+    #: the address staff open pro-app at (https://pro.hospital.example): the link in alert emails
+    public_url: str | None = None
+    #: hours between two digest emails of review-level alerts to one recipient about one study
+    alert_digest_hours: int = 1
     testing: bool = False
 
     @classmethod

@@ -29,6 +29,7 @@ from ..extensions import db, library
 from ..instruments import Threshold
 from ..models import Alert, Assessment, Score, Study, Timepoint
 from ..vocabulary import URGENCY_NAMES, Actor, AlertKind, AlertStatus, AssessmentStatus, ItemState
+from . import notify
 
 #: Scales of this type are graded (PRO-CTCAE composites): the grade rules look at them.
 GRADE_TYPE = "composite"
@@ -186,7 +187,8 @@ def reevaluate(assessment: Assessment, *, user_id: int, reason: str) -> list[Ale
 
 
 def raise_alerts(assessment: Assessment) -> list[Alert]:
-    """Alerts for the conditions the assessment meets and has no alert for yet; returns the new ones."""
+    """Alerts for the conditions the assessment meets and has no alert for yet; returns the new ones. Their
+    emails are queued in the same transaction and sent once it commits (notify.py)."""
     existing = set(db.session.execute(
         select(Alert.kind, Alert.source).where(Alert.assessment_id == assessment.id)).all())
     study_id = assessment.participant.study_id
@@ -194,4 +196,5 @@ def raise_alerts(assessment: Assessment) -> list[Alert]:
                     value=c.value, baseline_value=c.baseline)
               for c in conditions(assessment) if (c.kind, c.source) not in existing]
     db.session.add_all(alerts)
+    notify.queue(assessment, alerts)
     return alerts

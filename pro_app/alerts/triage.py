@@ -25,8 +25,9 @@ from ..models import (
     Timepoint,
     User,
 )
-from ..vocabulary import AlertStatus, AssessmentStatus
+from ..vocabulary import AlertStatus, AssessmentStatus, NotificationStatus
 from ..web.paging import Page
+from .notify import MAX_ATTEMPTS
 
 #: Visits (cards) per page.
 VISITS_PER_PAGE = 20
@@ -244,13 +245,18 @@ def _user_emails(ids: set[int]) -> dict[int, str]:
 
 
 def _notifications(alert_ids: list[int]) -> dict[int, list[tuple[str, str, str | None]]]:
+    """Each alert's emails: (address, status, the relay's last error); a failed one with no attempt left is
+    shown as `gave_up`."""
     if not alert_ids:
         return {}
     found: dict[int, list[tuple[str, str, str | None]]] = {}
-    for alert_id, email, status, error in db.session.execute(
-            select(AlertNotification.alert_id, User.email, AlertNotification.status, AlertNotification.last_error)
+    for alert_id, email, status, attempts, error in db.session.execute(
+            select(AlertNotification.alert_id, User.email, AlertNotification.status, AlertNotification.attempts,
+                   AlertNotification.last_error)
             .join(User, AlertNotification.user_id == User.id)
             .where(AlertNotification.alert_id.in_(alert_ids)).order_by(AlertNotification.id)):
+        if status == NotificationStatus.FAILED and attempts >= MAX_ATTEMPTS:
+            status = "gave_up"
         found.setdefault(alert_id, []).append((email, status, error))
     return found
 

@@ -26,7 +26,8 @@ bp = Blueprint("alerts", __name__, url_prefix="/staff")
 navigation.register("alerts.index", _l("Alerts"), order=30, count=triage.open_count)
 
 STATUS_LABELS = {"open": _l("Open"), "acknowledged": _l("Acknowledged"), "resolved": _l("Resolved by a correction")}
-NOTIFICATION_LABELS = {"pending": _l("waiting to be sent"), "sent": _l("sent"), "failed": _l("failed, will be retried")}
+NOTIFICATION_LABELS = {"pending": _l("waiting to be sent"), "sent": _l("sent"), "failed": _l("failed, will be retried"),
+                       "gave_up": _l("failed, no more retries")}
 AGE_LABELS = {"day": _l("Raised in the last 24 hours"), "week": _l("1 to 7 days old"),
               "older": _l("Older than 7 days")}
 

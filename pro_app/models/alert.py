@@ -38,7 +38,8 @@ class Alert(db.Model):
 
 
 class AlertNotification(db.Model):
-    """One recipient's email about one alert: sent on its own (urgent) or in the hourly digest (review)."""
+    """One recipient's email about one alert: sent on its own (urgent) or in the digest (review), after the
+    transaction that raised the alert commits (alerts/notify.py)."""
 
     __tablename__ = "alert_notification"
     __table_args__ = (UniqueConstraint("alert_id", "user_id"), one_of("channel", NotificationChannel),
@@ -53,5 +54,9 @@ class AlertNotification(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(300))  # the relay's answer to the last failed attempt
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: A failed attempt is tried again from then on (the backoff of alerts/notify.py); None: at once.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Set while one process is sending it: no other picks it up before then (never two emails).
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     alert: Mapped[Alert] = relationship()

@@ -12,7 +12,10 @@ import yaml
 from flask_babel import gettext as _
 
 from .. import safe_yaml
+from ..alerts.mail import valid_address
+from ..alerts.notify import recipient_entries
 from ..alerts.rules import DEFAULT_VALUES, default_rules, study_rules
+from ..alerts.services import ACTION_MAX, DEFAULT_ACTIONS, study_actions
 from ..extensions import library
 from ..i18n import current_language
 from ..models import Study, default_thresholds
@@ -23,7 +26,8 @@ FORMAT_VERSION = 2
 READS_FORMATS = (1, 2)
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 TOP_FIELDS = ("format", "code", "title", "anchor_event", "arms", "sites", "timepoints", "selections",
-              "thresholds", "alert_rules")
+              "thresholds", "alert_rules", "alert_actions", "alert_recipients", "alert_digest")
+RECIPIENT_FIELDS = ("email", "language")
 RULE_FIELDS = ("kind", "source", "value", "urgency", "enabled", "exclude_baseline")
 #: Format 1's one selection: the terms of the (one) instrument with selectable items.
 FORMAT_1_TERMS = "proctcae_terms"
@@ -38,6 +42,9 @@ MAX_SITE_NAME = 200
 MAX_ARMS = 50
 #: An alert rule's value is a grade, an answer or a score (0-100) or a change of one: far below this.
 MAX_RULE_VALUE = 1000
+#: A study's list of actions taken on an alert, and of who is emailed about its alerts.
+MAX_ACTIONS = 30
+MAX_RECIPIENTS = 50
 
 
 class StudyError(ValueError):
@@ -79,6 +86,9 @@ def definition_of(study: Study) -> dict[str, Any]:
         "selections": {instrument: list(terms) for instrument, terms in (study.selections or {}).items()},
         "thresholds": {code: dict(rule) for code, rule in (study.thresholds or {}).items()},
         "alert_rules": [dict(rule) for rule in study_rules(study)],
+        "alert_actions": study_actions(study),
+        "alert_recipients": [{k: e[k] for k in RECIPIENT_FIELDS if e.get(k)} for e in recipient_entries(study)],
+        "alert_digest": bool(study.alert_digest),
     }
 
 
@@ -375,6 +385,72 @@ def _validate_alert_rules(raw: Any, errors: list[str]) -> list[dict[str, Any]]:
     return rules
 
 
+def _validate_alert_actions(raw: Any, errors: list[str]) -> list[str]:
+    """The actions a nurse picks from when acknowledging (none given: the standard ones)."""
+    if raw is None or raw == []:
+        return list(DEFAULT_ACTIONS)
+    if not isinstance(raw, list):
+        errors.append(_("The actions taken on an alert must be a list of short texts."))
+        return []
+    actions: list[str] = []
+    for value in raw:
+        action = _text(value) if isinstance(value, str | int | float) and not isinstance(value, bool) else ""
+        if not action or len(action) > ACTION_MAX or any(ord(c) < 32 for c in action):
+            errors.append(_("Each action taken on an alert is a text of 1 to %(max)d characters on one line.",
+                            max=ACTION_MAX))
+        elif action in actions:
+            errors.append(_("The action %(action)s appears more than once.", action=action))
+        else:
+            actions.append(action)
+    if len(raw) > MAX_ACTIONS:
+        errors.append(_("A study may list at most %(max)d actions taken on an alert.", max=MAX_ACTIONS))
+    return actions
+
+
+def _validate_alert_recipients(raw: Any, errors: list[str]) -> list[dict[str, str]]:
+    """Who is emailed about the study's alerts: [{email, language (en or es, optional)}]; a plain address is
+    read as {email: address}."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        errors.append(_("The alert recipients must be a list of email addresses, each optionally with a "
+                        "language (en or es)."))
+        return []
+    recipients: list[dict[str, str]] = []
+    seen = set()
+    for n, entry in enumerate(raw, start=1):
+        entry = {"email": entry} if isinstance(entry, str) else entry
+        if not isinstance(entry, dict) or any(f not in RECIPIENT_FIELDS for f in entry):
+            errors.append(_("Alert recipient %(n)d must be an email address, or a mapping of email and "
+                            "language.", n=n))
+            continue
+        email = _text(entry.get("email")).lower() if isinstance(entry.get("email"), str) else ""
+        if not valid_address(email):
+            errors.append(_("Alert recipient %(n)d is not a valid email address.", n=n))
+            continue
+        language = entry.get("language")
+        if language is not None and language not in LANGUAGES:
+            errors.append(_("Alert recipient %(email)s: the language is en or es (or left out).", email=email))
+            continue
+        if email in seen:
+            errors.append(_("The alert recipient %(email)s appears more than once.", email=email))
+            continue
+        seen.add(email)
+        recipients.append({"email": email, **({"language": language} if language else {})})
+    if len(raw) > MAX_RECIPIENTS:
+        errors.append(_("A study may name at most %(max)d alert recipients.", max=MAX_RECIPIENTS))
+    return recipients
+
+
+def _validate_digest(raw: Any, errors: list[str]) -> bool:
+    if raw is None:
+        return False
+    if not isinstance(raw, bool):
+        errors.append(_("alert_digest is true or false."))
+        return False
+    return raw
+
+
 def validate(data: Any) -> dict[str, Any]:
     """A clean definition from untrusted data (a form, an uploaded file); StudyError lists every problem."""
     if not isinstance(data, dict):
@@ -404,6 +480,9 @@ def validate(data: Any) -> dict[str, Any]:
         "selections": _validate_selections(_format_1_selections(data, errors), errors),
         "thresholds": _validate_thresholds(data.get("thresholds"), errors),
         "alert_rules": _validate_alert_rules(data.get("alert_rules"), errors),
+        "alert_actions": _validate_alert_actions(data.get("alert_actions"), errors),
+        "alert_recipients": _validate_alert_recipients(data.get("alert_recipients"), errors),
+        "alert_digest": _validate_digest(data.get("alert_digest"), errors),
     }
     if not errors:
         errors.extend(_unselected(clean))

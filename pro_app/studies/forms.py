@@ -52,6 +52,18 @@ class StudyForm(FlaskForm):
                                                "worsening_grade, item_value, threshold, worsening_score), "
                                                "value, optional source (a scale or item), urgency (urgent, "
                                                "review or note), enabled and exclude_baseline."))
+    alert_actions = TextAreaField(_l("Actions taken on an alert"), validators=[Length(max=5000)],
+                                  description=_l("One per line: what a nurse can choose when acknowledging an "
+                                                 "alert. Leave empty for the standard list."))
+    alert_recipients = TextAreaField(_l("Who is emailed about urgent alerts"), validators=[Length(max=15000)],
+                                     description=_l("One email address per line, optionally followed by the "
+                                                    "language of the email (en or es; without it: English and "
+                                                    "Spanish). Only staff accounts with access to the "
+                                                    "participant's site are emailed."))
+    alert_digest = BooleanField(_l("Also email alerts to review, in one digest"),
+                                description=_l("Review-level alerts reach the same people in one summary email per "
+                                               "study, sent once the oldest has waited an hour (or the "
+                                               "interval the site set)."))
     reason = StringField(_l("Reason for the change"), validators=[Length(max=500)])
 
     def selection_fields(self) -> list[tuple[SelectField, StringField]]:
@@ -72,6 +84,10 @@ class StudyForm(FlaskForm):
         self.timepoints.data = to_yaml(definition["timepoints"])
         self.thresholds.data = to_yaml(definition["thresholds"])
         self.alert_rules.data = to_yaml(definition["alert_rules"])
+        self.alert_actions.data = "\n".join(definition.get("alert_actions") or ())
+        self.alert_recipients.data = "\n".join(
+            " ".join(filter(None, (e["email"], e.get("language")))) for e in definition.get("alert_recipients") or ())
+        self.alert_digest.data = bool(definition.get("alert_digest"))
 
     def definition(self) -> dict:
         """The fields as a definition for the services to validate (StudyError: YAML that does not parse)."""
@@ -103,7 +119,26 @@ class StudyForm(FlaskForm):
         arms = [a.strip() for a in (self.arms.data or "").split(",") if a.strip()]
         return {"code": self.code.data, "title": self.title.data, "anchor_event": self.anchor_event.data,
                 "arms": arms, "sites": parsed["sites"], "timepoints": parsed["timepoints"], "selections": selections,
-                "thresholds": parsed["thresholds"], "alert_rules": parsed["alert_rules"]}
+                "thresholds": parsed["thresholds"], "alert_rules": parsed["alert_rules"],
+                "alert_actions": _lines(self.alert_actions.data), "alert_recipients": self._recipients(),
+                "alert_digest": bool(self.alert_digest.data)}
+
+    def _recipients(self) -> list:
+        """`address` or `address language` per line, as the definition's entries (validated by services)."""
+        entries: list = []
+        for line in _lines(self.alert_recipients.data):
+            parts = line.split()
+            entry = {"email": parts[0]}
+            if len(parts) == 2 and "@" not in parts[1]:
+                entry["language"] = parts[1].lower()
+            elif len(parts) > 1:
+                entry["email"] = line  # two addresses on a line, or a note: not an address, the validation says
+            entries.append(entry)
+        return entries
+
+
+def _lines(text: str | None) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
 def study_form(**kwargs) -> StudyForm:

@@ -24,7 +24,9 @@ def create_study(data: Any, user: User, reason: str | None = None) -> Study:
     if find(clean["code"]) is not None:
         raise StudyExists([_("A study with code %(code)s already exists.", code=clean["code"])])
     study = Study(code=clean["code"], title=clean["title"], anchor_event=clean["anchor_event"], arms=clean["arms"],
-                  selections=clean["selections"], thresholds=clean["thresholds"], alert_rules=clean["alert_rules"])
+                  selections=clean["selections"], thresholds=clean["thresholds"], alert_rules=clean["alert_rules"],
+                  alert_actions=clean["alert_actions"], alert_recipients=clean["alert_recipients"],
+                  alert_digest=clean["alert_digest"])
     db.session.add(study)
     for site in clean["sites"]:
         db.session.add(Site(study=study, **site))
@@ -145,6 +147,8 @@ def update_study(study: Study, data: Any, user: User, reason: str) -> Study:
     study.title, study.anchor_event, study.arms = clean["title"], clean["anchor_event"], clean["arms"]
     study.selections, study.thresholds = clean["selections"], clean["thresholds"]
     study.alert_rules = clean["alert_rules"]
+    study.alert_actions, study.alert_recipients = clean["alert_actions"], clean["alert_recipients"]
+    study.alert_digest = clean["alert_digest"]
     _apply_sites(study, clean["sites"])
     added, moved = _apply_timepoints(study, clean["timepoints"])
     db.session.flush()

@@ -8,7 +8,9 @@ from flask_babel import lazy_gettext as _l
 
 from .. import access
 from ..access import ADMINS
+from ..alerts import notify
 from ..alerts.rules import default_rules
+from ..alerts.services import DEFAULT_ACTIONS
 from ..extensions import db, library
 from ..models import default_thresholds
 from ..web import navigation
@@ -35,7 +37,8 @@ def _example_definition() -> dict:
                 {"code": "wk12", "label": "Week 12", "target_day": 84, "window_before": 14, "window_after": 14,
                  "instruments": instruments}],
             "selections": {i.id: list(i.default_selection()) for i in library.selectable()},
-            "thresholds": default_thresholds(), "alert_rules": default_rules()}
+            "thresholds": default_thresholds(), "alert_rules": default_rules(), "alert_actions": list(DEFAULT_ACTIONS),
+            "alert_recipients": [], "alert_digest": False}
 
 
 @bp.get("/studies")
@@ -63,7 +66,7 @@ def new():
             errors, status = exc.messages, 400
         else:
             return redirect(url_for("participants.index", code=study.code))
-    return render_template("studies/edit.html", form=form, study=None, errors=errors), status
+    return render_template("studies/edit.html", form=form, study=None, errors=errors, unreachable=()), status
 
 
 @bp.route("/studies/<code>/edit", methods=["GET", "POST"])
@@ -90,7 +93,8 @@ def edit(code: str):
                 errors, status = exc.messages, 400
             else:
                 return redirect(url_for(".index"))
-    return render_template("studies/edit.html", form=form, study=study, errors=errors), status
+    return render_template("studies/edit.html", form=form, study=study, errors=errors,
+                           unreachable=notify.unreachable(study)), status
 
 
 @bp.get("/studies/<code>/export.yaml")
