@@ -76,11 +76,22 @@ def granted_site_codes(user: User, study: Study) -> tuple[str, ...]:
 
 
 def may_edit_study(user: User, study: Study) -> bool:
-    """Admins, and coordinators granted the whole study (not one site of it)."""
+    """Admins, and coordinators holding a study-manager grant for the study (granted the whole study)."""
     if user.role == Role.ADMIN:
         return True
     if user.role != Role.COORDINATOR:
         return False
     return db.session.scalar(select(StudyGrant.id).where(StudyGrant.user_id == user.id,
                                                          StudyGrant.study_id == study.id,
-                                                         StudyGrant.site_id.is_(None))) is not None
+                                                         StudyGrant.site_id.is_(None),
+                                                         StudyGrant.manager.is_(True))) is not None
+
+
+def may_create_study(user: User) -> bool:
+    """Admins, and coordinators who manage a study (a study-manager grant); the creator manages the new one."""
+    if user.role == Role.ADMIN:
+        return True
+    if user.role != Role.COORDINATOR:
+        return False
+    return db.session.scalar(select(StudyGrant.id).where(StudyGrant.user_id == user.id,
+                                                         StudyGrant.manager.is_(True)).limit(1)) is not None

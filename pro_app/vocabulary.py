@@ -108,6 +108,21 @@ class NotExpectedReason(StrEnum):
     WITHDRAWN = "withdrawn"  # withdrawn on or before the window's last day, follow-up not continued
 
 
+class Anchor(StrEnum):
+    """The events a timepoint's target day counts from; a participant's date of each is entered when known."""
+
+    ENROLMENT = "enrolment"
+    TREATMENT_START = "treatment_start"  # the study's anchor event (Participant.anchor_date)
+    TREATMENT_END = "treatment_end"
+
+
+ANCHOR_LABELS = {
+    Anchor.ENROLMENT: _l("Enrolment"),
+    Anchor.TREATMENT_START: _l("Start of treatment"),
+    Anchor.TREATMENT_END: _l("End of treatment"),
+}
+
+
 class SessionKind(StrEnum):
     STAFF = "staff"
     PATIENT = "patient"

@@ -136,6 +136,8 @@ SUBJECTS = [
            missing="blank: not withdrawn"),
     Column("follow_up_continues", "1 when questionnaires continue after withdrawal", "integer", FLAG),
     Column("death_date", "Date of death (site-local)", "date", missing="blank: no death recorded"),
+    Column("treatment_end", "Date of the end of study treatment (site-local; an anchor event)", "date",
+           missing="blank: not entered yet"),
 ]
 
 

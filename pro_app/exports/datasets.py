@@ -243,13 +243,13 @@ def subjects(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
     stmt = (select(Site.code, Participant.study_code, Participant.arm, Participant.language,
                    Participant.consent_date, Participant.anchor_date, bulk.as_stored(Participant.created_at),
                    Participant.status, Participant.withdrawn_on, Participant.withdrawn_reason,
-                   Participant.follow_up_continues, Participant.death_date)
+                   Participant.follow_up_continues, Participant.death_date, Participant.treatment_end)
             .join(Site, Participant.site_id == Site.id)
             .where(Participant.study_id == study.id).order_by(Participant.study_code))
     if filters.sites:
         stmt = stmt.where(Site.code.in_(filters.sites))
     names = ["site", "participant", "arm", "language", "consent_date", "anchor_date", "enrolled_at", "status",
-             "withdrawn_on", "withdrawn_reason", "follow_up_continues", "death_date"]
+             "withdrawn_on", "withdrawn_reason", "follow_up_continues", "death_date", "treatment_end"]
     rows = db.session.execute(stmt).all()
     for start in range(0, len(rows), chunks.CHUNK_PARTICIPANTS * 10):
         frame = bulk.rows_frame(rows[start:start + chunks.CHUNK_PARTICIPANTS * 10], names)
@@ -257,7 +257,7 @@ def subjects(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
         for column in ("site", "participant", "arm", "language", "status", "withdrawn_reason"):
             frame[column] = frame[column].astype("string")
         frame["enrolled_at"] = pd.to_datetime(frame["enrolled_at"], utc=True).astype("datetime64[us, UTC]")
-        for column in ("consent_date", "anchor_date", "withdrawn_on", "death_date"):  # a date type even when blank
+        for column in ("consent_date", "anchor_date", "withdrawn_on", "death_date", "treatment_end"):  # dates
             frame[column] = pd.array(frame[column].tolist(), dtype=pd.ArrowDtype(pa.date32()))
         frame["follow_up_continues"] = frame["follow_up_continues"].fillna(False).astype(bool).astype("int64")
         yield frame[[c.name for c in C.SUBJECTS]].reset_index(drop=True)

@@ -26,7 +26,9 @@ class Participant(db.Model):
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
     study_code: Mapped[str] = mapped_column(String(64))  # pseudonymous; never a name or record number
     language: Mapped[str] = mapped_column(String(8), default="en")  # preferred language: en | es
-    anchor_date: Mapped[date] = mapped_column(Date)  # e.g. first day of radiotherapy, site-local
+    anchor_date: Mapped[date] = mapped_column(Date)  # start of treatment (the study's anchor event), site-local
+    enrolled_on: Mapped[date | None] = mapped_column(Date)  # site-local; None (older rows): the day created
+    treatment_end: Mapped[date | None] = mapped_column(Date)  # end of study treatment, entered when known
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | withdrawn
     withdrawn_reason: Mapped[str | None] = mapped_column(String(500))
     # Subject data (CONSORT-PRO, ADSL): all optional, entered when known.

@@ -8,9 +8,10 @@ from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import utcnow
-from ..database import UTCDateTime
+from ..database import UTCDateTime, one_of
 from ..extensions import db, library
 from ..instruments import Instrument
+from ..vocabulary import Anchor
 
 
 def default_thresholds() -> dict[str, dict[str, float]]:
@@ -72,16 +73,23 @@ class Site(db.Model):
 
 class Timepoint(db.Model):
     __tablename__ = "timepoint"
-    __table_args__ = (UniqueConstraint("study_id", "code"),)
+    __table_args__ = (UniqueConstraint("study_id", "code"), one_of("anchor", Anchor))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("study.id"), index=True)
     code: Mapped[str] = mapped_column(String(32))  # baseline, wk12, …
-    label: Mapped[str] = mapped_column(String(120))
+    label: Mapped[str] = mapped_column(String(120))  # English
+    label_es: Mapped[str | None] = mapped_column(String(120))  # Spanish; None: the English label
     position: Mapped[int] = mapped_column(default=0)  # order in the schedule; also the visit number
-    target_day: Mapped[int] = mapped_column()  # days after the anchor date (0 = the anchor day)
+    #: The anchor event the target day counts from (vocabulary.Anchor): enrolment, start or end of treatment.
+    anchor: Mapped[str] = mapped_column(String(32), default="treatment_start", server_default="treatment_start")
+    target_day: Mapped[int] = mapped_column()  # days after the anchor's date (0 = the anchor day)
     window_before: Mapped[int] = mapped_column(default=0)  # days allowed before the target day
     window_after: Mapped[int] = mapped_column(default=0)  # days allowed after it
     instruments: Mapped[list] = mapped_column(JSON, default=list)  # instrument ids, in the order asked
 
     study: Mapped[Study] = relationship(back_populates="timepoints")
+
+    def label_in(self, language: str) -> str:
+        """The label in a language (the English one where no Spanish was given)."""
+        return (self.label_es if language == "es" else None) or self.label

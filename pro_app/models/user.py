@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import utcnow
@@ -37,5 +37,7 @@ class StudyGrant(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("study.id"), index=True)
     site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"))  # None: every site of the study
+    #: A study-manager grant (whole study only): the coordinator edits the study's setup and may create studies.
+    manager: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     user: Mapped[User] = relationship(back_populates="grants")

@@ -34,6 +34,12 @@ class ParticipantForm(FlaskForm):
 
 class ParticipantEditForm(ParticipantForm):
     study_code = None
+    anchor_date = DateField(_l("Start of treatment"), validators=[DataRequired(), within_calendar],
+                            description=_l("The site-local date of the study's anchor event."))
+    treatment_end = DateField(_l("End of treatment"), validators=[Optional(), within_calendar],
+                              description=_l("Enter it when known: timepoints counted from the end of treatment "
+                                             "are scheduled then."))
+    enrolled_on = DateField(_l("Date of enrolment"), validators=[Optional(), within_calendar])
     reason = StringField(_l("Reason for the change"), validators=[DataRequired(), Length(max=500)])
 
 

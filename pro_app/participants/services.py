@@ -9,7 +9,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from .. import access, audit
-from ..assessments.schedule import create_assessments, reschedule, site_today
+from ..assessments.schedule import create_assessments, local_today, reschedule, site_today
 from ..clock import utcnow
 from ..extensions import db
 from ..models import Participant, Site, Study, User
@@ -54,7 +54,7 @@ def enrol(study: Study, site: Site, study_code: str, language: str, anchor: date
     if participant_code_taken(study, study_code):
         raise ParticipantError([_("Participant %(code)s is already enrolled in this study.", code=study_code)])
     participant = Participant(study=study, site=site, study_code=study_code, language=language,
-                              anchor_date=anchor)
+                              anchor_date=anchor, enrolled_on=site_today_at(site))
     db.session.add(participant)
     db.session.flush()
     create_assessments(participant)
@@ -62,30 +62,50 @@ def enrol(study: Study, site: Site, study_code: str, language: str, anchor: date
     audit.record("participant.enrol", "participant", participant.id, actor=Actor.USER, user_id=user.id,
                  study_id=study.id, reason=reason,
                  new={"study_code": study_code, "site": site.code, "language": language,
-                      "anchor_date": anchor.isoformat()})
+                      "anchor_date": anchor.isoformat(), "enrolled_on": participant.enrolled_on.isoformat()})
     return participant
 
 
+def site_today_at(site: Site) -> date:
+    return local_today(site.timezone, utcnow())
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
 def change_participant(participant: Participant, *, site: Site, language: str, anchor: date, user: User,
-                       reason: str) -> list[dict]:
-    """Change site, language or anchor date. A new anchor date moves only the assessments not yet started;
-    the audit trail keeps the old and new dates of each. Returns the moves."""
+                       reason: str, treatment_end: date | None = None, enrolled_on: date | None = None,
+                       keep_dates: tuple[str, ...] = ()) -> dict:
+    """Change site, language or anchor dates (start of treatment, end of treatment, enrolment; a name in
+    `keep_dates` is left as it is; an empty enrolment date keeps the one there is). New anchor dates move
+    only the assessments not yet started, and give the timepoints counting from a newly known date their
+    assessment; the audit trail keeps the old and new
+    dates of each. Returns the reschedule's {"moved", "kept", "added"} lists."""
+    dates = {"treatment_end": treatment_end, "enrolled_on": enrolled_on}
+    dates = {k: v for k, v in dates.items() if k not in keep_dates}
+    if dates.get("enrolled_on", date.min) is None:
+        del dates["enrolled_on"]  # left empty: the enrolment day stays (it is never unknown)
     old = {"site": participant.site.code, "language": participant.language,
-           "anchor_date": participant.anchor_date.isoformat()}
-    moves = []
-    if anchor != participant.anchor_date:
-        moves = reschedule(participant, anchor)
+           "anchor_date": participant.anchor_date.isoformat(), "treatment_end": _iso(participant.treatment_end),
+           "enrolled_on": _iso(participant.enrolled_on)}
     participant.site, participant.site_id, participant.language = site, site.id, language
-    new = {"site": site.code, "language": language, "anchor_date": anchor.isoformat()}
+    changes = reschedule(participant, anchor, **dates)
+    new = {"site": site.code, "language": language, "anchor_date": anchor.isoformat(),
+           "treatment_end": _iso(participant.treatment_end), "enrolled_on": _iso(participant.enrolled_on)}
     if old != new:
         audit.record("participant.update", "participant", participant.id, actor=Actor.USER, user_id=user.id,
-                     study_id=participant.study_id, old=old, new=new, reason=reason)
-    for move in moves:
+                     study_id=participant.study_id, old={k: v for k, v in old.items() if v != new[k]},
+                     new={k: v for k, v in new.items() if v != old[k]}, reason=reason)
+    for move in changes["moved"]:
         audit.record("assessment.reschedule", "assessment", move["assessment_id"], actor=Actor.USER,
                      user_id=user.id, study_id=participant.study_id, old=move["old"], new=move["new"],
                      reason=reason)
+    for added in changes["added"]:
+        audit.record("assessment.schedule", "assessment", added["assessment_id"], actor=Actor.USER,
+                     user_id=user.id, study_id=participant.study_id, new=added["new"], reason=reason)
     db.session.flush()
-    return moves
+    return changes
 
 
 def code_contains(search: str):

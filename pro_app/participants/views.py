@@ -3,14 +3,16 @@ site / language / anchor date, withdraw. Every change goes through participants/
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
 from .. import access
 from ..access import EDITORS
-from ..assessments.schedule import site_today
+from ..assessments.schedule import awaiting, site_today
 from ..clock import utcnow
-from ..i18n import LANGUAGE_NAMES
-from ..vocabulary import ParticipantStatus
+from ..i18n import LANGUAGE_NAMES, current_language
+from ..vocabulary import ANCHOR_LABELS, ParticipantStatus
 from ..web.forms import ActionForm, form_errors
 from ..web.guards import keeps_input, roles_required
 from ..web.lookups import participant_or_404, study_or_404
@@ -76,6 +78,7 @@ def detail(participant_id: int):
     today = site_today(participant, utcnow())
     rows = [(a, a.effective_status(today)) for a in participant_assessments(participant)]
     return render_template("participants/detail.html", participant=participant, rows=rows,
+                           awaiting=awaiting(participant), anchor_labels=ANCHOR_LABELS, language=current_language(),
                            today=today, form=ActionForm(), language_names=LANGUAGE_NAMES)
 
 
@@ -94,9 +97,15 @@ def edit(participant_id: int):
         errors, status = form_errors(form), 400
     else:
         site = next(s for s in sites if s.id == form.site.data)
-        services.change_participant(participant, site=site, language=form.language.data,
-                                    anchor=form.anchor_date.data, user=g.user, reason=form.reason.data.strip())
-        return redirect(url_for(".detail", participant_id=participant.id))
+        changes = services.change_participant(
+            participant, site=site, language=form.language.data, anchor=form.anchor_date.data, user=g.user,
+            reason=form.reason.data.strip(), treatment_end=form.treatment_end.data,
+            enrolled_on=form.enrolled_on.data)
+        if not any(changes.values()):
+            return redirect(url_for(".detail", participant_id=participant.id))
+        return render_template("participants/rescheduled.html", participant=participant, changes=changes,
+                               iso_date=date.fromisoformat,
+                               labels={t.code: t.label_in(current_language()) for t in participant.study.timepoints})
     return render_template("participants/edit.html", participant=participant, form=form,
                            errors=errors), status
 

@@ -19,7 +19,7 @@ from ..alerts.services import ACTION_MAX, DEFAULT_ACTIONS, study_actions
 from ..extensions import library
 from ..i18n import current_language
 from ..models import Study, default_thresholds
-from ..vocabulary import URGENCY_NAMES, AlertKind
+from ..vocabulary import URGENCY_NAMES, AlertKind, Anchor
 
 #: Format 2 names each selection by its instrument (`selections`); format 1 had `proctcae_terms`, still read.
 FORMAT_VERSION = 2
@@ -32,7 +32,8 @@ RULE_FIELDS = ("kind", "source", "value", "urgency", "enabled", "exclude_baselin
 #: Format 1's one selection: the terms of the (one) instrument with selectable items.
 FORMAT_1_TERMS = "proctcae_terms"
 SITE_FIELDS = ("code", "name", "timezone")
-TIMEPOINT_FIELDS = ("code", "label", "target_day", "window_before", "window_after", "instruments")
+TIMEPOINT_FIELDS = ("code", "label", "label_es", "anchor", "target_day", "window_before", "window_after",
+                    "instruments")
 LANGUAGES = ("en", "es")
 #: Bounds on a schedule: a target day within ten years either side of the anchor, windows up to ten years,
 #: so no saved study can later put a date past the calendar (every enrolment would fail).
@@ -79,7 +80,9 @@ def definition_of(study: Study) -> dict[str, Any]:
         "arms": list(study.arms or ()),
         "sites": [{"code": s.code, "name": s.name, "timezone": s.timezone} for s in study.sites],
         "timepoints": [
-            {"code": t.code, "label": t.label, "target_day": t.target_day, "window_before": t.window_before,
+            {"code": t.code, "label": t.label, "label_es": t.label_es,
+             "anchor": str(t.anchor or Anchor.TREATMENT_START),
+             "target_day": t.target_day, "window_before": t.window_before,
              "window_after": t.window_after, "instruments": list(t.instruments)}
             for t in sorted(study.timepoints, key=lambda t: t.position)
         ],
@@ -139,7 +142,7 @@ def _whole_number(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and re.fullmatch(r"-?\d{1,6}", value.strip()):
+    if isinstance(value, str) and re.fullmatch(r"-?\d{1,15}", value.strip()):
         return int(value)
     return None
 
@@ -256,10 +259,15 @@ def _validate_timepoints(raw: Any, errors: list[str]) -> list[dict]:
             errors.append(_("Timepoint code %(code)s appears more than once.", code=code))
         seen.add(code)
         label = _text(entry.get("label")) or code
-        if len(label) > MAX_LABEL:
+        label_es = _text(entry.get("label_es")) or None
+        if len(label) > MAX_LABEL or len(label_es or "") > MAX_LABEL:
             errors.append(_("Timepoint %(code)s: the label may have at most %(max)d characters.", code=code,
                             max=MAX_LABEL))
-        timepoints.append({"code": code, "label": label,
+        anchor = _text(entry.get("anchor")) or Anchor.TREATMENT_START
+        if anchor not in {a.value for a in Anchor}:
+            errors.append(_("Timepoint %(code)s: the anchor must be one of %(anchors)s.", code=code,
+                            anchors=", ".join(a.value for a in Anchor)))
+        timepoints.append({"code": code, "label": label, "label_es": label_es, "anchor": str(anchor),
                            **_timepoint_days(code, entry, errors),
                            "instruments": _timepoint_instruments(code, entry, known, errors)})
     return timepoints

@@ -7,11 +7,11 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from .. import audit
-from ..assessments.schedule import window
+from .. import access, audit
+from ..assessments.schedule import anchor_dates, anchor_of, window
 from ..extensions import db
 from ..models import Assessment, Participant, Site, Study, StudyGrant, Timepoint, User
-from ..vocabulary import Actor, AssessmentStatus, ParticipantStatus
+from ..vocabulary import Actor, AssessmentStatus, ParticipantStatus, Role
 from .definition import StudyError, StudyExists, definition_of, parse_yaml, validate
 
 
@@ -33,6 +33,9 @@ def create_study(data: Any, user: User, reason: str | None = None) -> Study:
     for position, tp in enumerate(clean["timepoints"], start=1):
         db.session.add(Timepoint(study=study, position=position, **tp))
     db.session.flush()
+    if user.role == Role.COORDINATOR:  # a study manager who creates a study manages it
+        db.session.add(StudyGrant(user_id=user.id, study_id=study.id, site_id=None, manager=True))
+        db.session.flush()
     db.session.refresh(study)
     audit.record("study.create", "study", study.id, actor=Actor.USER, user_id=user.id, study_id=study.id,
                  new=definition_of(study), reason=reason)
@@ -106,29 +109,33 @@ def _apply_timepoints(study: Study, entries: list[dict]) -> tuple[list[Timepoint
             db.session.add(timepoint)
             added.append(timepoint)
             continue
-        timing = (timepoint.target_day, timepoint.window_before, timepoint.window_after)
+        timing = (timepoint.anchor, timepoint.target_day, timepoint.window_before, timepoint.window_after)
         timepoint.position = position
         for field, value in entry.items():
             setattr(timepoint, field, value)
-        if timing != (entry["target_day"], entry["window_before"], entry["window_after"]):
+        if timing != (entry["anchor"], entry["target_day"], entry["window_before"], entry["window_after"]):
             moved.append(timepoint)
     return added, moved
 
 
 def _reschedule(study: Study, added: list[Timepoint], moved: list[Timepoint]) -> None:
     """Assessments not yet started follow their timepoint's new timing; a new timepoint joins the schedule of
-    every active participant."""
+    every active participant whose date of its anchor event is known (the others await that date)."""
     for timepoint in moved:
         for assessment in db.session.scalars(select(Assessment).where(Assessment.timepoint_id == timepoint.id,
                                                                       Assessment.status == AssessmentStatus.SCHEDULED,
                                                                       Assessment.started_at.is_(None))):
-            assessment.target_date, assessment.window_start, assessment.window_end = window(
-                assessment.participant.anchor_date, timepoint)
+            anchor = anchor_dates(assessment.participant).get(anchor_of(timepoint))
+            if anchor is not None:
+                assessment.target_date, assessment.window_start, assessment.window_end = window(anchor, timepoint)
     for timepoint in added:
         active = select(Participant).where(Participant.study_id == study.id,
                                            Participant.status == ParticipantStatus.ACTIVE)
         for participant in db.session.scalars(active):
-            target, start, end = window(participant.anchor_date, timepoint)
+            anchor = anchor_dates(participant).get(anchor_of(timepoint))
+            if anchor is None:
+                continue
+            target, start, end = window(anchor, timepoint)
             db.session.add(Assessment(participant=participant, timepoint=timepoint, target_date=target,
                                       window_start=start, window_end=end))
 
@@ -170,6 +177,9 @@ def import_definition(text: str, user: User, reason: str | None, *, confirm_upda
     existing = find(clean["code"])
     if existing is None:
         return create_study(clean, user, reason), True
+    if not access.may_edit_study(user, existing):
+        raise StudyError([_("You may not change study %(code)s: it needs a study-manager grant for it.",
+                            code=existing.code)])
     if not confirm_update:
         raise StudyExists([_("Study %(code)s already exists. Confirm to update it from this file.",
                              code=existing.code)])

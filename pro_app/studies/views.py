@@ -7,7 +7,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from .. import access
-from ..access import ADMINS
 from ..alerts import notify
 from ..alerts.rules import default_rules
 from ..alerts.services import DEFAULT_ACTIONS
@@ -15,7 +14,7 @@ from ..extensions import db, library
 from ..models import default_thresholds
 from ..web import navigation
 from ..web.forms import form_errors
-from ..web.guards import keeps_input, roles_required, staff_required
+from ..web.guards import keeps_input, staff_required
 from ..web.lookups import study_or_404
 from . import services
 from .definition import StudyError, StudyExists, definition_of, to_yaml
@@ -32,10 +31,10 @@ def _example_definition() -> dict:
     instruments = list(library.registry.ids)
     return {"code": "", "title": "", "anchor_event": "Start of radiotherapy", "sites": EXAMPLE_SITES,
             "timepoints": [
-                {"code": "baseline", "label": "Baseline", "target_day": 0, "window_before": 14, "window_after": 3,
-                 "instruments": instruments},
-                {"code": "wk12", "label": "Week 12", "target_day": 84, "window_before": 14, "window_after": 14,
-                 "instruments": instruments}],
+                {"code": "baseline", "label": "Baseline", "label_es": "Basal", "anchor": "treatment_start",
+                 "target_day": 0, "window_before": 14, "window_after": 3, "instruments": instruments},
+                {"code": "wk12", "label": "Week 12", "label_es": "Semana 12", "anchor": "treatment_start",
+                 "target_day": 84, "window_before": 14, "window_after": 14, "instruments": instruments}],
             "selections": {i.id: list(i.default_selection()) for i in library.selectable()},
             "thresholds": default_thresholds(), "alert_rules": default_rules(), "alert_actions": list(DEFAULT_ACTIONS),
             "alert_recipients": [], "alert_digest": False}
@@ -46,17 +45,34 @@ def _example_definition() -> dict:
 def index():
     listed = db.session.scalars(access.visible_studies(g.user)).all()
     editable = {s.id for s in listed if access.may_edit_study(g.user, s)}
-    return render_template("studies/list.html", studies=listed, editable=editable)
+    return render_template("studies/list.html", studies=listed, editable=editable,
+                           may_create=access.may_create_study(g.user))
+
+
+def _row_action(form):
+    """A form re-shown with its rows changed when a row button (add, remove, move, term set, search) was
+    pressed; None when Save was."""
+    action = form.row_action(request.form)
+    if action is None:
+        return None
+    rows = form.apply_action(action)
+    shown = study_form(formdata=None)
+    shown.fill_rows(rows)
+    return shown
 
 
 @bp.route("/studies/new", methods=["GET", "POST"])
 @keeps_input
-@roles_required(ADMINS)
+@staff_required
 def new():
+    if not access.may_create_study(g.user):
+        abort(403)
     form = study_form()
     errors, status = [], 200
     if request.method == "GET":
         form.fill(_example_definition())
+    elif (changed := _row_action(form)) is not None:
+        form = changed
     elif not form.validate():
         errors, status = form_errors(form), 400
     else:
@@ -80,6 +96,9 @@ def edit(code: str):
     errors, status = [], 200
     if request.method == "GET":
         form.fill(definition_of(study))
+    elif (changed := _row_action(form)) is not None:
+        form = changed
+        form.code.data = study.code
     else:
         form.code.data = study.code  # the code is the study's identity; the form cannot change it
         if not form.validate():
@@ -107,8 +126,10 @@ def export(code: str):
 
 @bp.route("/studies/import", methods=["GET", "POST"])
 @keeps_input
-@roles_required(ADMINS)
+@staff_required
 def import_():
+    if not access.may_create_study(g.user):
+        abort(403)
     form = ImportForm()
     errors, status, pending = [], 200, None
     if request.method == "POST":

@@ -68,9 +68,14 @@ class UserEditForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.role.choices = _role_choices()
         choices = []
-        for value, study, site in services.grant_options():
-            label = (_("%(study)s: all sites", study=study.code) if site is None
-                     else _("%(study)s: site %(site)s only", study=study.code, site=f"{site.code} ({site.name})"))
+        for value, study, site, manager in services.grant_options():
+            if manager:
+                label = _("%(study)s: all sites, and manages the study (edits its setup, may create studies)",
+                          study=study.code)
+            elif site is None:
+                label = _("%(study)s: all sites", study=study.code)
+            else:
+                label = _("%(study)s: site %(site)s only", study=study.code, site=f"{site.code} ({site.name})")
             choices.append(SelectChoice(value, label))
         self.grants.choices = choices
 

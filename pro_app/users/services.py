@@ -62,53 +62,71 @@ def email_taken(email: str) -> bool:
     return db.session.scalar(select(User.id).where(User.email == email.strip().lower())) is not None
 
 
-# --- grants: "study id" (every site) or "study id:site id" -------------------------------------------------
+# --- grants: "study id" (every site), "study id:m" (every site, study manager) or "study id:site id" ----------
 
-def grant_value(study_id: int, site_id: int | None) -> str:
-    return f"{study_id}" if site_id is None else f"{study_id}:{site_id}"
-
-
-def parse_grant(value: str) -> tuple[int, int | None]:
-    study, _sep, site = value.partition(":")
-    return int(study), (int(site) if site else None)
+MANAGER = "m"
 
 
-def grant_options() -> list[tuple[str, Study, Site | None]]:
-    """Every grant an admin can give: each study whole, then each of its sites."""
+def grant_value(study_id: int, site_id: int | None, manager: bool = False) -> str:
+    if site_id is not None:
+        return f"{study_id}:{site_id}"
+    return f"{study_id}:{MANAGER}" if manager else f"{study_id}"
+
+
+def parse_grant(value: str) -> tuple[int, int | None, bool]:
+    """(study id, site id or None, study manager); ValueError for a value that is none of the forms."""
+    study, _sep, rest = value.partition(":")
+    if rest == MANAGER:
+        return int(study), None, True
+    return int(study), (int(rest) if rest else None), False
+
+
+def grant_options() -> list[tuple[str, Study, Site | None, bool]]:
+    """Every grant an admin can give: each study whole, whole as its study manager, then each of its sites."""
     options = []
     for study in db.session.scalars(select(Study).order_by(Study.code)):
-        options.append((grant_value(study.id, None), study, None))
-        options.extend((grant_value(study.id, site.id), study, site) for site in study.sites)
+        options.append((grant_value(study.id, None), study, None, False))
+        options.append((grant_value(study.id, None, True), study, None, True))
+        options.extend((grant_value(study.id, site.id), study, site, False) for site in study.sites)
     return options
 
 
 def grant_labels(user: User) -> list[str]:
-    """Readable grants ('NCT01', 'NCT01/BCN'), in a stable order (for the list and the audit trail)."""
+    """Readable grants ('NCT01', 'NCT01 (manager)', 'NCT01/BCN'), in a stable order (for the list and the
+    audit trail)."""
     labels = []
     for grant in user.grants:
         study = db.session.get(Study, grant.study_id)
         site = db.session.get(Site, grant.site_id) if grant.site_id else None
-        labels.append(study.code if site is None else f"{study.code}/{site.code}")
+        if site is not None:
+            labels.append(f"{study.code}/{site.code}")
+        else:
+            labels.append(f"{study.code} (manager)" if grant.manager else study.code)
     return sorted(labels)
 
 
 def current_grants(user: User) -> list[str]:
-    return sorted(grant_value(gr.study_id, gr.site_id) for gr in user.grants)
+    return sorted(grant_value(gr.study_id, gr.site_id, bool(gr.manager)) for gr in user.grants)
 
 
 def _set_grants(user: User, values: list[str]) -> None:
-    """Make the user's grants exactly these (no duplicates; a whole-study grant makes its site grants moot)."""
-    wanted = {parse_grant(v) for v in values}
-    whole = {study for study, site in wanted if site is None}
-    wanted = {(study, site) for study, site in wanted if site is None or study not in whole}
+    """Make the user's grants exactly these (no duplicates; a whole-study grant makes its site grants moot,
+    and a study-manager grant is a whole-study grant)."""
+    parsed = {parse_grant(v) for v in values}
+    managed = {study for study, _site, manager in parsed if manager}
+    whole = {study for study, site, _manager in parsed if site is None}
+    wanted = {(study, None, True) for study in managed}
+    wanted |= {(study, None, False) for study, site, _m in parsed if site is None and study not in managed}
+    wanted |= {(study, site, False) for study, site, _m in parsed if site is not None and study not in whole}
     for grant in list(user.grants):
-        key = (grant.study_id, grant.site_id)
+        key = (grant.study_id, grant.site_id, bool(grant.manager))
         if key in wanted:
             wanted.discard(key)
         else:
             user.grants.remove(grant)
-    for study_id, site_id in sorted(wanted, key=lambda k: (k[0], k[1] or 0)):
-        user.grants.append(StudyGrant(study_id=study_id, site_id=site_id))
+    db.session.flush()
+    for study_id, site_id, manager in sorted(wanted, key=lambda k: (k[0], k[1] or 0)):
+        user.grants.append(StudyGrant(study_id=study_id, site_id=site_id, manager=manager))
 
 
 def end_staff_sessions(user_id: int, reason: str, *, keep_current: bool) -> None:

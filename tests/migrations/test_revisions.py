@@ -132,12 +132,21 @@ def _notification_retries(table: str, row: Row) -> Row:
     return row | {"next_attempt_at": None, "claimed_until": None} if table == "alert_notification" else row
 
 
+def _setup_and_anchors(table: str, row: Row) -> Row:
+    if table == "study_grant":  # the seed's grant is a coordinator's, for the whole study
+        return row | {"manager": row["site_id"] is None}
+    if table == "timepoint":
+        return row | {"label_es": None, "anchor": "treatment_start"}
+    return row | {"enrolled_on": None, "treatment_end": None} if table == "participant" else row
+
+
 #: What each migration does to rows that exist (migrations that only add tables, indexes or checks: none).
 FORWARD: dict[str, Change] = {"b3d5f0a1c2e4": _alert_kinds, "d2f7a9c3e5b1": _selections,
                               "e4b7c1d9a2f3": _subject_data, "e4a1c7d9b2f3": _alert_rules,
                               "e4b8c1d6f2a7": _shown_at, "e5c2a8d1f4b6": _partial_and_early,
                               "e5d3b9f2a6c8": _corrections, "f2c6a8e1d4b7": _alert_triage,
-                              "f3b1d7e9a2c4": _shown_time_in_the_cookie, "a7d3e9f1c5b2": _notification_retries}
+                              "f3b1d7e9a2c4": _shown_time_in_the_cookie, "a7d3e9f1c5b2": _notification_retries,
+                              "a7c3e9f1b5d2": _setup_and_anchors}
 
 
 #: Revision ids from the first to the head.

@@ -120,10 +120,10 @@ def test_a_20_or_5000_digit_number_in_an_imported_study_is_a_clear_400(app, clie
 
 @pytest.mark.parametrize("field", ["timepoints", "thresholds", "alert_rules", "sites"])
 def test_a_5000_digit_number_in_the_study_form_is_a_clear_400(app, client, admin, field):  # noqa: F811
-    text = {"timepoints": "- {code: b, target_day: " + "9" * 5000 + ", instruments: [qlq_c30]}\n",
+    text = {"timepoints": [{"code": "b", "target_day": "9" * 5000, "instruments": ["qlq_c30"]}],
             "thresholds": "PF2: {below: " + "9" * 5000 + "}\n",
             "alert_rules": "- {kind: grade_at_least, value: " + "9" * 5000 + ", urgency: urgent}\n",
-            "sites": "- {code: " + "9" * 5000 + ", name: X, timezone: UTC}\n"}[field]
+            "sites": [{"code": "9" * 5000, "name": "X", "timezone": "UTC"}]}[field]
     r = post(client, "/staff/studies/new", study_form(**{field: text}))
     assert r.status_code == 400
     assert studies_count(app) == 0
@@ -142,7 +142,7 @@ def test_deep_nesting_in_study_yaml_is_a_clear_400(app, client, admin, depth):  
     r = post(client, "/staff/studies/import", {"definition": import_text(nested)})
     assert r.status_code == 400
     assert "nested too deeply" in html(r) or "not valid YAML" in html(r)  # libyaml itself stops at 1,000
-    r = post(client, "/staff/studies/new", study_form(timepoints=nested))
+    r = post(client, "/staff/studies/new", study_form(thresholds=nested))
     assert r.status_code == 400
     assert studies_count(app) == 0
 
@@ -164,8 +164,9 @@ def test_a_yaml_alias_bomb_is_refused_fast(app, client, admin):  # noqa: F811
     assert r.status_code == 400
     assert "Aliases (*name) are not accepted" in html(r)
     assert elapsed < 1.0, elapsed
+    token = csrf_token(html(client.get("/staff/studies/new")))  # the form page itself is not what is timed
     started = time.perf_counter()
-    r = post(client, "/staff/studies/new", study_form(timepoints=bomb))
+    r = client.post("/staff/studies/new", data={**study_form(thresholds=bomb), "csrf_token": token})
     assert r.status_code == 400
     assert time.perf_counter() - started < 1.0
     assert studies_count(app) == 0

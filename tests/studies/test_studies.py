@@ -13,6 +13,7 @@ from pro_app.extensions import db
 from pro_app.models import Assessment, AuditEvent, Site, Study, StudyGrant
 from tests.support.http import csrf_token, login
 from tests.support.kiosk import html
+from tests.support.study_form import study_fields
 
 TIMEPOINTS = """
 - {code: baseline, label: Baseline, target_day: 0, window_before: 14, window_after: 3,
@@ -35,12 +36,12 @@ def study_form(**changes) -> dict:
             "term_set__pro_ctcae": "", "terms__pro_ctcae": "17, 9, 1", "sites": SITES, "timepoints": TIMEPOINTS,
             "thresholds": "PF2: {below: 83}\nFA: {above: 39}\n", "reason": ""}
     data.update(changes)
-    return data
+    return study_fields(data)
 
 
 def post(client, url: str, data: dict, **kwargs):
     token = csrf_token(html(client.get(url)))
-    return client.post(url, data={**data, "csrf_token": token}, **kwargs)
+    return client.post(url, data={**study_fields(data), "csrf_token": token}, **kwargs)
 
 
 def errors_of(page: str) -> str:
@@ -90,7 +91,7 @@ def test_a_term_set_fills_the_terms(app, client, admin):
     ({"sites": "[]"}, "At least one site is required"),
     ({"thresholds": "XX: {below: 3}"}, "Thresholds name an unknown scale: XX."),
     ({"thresholds": "PF2: {under: 3}"}, "The threshold for PF2 must be either below or above a number from 0 to 100."),
-    ({"timepoints": "- {code: baseline"}, "Timepoints (YAML): the text is not valid YAML."),
+    ({"thresholds": "PF2: {below"}, "Thresholds for flags (YAML): the text is not valid YAML."),
     ({"code": "NCT 1"}, "The study code is required and may use only letters"),
     ({"alert_rules": "- {kind: grade_at_most, urgency: urgent}"}, "Alert rule 1 has an unknown kind"),
     ({"alert_rules": "- {kind: threshold, urgency: soon}"}, "Alert rule 1 needs an urgency: urgent, review or note."),
@@ -175,8 +176,8 @@ def test_export_then_import_into_a_fresh_database_gives_the_same_study(app, clie
     assert r.status_code == 200 and "attachment" in r.headers["Content-Disposition"]
     exported = r.get_data(as_text=True)
     assert yaml.safe_load(exported)["timepoints"][1] == {
-        "code": "wk12", "label": "wk12", "target_day": 84, "window_before": 14, "window_after": 14,
-        "instruments": ["qlq_c30", "qlq_br45", "pro_ctcae"]}
+        "code": "wk12", "label": "wk12", "label_es": None, "anchor": "treatment_start", "target_day": 84,
+        "window_before": 14, "window_after": 14, "instruments": ["qlq_c30", "qlq_br45", "pro_ctcae"]}
 
     reset_database(app)
     fresh = app.test_client()
@@ -219,9 +220,27 @@ def test_import_of_a_bad_file_is_a_400(client, admin, text, message):
     assert r.status_code == 400 and message in html(r)
 
 
-def test_coordinator_of_the_whole_study_edits_it_not_another(client, create_study, create_staff):
+def make_manager(app, staff, study) -> None:
+    with app.app_context():
+        db.session.scalar(select(StudyGrant).where(StudyGrant.user_id == staff.id,
+                                                   StudyGrant.study_id == study.id)).manager = True
+        db.session.commit()
+
+
+def test_coordinator_of_the_whole_study_without_a_manager_grant_cannot_edit_or_create(client, create_study,
+                                                                                        create_staff):
+    mine = create_study("NCT-A")
+    login(client, create_staff(studies=[mine]).email)
+    assert client.get("/staff/studies/NCT-A/edit").status_code == 403
+    assert client.get("/staff/studies/new").status_code == 403
+    assert client.get("/staff/studies/import").status_code == 403
+    assert "/staff/studies/new" not in html(client.get("/staff/studies"))
+
+
+def test_study_manager_edits_their_study_not_another(app, client, create_study, create_staff):
     mine, other = create_study("NCT-A"), create_study("NCT-B")
     staff = create_staff(studies=[mine])
+    make_manager(app, staff, mine)
     login(client, staff.email)
     assert client.get("/staff/studies/NCT-A/edit").status_code == 200
     page = html(client.get("/staff/studies"))
@@ -229,8 +248,6 @@ def test_coordinator_of_the_whole_study_edits_it_not_another(client, create_stud
     for url in ("/staff/studies/NCT-B/edit", "/staff/studies/NCT-B/export.yaml", "/staff/studies/NCT-B/participants",
                 "/staff/studies/NCT-B/participants/new", "/staff/studies/NOPE/edit"):
         assert client.get(url).status_code == 404, url
-    assert client.get("/staff/studies/new").status_code == 403
-    assert client.get("/staff/studies/import").status_code == 403
     assert other.code == "NCT-B"
 
 
