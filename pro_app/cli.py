@@ -22,7 +22,7 @@ APP_COMMANDS = {
     "demo": ("pro_app.cli_app", "demo_command", "Seed (or top up) the demo study DEMO with N participants."),
     "user": ("pro_app.cli_app", "user", "Staff accounts."),
     "export": ("pro_app.cli_app", "export_command",
-               "Write an analyst data set: items, scores, wide, proae, compliance or codebook."),
+               "Write an analyst data set (items, scores, wide, CDISC sdtm_qs, adqs, fhir, ... or codebook)."),
     "assessments": ("pro_app.cli_app", "assessments",
                     "Assessments: close-expired closes started ones whose window ended (partial or missed)."),
     "alerts": ("pro_app.cli_app", "alerts",
@@ -32,6 +32,8 @@ APP_COMMANDS = {
     "restore": ("pro_app.cli_app", "restore_command", "Restore a backup file into an empty database."),
     "datapackage": ("pro_app.cli_app", "datapackage_command",
                     "Write a study's codebook as a Frictionless datapackage.json (types the CSV exports)."),
+    "define": ("pro_app.cli_app", "define_command",
+               "Write define.xml (Define-XML 2.1) for a study's CDISC data sets: sdtm_qs, suppqs, adsl, adqs."),
     "db": ("flask_migrate.cli", "db", "Perform database migrations (Flask-Migrate: upgrade, downgrade, …)."),
 }
 

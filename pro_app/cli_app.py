@@ -229,6 +229,27 @@ def datapackage_command(study_code, output) -> None:
         output.write_text(text, encoding="utf-8")
 
 
+@click.command("define", help=_help("define"))
+@click.option("--study", "study_code", required=True, help="Study code, e.g. DEMO")
+@click.option("--stylesheet", help="Name a Define-XML stylesheet next to the file (e.g. define2-1.xsl, from "
+                                   "CDISC), so a browser shows it formatted.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="file (default: stdout)")
+@with_app
+def define_command(study_code, stylesheet, output) -> None:
+    from .exports.define import define_xml
+
+    try:
+        data = define_xml(study_by_code(study_code), stylesheet=stylesheet)
+    except ExportError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.rollback()
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        output.write_bytes(data)
+
+
 @click.command("export", help=_help("export"))
 @click.option("--study", "study_code", required=True, help="Study code, e.g. DEMO")
 @click.option("--dataset", required=True, type=click.Choice(DATASETS))

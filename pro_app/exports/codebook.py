@@ -32,6 +32,7 @@ def dataset_columns(study: Study) -> dict[str, list[C.Column]]:
         "sdtm_qs": [_qs_values(c, instruments.values()) for c in C.SDTM_QS],
         "suppqs": C.SUPPQS,
         "adsl": [replace(c, values=arms) if c.name in ("ARM", "TRT01P", "TRT01A") else c for c in C.ADSL],
+        "adqs": [_adqs_values(c, list(instruments.values()), arms) for c in C.ADQS],
         "wide": C.IDENTIFIERS + C.WIDE_ROW + [C.item_column(owner[i], i) for i in item_cols]
         + [C.scale_column(owner[s], s) for s in scale_cols],
     }
@@ -47,6 +48,24 @@ def dataset_columns(study: Study) -> dict[str, list[C.Column]]:
         ] + [C.item_column(i, c, proae=True) for i in graded for c in study_items(study, i)] + [
             C.scale_column(i, c) for i in graded for c in study_scales(study, i)]
     return per_dataset
+
+
+def _adqs_values(column: C.Column, instruments, arms: str) -> C.Column:
+    """ADQS's parameters, their names, categories and criteria, and the treatments (the study's arms)."""
+    from .adqs import criterion, paramcd, parameters
+    from .cdisc import category
+    params = parameters(instruments)
+    listed = {
+        "PARAMCD": [f"{paramcd(s)} = {s.name.en}" for _, s in params],
+        "PARAM": [f"{s.name.en} = {s.name.en}" for _, s in params],
+        "PARCAT1": [f"{category(i)} = {i.title.en}" for i in instruments],
+        "CRIT1": list(dict.fromkeys(f"{criterion(s)} = {criterion(s)}" for _, s in params)),
+    }
+    if column.name in listed:
+        return replace(column, values="; ".join(listed[column.name]))
+    if column.name in ("TRT01P", "TRT01A", "TRTP", "TRTA"):
+        return replace(column, values=arms)
+    return column
 
 
 def _qs_values(column: C.Column, instruments) -> C.Column:
@@ -86,6 +105,7 @@ TITLES = {
     "sdtm_qs": "SDTM QS: questionnaire records",
     "suppqs": "SDTM SUPPQS: language and mode",
     "adsl": "ADaM ADSL: subject-level analysis data",
+    "adqs": "ADaM ADQS: questionnaire scores",
     "codebook": "Codebook: every column of every data set",
 }
 

@@ -234,3 +234,44 @@ def scale_column(instrument: Instrument, code: str) -> Column:
     return Column(code, f"{scale.name.en} ({kind})", "number", "", instrument.id, "",
                   "blank: not scored (insufficient or not applicable; see the scores data set)")
 
+
+
+#: ADaM ADQS (BDS), one record per participant, scale (every scale score and PRO-CTCAE composite grade: a
+#: parameter) and assessment, built from the scores data set. PARAMCD, PARAM, PARCAT1 and CRIT1 values: the
+#: study's instruments (codebook.py). No derived (DTYPE) records: every record is an observed score.
+ADQS = [
+    Column("STUDYID", "Study Identifier", "string"),
+    Column("USUBJID", "Unique Subject Identifier", "string"),
+    Column("SUBJID", "Subject Identifier for the Study", "string"),
+    Column("SITEID", "Study Site Identifier", "string"),
+    Column("TRT01P", "Planned Treatment for Period 01", "string", missing="blank: not assigned"),
+    Column("TRT01A", "Actual Treatment for Period 01", "string",
+           missing="the planned arm (pro-app records no actual treatment)"),
+    Column("TRTP", "Planned Treatment", "string", missing="blank: not assigned"),
+    Column("TRTA", "Actual Treatment", "string", missing="the planned arm"),
+    Column("ASEQ", "Analysis Sequence Number", "integer", missing="1, 2, ... within each subject"),
+    Column("PARAMCD", "Parameter Code", "string"),
+    Column("PARAM", "Parameter", "string"),
+    Column("PARCAT1", "Parameter Category 1", "string"),
+    Column("AVAL", "Analysis Value", "number",
+           missing="blank: not scored (fewer answers than the half rule needs, or gated out)"),
+    Column("BASE", "Baseline Value", "number", missing="blank: no baseline score"),
+    Column("ABLFL", "Baseline Record Flag", "string", "Y = yes",
+           missing="blank: not the scored baseline record"),
+    Column("CHG", "Change from Baseline", "number",
+           missing="blank on baseline records and when AVAL or BASE is blank"),
+    Column("PCHG", "Percent Change from Baseline", "number", missing="blank as CHG, and when BASE is 0"),
+    Column("AVISIT", "Analysis Visit", "string"),
+    Column("AVISITN", "Analysis Visit (N)", "integer"),
+    Column("ADT", "Analysis Date", "date", missing="site-local completion date; blank: not completed"),
+    Column("ADY", "Analysis Relative Day", "integer", missing="day 1 = the anchor date (RFSTDT); blank without ADT"),
+    Column("ANL01FL", "Analysis Record Flag 01", "string", "Y = yes",
+           missing="blank: no analysis value (the record is not used)"),
+    Column("CRIT1", "Analysis Criterion 1", "string"),
+    Column("CRIT1FL", "Criterion 1 Evaluation Result Flag", "string", "Y = yes; N = no",
+           missing="blank when CHG is blank"),
+    Column("SRCDOM", "Source Data", "string", "SCORES = pro-app's scores data set"),
+    Column("SRCVAR", "Source Variable", "string", "value = the score"),
+    Column("SRCSEQ", "Source Sequence Number", "integer",
+           missing="assessment_id of the scores row (with the scale of PARAMCD)"),
+]

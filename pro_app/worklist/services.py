@@ -205,6 +205,10 @@ DOWNLOAD_DATASETS = {
     "results_scales": _l("Results: scales (one row per scale, timepoint and arm)"),
     "results_terms": _l("Results: symptoms (one row per term, timepoint and arm)"),
     "ttd": _l("Time to deterioration (one row per participant and scale)"),
+    "sdtm_qs": _l("CDISC SDTM QS (one record per item per assessment)"),
+    "suppqs": _l("CDISC SDTM SUPPQS (language and mode of the QS records)"),
+    "adsl": _l("CDISC ADaM ADSL (one record per participant)"),
+    "adqs": _l("CDISC ADaM ADQS (one record per score per assessment)"),
     "codebook": _l("Codebook"),
 }
 DOWNLOAD_FORMATS = {"csv": "CSV", "xlsx": "XLSX", "sav": "SPSS", "dta": "Stata", "xpt": "SAS (XPT)"}

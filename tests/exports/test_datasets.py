@@ -217,7 +217,7 @@ def test_codebook_has_one_row_per_exported_column(demo):
     codebook = read_csv(export_bytes(demo.app, "DEMO", "codebook"), na_filter=False)
     headers = {name: list(read_csv(export_bytes(demo.app, "DEMO", name)).columns)
                for name in ("items", "scores", "wide", "proae", "compliance", "subjects", "alerts", "sdtm_qs",
-                            "suppqs", "adsl", "results_scales", "results_terms", "ttd")}
+                            "suppqs", "adsl", "adqs", "results_scales", "results_terms", "ttd")}
     described = {name: list(group["column"]) for name, group in codebook.groupby("dataset", sort=False)}
     assert described == headers
     assert (codebook["label"].str.strip() != "").all()

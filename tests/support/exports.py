@@ -39,7 +39,7 @@ from pro_app.settings import Settings
 from tests.support.cli import preserved_logging
 from tests.support.database import own_database
 
-DATASETS = ("items", "scores", "wide", "proae", "compliance", "sdtm_qs", "suppqs", "adsl", "codebook")
+DATASETS = ("items", "scores", "wide", "proae", "compliance", "sdtm_qs", "suppqs", "adsl", "adqs", "codebook")
 FORMATS = ("csv", "parquet", "xlsx", "dta", "sav", "xpt")
 
 

@@ -283,6 +283,20 @@ def test_study_download_csv_and_xlsx_are_audited_and_safe(app, client, study, ri
         assert events[0].new["rows"] == 4
 
 
+def test_study_download_offers_the_cdisc_data_sets_as_sas_transport(app, client, study, create_staff):
+    staff = create_staff(role="analyst", studies=[study])
+    login(client, staff.email)
+    dashboard = html(client.get(f"/staff/studies/{study.code}/dashboard"))
+    for dataset in ("sdtm_qs", "suppqs", "adsl", "adqs"):
+        assert f'href="/staff/studies/{study.code}/download/{dataset}/xpt"' in dashboard, dataset
+    r = client.get(f"/staff/studies/{study.code}/download/adqs/xpt")
+    assert r.status_code == 200 and r.headers["Content-Disposition"] == f'attachment; filename="{study.code}_adqs.xpt"'
+    assert r.get_data().startswith(b"HEADER RECORD*******LIBRARY HEADER RECORD!!!!!!!")
+    with app.app_context():
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "export")).one()
+        assert (event.user_id, event.new["dataset"], event.new["format"]) == (staff.id, "adqs", "xpt")
+
+
 def test_study_download_refuses_unknown_data_sets_and_formats(client, study, create_staff):
     staff = create_staff(studies=[study])
     login(client, staff.email)
