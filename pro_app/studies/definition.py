@@ -23,7 +23,7 @@ FORMAT_VERSION = 2
 READS_FORMATS = (1, 2)
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 TOP_FIELDS = ("format", "code", "title", "anchor_event", "arms", "sites", "timepoints", "selections",
-              "thresholds", "alert_rules")
+              "thresholds", "alert_rules", "double_entry")
 RULE_FIELDS = ("kind", "source", "value", "urgency", "enabled", "exclude_baseline")
 #: Format 1's one selection: the terms of the (one) instrument with selectable items.
 FORMAT_1_TERMS = "proctcae_terms"
@@ -79,6 +79,7 @@ def definition_of(study: Study) -> dict[str, Any]:
         "selections": {instrument: list(terms) for instrument, terms in (study.selections or {}).items()},
         "thresholds": {code: dict(rule) for code, rule in (study.thresholds or {}).items()},
         "alert_rules": [dict(rule) for rule in study_rules(study)],
+        "double_entry": bool(study.double_entry),
     }
 
 
@@ -375,6 +376,16 @@ def _validate_alert_rules(raw: Any, errors: list[str]) -> list[dict[str, Any]]:
     return rules
 
 
+def _validate_double_entry(raw: Any, errors: list[str]) -> bool:
+    """Whether paper forms are keyed twice: true or false (absent: false)."""
+    if raw is None:
+        return False
+    if not isinstance(raw, bool):
+        errors.append(_("double_entry must be true or false."))
+        return False
+    return raw
+
+
 def validate(data: Any) -> dict[str, Any]:
     """A clean definition from untrusted data (a form, an uploaded file); StudyError lists every problem."""
     if not isinstance(data, dict):
@@ -404,6 +415,7 @@ def validate(data: Any) -> dict[str, Any]:
         "selections": _validate_selections(_format_1_selections(data, errors), errors),
         "thresholds": _validate_thresholds(data.get("thresholds"), errors),
         "alert_rules": _validate_alert_rules(data.get("alert_rules"), errors),
+        "double_entry": _validate_double_entry(data.get("double_entry", False), errors),
     }
     if not errors:
         errors.extend(_unselected(clean))

@@ -52,6 +52,9 @@ class StudyForm(FlaskForm):
                                                "worsening_grade, item_value, threshold, worsening_score), "
                                                "value, optional source (a scale or item), urgency (urgent, "
                                                "review or note), enabled and exclude_baseline."))
+    double_entry = BooleanField(_l("Double data entry of paper forms"),
+                                description=_l("Each paper form is keyed twice, by two staff members, and stored "
+                                               "once both keyings agree (differences decided item by item)."))
     reason = StringField(_l("Reason for the change"), validators=[Length(max=500)])
 
     def selection_fields(self) -> list[tuple[SelectField, StringField]]:
@@ -72,6 +75,7 @@ class StudyForm(FlaskForm):
         self.timepoints.data = to_yaml(definition["timepoints"])
         self.thresholds.data = to_yaml(definition["thresholds"])
         self.alert_rules.data = to_yaml(definition["alert_rules"])
+        self.double_entry.data = bool(definition.get("double_entry"))
 
     def definition(self) -> dict:
         """The fields as a definition for the services to validate (StudyError: YAML that does not parse)."""
@@ -103,7 +107,8 @@ class StudyForm(FlaskForm):
         arms = [a.strip() for a in (self.arms.data or "").split(",") if a.strip()]
         return {"code": self.code.data, "title": self.title.data, "anchor_event": self.anchor_event.data,
                 "arms": arms, "sites": parsed["sites"], "timepoints": parsed["timepoints"], "selections": selections,
-                "thresholds": parsed["thresholds"], "alert_rules": parsed["alert_rules"]}
+                "thresholds": parsed["thresholds"], "alert_rules": parsed["alert_rules"],
+                "double_entry": bool(self.double_entry.data)}
 
 
 def study_form(**kwargs) -> StudyForm:

@@ -24,7 +24,8 @@ def create_study(data: Any, user: User, reason: str | None = None) -> Study:
     if find(clean["code"]) is not None:
         raise StudyExists([_("A study with code %(code)s already exists.", code=clean["code"])])
     study = Study(code=clean["code"], title=clean["title"], anchor_event=clean["anchor_event"], arms=clean["arms"],
-                  selections=clean["selections"], thresholds=clean["thresholds"], alert_rules=clean["alert_rules"])
+                  selections=clean["selections"], thresholds=clean["thresholds"], alert_rules=clean["alert_rules"],
+                  double_entry=clean["double_entry"])
     db.session.add(study)
     for site in clean["sites"]:
         db.session.add(Site(study=study, **site))
@@ -144,7 +145,7 @@ def update_study(study: Study, data: Any, user: User, reason: str) -> Study:
     old = definition_of(study)
     study.title, study.anchor_event, study.arms = clean["title"], clean["anchor_event"], clean["arms"]
     study.selections, study.thresholds = clean["selections"], clean["thresholds"]
-    study.alert_rules = clean["alert_rules"]
+    study.alert_rules, study.double_entry = clean["alert_rules"], clean["double_entry"]
     _apply_sites(study, clean["sites"])
     added, moved = _apply_timepoints(study, clean["timepoints"])
     db.session.flush()
