@@ -134,10 +134,11 @@ def parse_choice(instrument: Instrument, item_id: str, choice: str) -> tuple[int
 def record(assessment: Assessment, instrument: Instrument, item_id: str, *, value: int | None,
            option_code: str | None, state: str, language: str, mode: str, actor: str,
            user_id: int | None = None, reason: str | None = None, correction: bool = False,
-           shown_at: datetime | None = None) -> ItemResponse:
+           shown_at: datetime | None = None, answered_at: datetime | None = None) -> ItemResponse:
     """Store what happened to one item; a repeat of the same response (a double tap) changes nothing.
 
     `shown_at`: when the tablet showed the item's page for this answer (stored beside answered_at).
+    `answered_at`: when it was answered, if not now (a paper form: the date on the paper).
 
     Only a staff `correction` (with its reason) may change a completed or partial assessment; nothing
     changes one marked not done or closed as missed. A change made by anyone but the patient needs the
@@ -160,20 +161,21 @@ def record(assessment: Assessment, instrument: Instrument, item_id: str, *, valu
         if correction:  # the answer keeps the time it was given; the correction gets its own
             row.corrected_at, row.correction_reason = utcnow(), reason.strip()
         else:
-            row.language, row.mode, row.answered_at, row.shown_at = language, mode, utcnow(), shown_at
+            row.language, row.mode, row.shown_at = language, mode, shown_at
+            row.answered_at = answered_at or utcnow()
         audit.record("item.change", "item_response", row.id, actor=actor, user_id=user_id,
                      study_id=assessment.participant.study_id, old=old | {"item": item_id}, new=new,
-                     reason=reason.strip() if reason else "changed by the patient")
+                     reason=reason.strip() if actor != Actor.PATIENT else (reason or "changed by the patient"))
     else:
         row = ItemResponse(assessment=assessment, instrument_id=instrument.id, instrument_version=part.version,
                            item_id=item_id, value=value, option_code=option_code, state=state,
-                           language=language, mode=mode, shown_at=shown_at)
+                           language=language, mode=mode, shown_at=shown_at, answered_at=answered_at or utcnow())
         if correction:
             row.corrected_at, row.correction_reason = utcnow(), (reason or "").strip() or None
         db.session.add(row)
         rows[item_id] = row
     if assessment.status == AssessmentStatus.SCHEDULED:
-        assessment.status, assessment.started_at, assessment.mode = "in_progress", utcnow(), mode
+        assessment.status, assessment.started_at, assessment.mode = "in_progress", answered_at or utcnow(), mode
     _hide_branched(assessment, instrument, part, rows, actor, user_id, reason)
     return row
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
 import pandas as pd
 
@@ -16,9 +17,11 @@ from ..vocabulary import AssessmentStatus, ItemState, Mode
 from .answers import AssessmentClosed, branching_view, ensure_plan, instrument_of, responses_by_item
 
 
-def complete(assessment: Assessment, *, actor: str, user_id: int | None = None, language: str = "en") -> bool:
+def complete(assessment: Assessment, *, actor: str, user_id: int | None = None, language: str = "en",
+             at: datetime | None = None) -> bool:
     """Finish the assessment: fill in item states, score, raise alerts. False if it was already complete
-    (a double-tapped Submit stores one submission)."""
+    (a double-tapped Submit stores one submission). `at`: when it was completed, if not now (a paper form:
+    the date on the paper; the items given a state now get that time too)."""
     if assessment.status == AssessmentStatus.COMPLETED:
         return False
     if assessment.status == AssessmentStatus.NOT_DONE:
@@ -26,9 +29,9 @@ def complete(assessment: Assessment, *, actor: str, user_id: int | None = None, 
     rows = responses_by_item(assessment)
     for part in ensure_plan(assessment):
         instrument = instrument_of(part)
-        settle_states(assessment, instrument, part, rows, language)
+        settle_states(assessment, instrument, part, rows, language, at)
         store_scores(assessment, instrument, part, rows)
-    assessment.status, assessment.completed_at = AssessmentStatus.COMPLETED, utcnow()
+    assessment.status, assessment.completed_at = AssessmentStatus.COMPLETED, at or utcnow()
     raise_alerts(assessment)
     audit.record("assessment.complete", "assessment", assessment.id, actor=actor, user_id=user_id,
                  study_id=assessment.participant.study_id, new={"status": "completed"})
@@ -36,7 +39,7 @@ def complete(assessment: Assessment, *, actor: str, user_id: int | None = None, 
 
 
 def settle_states(assessment: Assessment, instrument: Instrument, part: PlanPart, rows: dict[str, ItemResponse],
-                  language: str) -> list[ItemResponse]:
+                  language: str, at: datetime | None = None) -> list[ItemResponse]:
     """Give every item of the part its final state: items with no response become `branched` or
     `not_reached`; an answer hidden by branching whose earlier answer was changed back is shown again
     but was never answered again, so it becomes `not_reached`. Returns the rows changed that way."""
@@ -52,7 +55,7 @@ def settle_states(assessment: Assessment, instrument: Instrument, part: PlanPart
             continue
         row = ItemResponse(assessment=assessment, instrument_id=instrument.id, instrument_version=part.version,
                            item_id=item_id, value=None, option_code=None, state=state,
-                           language=language, mode=assessment.mode or Mode.SELF)
+                           language=language, mode=assessment.mode or Mode.SELF, answered_at=at or utcnow())
         db.session.add(row)
         rows[item_id] = row
     return reopened

@@ -7,19 +7,19 @@ an audit record and, where the brief asks, a reason. Each refuses (raises) befor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import select
 
 from .. import audit
 from ..alerts import rules
 from ..clock import utcnow
 from ..extensions import db
-from ..instruments import Instrument, InvalidChoice, route
+from ..instruments import Instrument
 from ..models import NOT_DONE_REASONS, Alert, Assessment, AuditEvent, ItemResponse, PlanPart
 from ..security import codes
-from ..vocabulary import DONE_STATUSES, ITEM_STATE_LABELS, Actor, AssessmentStatus, ItemState, Mode
+from ..vocabulary import DONE_STATUSES, Actor, AssessmentStatus, ItemState, Mode
 from . import answers, closing, completion, status
+from .errors import BeforeWindow, StaffActionError
+from .labels import answer_label
 from .schedule import site_today
 
 #: The correction choices that set an answer back to blank, and the item state each gives. An answer keyed in
@@ -27,23 +27,6 @@ from .schedule import site_today
 NOT_ANSWERED = {"not_answered:declined": ItemState.DECLINED, "not_answered:not_reached": ItemState.NOT_REACHED,
                 "not_answered:entered_in_error": ItemState.NOT_REACHED}
 
-#: Statuses in which a paper questionnaire may still be keyed in.
-PAPER_STATUSES = ("scheduled", "in_progress")
-
-
-class StaffActionError(Exception):
-    """The action does not fit the assessment's state (the view answers 409)."""
-
-
-@dataclass(frozen=True)
-class ChoiceError:
-    instrument_id: str
-    item_id: str
-    choice: str
-
-
-class BeforeWindow(StaffActionError):
-    """The window has not opened and no early assessment was confirmed."""
 
 
 def before_window(assessment: Assessment) -> bool:
@@ -112,125 +95,6 @@ def close_now(assessment: Assessment, reason: str, *, user_id: int) -> str:
         raise StaffActionError(assessment.status) from e
 
 
-def validate_paper(assessment: Assessment, given: dict[str, str]) -> list[ChoiceError]:
-    """Choices that are not options of their item (blank means declined and is always allowed)."""
-    errors = []
-    for part in answers.plan_of(assessment):
-        instrument = answers.instrument_of(part)
-        for item_id in part.items:
-            choice = (given.get(item_id) or "").strip()
-            if not choice:
-                continue
-            try:
-                answers.parse_choice(instrument, item_id, choice)
-            except InvalidChoice:
-                errors.append(ChoiceError(instrument.id, item_id, choice))
-    return errors
-
-
-@dataclass(frozen=True)
-class PaperChange:
-    """One answer already stored that the paper would change: what it is now and what the paper says."""
-
-    item_id: str
-    label: str
-    current: str
-    paper: str
-
-
-class PaperConflict(Exception):
-    """The paper would change answers already stored and not every change has its reason."""
-
-    def __init__(self, changes: list[PaperChange]):
-        super().__init__("paper changes need reasons")
-        self.changes = changes
-
-
-def _paper_plan(assessment: Assessment, given: dict[str, str], plan) -> list[tuple]:
-    """(instrument, part, item id, parsed or None when branching skips it) for every item of the plan."""
-    out = []
-    for part in plan:
-        instrument = answers.instrument_of(part)
-        parsed: dict[str, tuple[int | None, str | None, str]] = {}
-        for item_id in part.items:
-            choice = (given.get(item_id) or "").strip()
-            parsed[item_id] = (answers.parse_choice(instrument, item_id, choice) if choice
-                               else (None, None, "declined"))
-        view = {i: (v if s == "answered" else c) for i, (v, c, s) in parsed.items()}
-        branched = set(route(instrument, view, part.items).branched)
-        out.extend((instrument, part, i, None if i in branched else parsed[i]) for i in part.items)
-    return out
-
-
-def _shown(instrument: Instrument, item_id: str, value, option_code, state: str, lang: str) -> str:
-    if state == ItemState.ANSWERED or option_code:
-        row = ItemResponse(item_id=item_id, value=value, option_code=option_code, state=state)
-        return answer_label(instrument, row, lang) or str(value)
-    return str(ITEM_STATE_LABELS.get(state, state))
-
-
-def paper_changes(assessment: Assessment, given: dict[str, str], lang: str) -> list[PaperChange]:
-    """Item by item, what the paper would change in the answers already stored (a tablet session begun,
-    an earlier keying): an answer replaced, blanked (declined) or hidden by branching."""
-    if validate_paper(assessment, given):
-        raise InvalidChoice("paper")
-    rows = answers.responses_by_item(assessment)
-    changes = []
-    for instrument, _part, item_id, parsed in _paper_plan(assessment, given, answers.plan_of(assessment)):
-        row = rows.get(item_id)
-        if row is None:
-            continue
-        value, option_code, state = parsed if parsed is not None else (None, None, ItemState.BRANCHED)
-        if (row.value, row.option_code, row.state) == (value, option_code, state):
-            continue
-        item = instrument.item(item_id)
-        changes.append(PaperChange(item_id, f"{item.number}. {item.text.get(lang)}",
-                                   _shown(instrument, item_id, row.value, row.option_code, row.state, lang),
-                                   _shown(instrument, item_id, value, option_code, state, lang)))
-    return changes
-
-
-def enter_paper(assessment: Assessment, given: dict[str, str], *, language: str, user_id: int,
-                reasons: dict[str, str] | None = None, lang: str = "en") -> None:
-    """Record a paper questionnaire (mode `paper`) and complete the assessment.
-
-    Items the branching rules skip, given what is on the paper, are not recorded (completion marks them
-    `branched`); a blank item the patient was meant to see is `declined`. An answer already stored is
-    never overwritten silently: each one the paper changes needs its own reason (PaperConflict lists
-    them), which the audit trail keeps with the staff member who keyed it.
-    """
-    if assessment.status not in PAPER_STATUSES:
-        raise StaffActionError(assessment.status)
-    if before_window(assessment):
-        raise BeforeWindow(assessment.status)
-    reasons = {k: v.strip() for k, v in (reasons or {}).items() if v and v.strip()}
-    changes = paper_changes(assessment, given, lang)
-    if any(c.item_id not in reasons for c in changes):
-        raise PaperConflict(changes)
-    changed = {c.item_id for c in changes}
-    rows = answers.responses_by_item(assessment)
-    for instrument, _part, item_id, parsed in _paper_plan(assessment, given, answers.ensure_plan(assessment)):
-        if parsed is None:
-            row = rows.get(item_id)
-            if row is not None and item_id in changed and row.state != ItemState.BRANCHED:
-                old = {"item": item_id, "value": row.value, "option_code": row.option_code, "state": row.state}
-                row.value, row.option_code, row.state = None, None, ItemState.BRANCHED
-                db.session.flush()
-                audit.record("item.branched", "item_response", row.id, actor=Actor.USER, user_id=user_id,
-                             study_id=assessment.participant.study_id, old=old,
-                             new={"value": None, "state": "branched"}, reason=reasons[item_id])
-            continue
-        value, option_code, state = parsed
-        answers.record(assessment, instrument, item_id, value=value, option_code=option_code, state=state,
-                       language=language, mode=Mode.PAPER, actor=Actor.USER, user_id=user_id,
-                       reason=reasons.get(item_id))
-    assessment.mode = Mode.PAPER
-    audit.record("assessment.paper_entry", "assessment", assessment.id, actor=Actor.USER, user_id=user_id,
-                 study_id=assessment.participant.study_id,
-                 new={"mode": "paper", "language": language, "changed": sorted(changed)})
-    completion.complete(assessment, actor=Actor.USER, user_id=user_id, language=language)
-
-
 def _rescore(assessment: Assessment, instrument: Instrument, part: PlanPart, item_id: str, *, language: str,
              user_id: int, reason: str) -> None:
     """After a correction: settle item states again (audited), store the instrument's scores, audit what moved."""
@@ -279,16 +143,6 @@ def correct_answer(assessment: Assessment, item_id: str, choice: str, reason: st
 
 
 # --- what the assessment page shows ----------------------------------------------------------------------
-
-def answer_label(instrument: Instrument, row: ItemResponse, lang: str) -> str:
-    """The answer as staff read it: "2 · A little", or the extra option's label."""
-    for o in instrument.item(row.item_id).option_set.options:
-        if row.state == ItemState.ANSWERED and o.value is not None and o.value == row.value:
-            return f"{o.value} · {o.label.get(lang)}"
-        if row.option_code and o.code == row.option_code:
-            return o.label.get(lang)
-    return ""
-
 
 def sections(assessment: Assessment, lang: str) -> list[dict]:
     """Per instrument of the plan: its items with text, answer and stored row, and its scores."""

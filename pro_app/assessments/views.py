@@ -20,8 +20,19 @@ from ..vocabulary import (
 )
 from ..web.guards import keeps_input, roles_required, staff_required
 from ..web.lookups import assessment_or_404
-from . import answers, services
-from .forms import CorrectionForm, NotDoneForm, ReasonForm, correction_choices, current_choice, paper_form
+from . import answers, double_entry, paper, services
+from .forms import (
+    PAPER_HEADER,
+    CorrectionForm,
+    NotDoneForm,
+    ReasonForm,
+    ResolveForm,
+    correction_choices,
+    current_choice,
+    paper_form,
+    paper_rows,
+    resolution_rows,
+)
 from .schedule import site_today
 
 bp = Blueprint("assessments", __name__, url_prefix="/staff")
@@ -47,7 +58,8 @@ def detail(assessment_id: int):
         not_done_form=NotDoneForm(formdata=None), correction_form=CorrectionForm(formdata=None),
         can_edit=g.user.role in EDITORS, not_done_labels=NOT_DONE_LABELS, state_labels=ITEM_STATE_LABELS,
         score_labels=SCORE_STATUS_LABELS, mode_labels=MODE_LABELS, alert_labels=ALERT_KIND_LABELS,
-        language_names=LANGUAGE_NAMES, paper_open=found.status in services.PAPER_STATUSES,
+        language_names=LANGUAGE_NAMES, paper_open=found.status in paper.PAPER_STATUSES,
+        keyings=double_entry.pending(found) if double_entry.required(found) else [],
         format_datetime=format_datetime)
 
 
@@ -102,48 +114,129 @@ def early(assessment_id: int):
 
 
 def _paper_problems(found, form) -> list[tuple[str, str]]:
-    """(item id, label) of what keeps the paper form from being saved; marks the fields' errors."""
+    """(field name, label) of what keeps the paper form from being saved; marks the fields' errors."""
     if not form.validate():
         errors = [(field.name, field.label.text) for field in form if field.errors and field.name != "csrf_token"]
         if form.csrf_token.errors:
             errors.append(("", _l("The form has expired. Please enter it again.")))
         return errors
-    bad = services.validate_paper(found, _paper_answers(form))
+    bad = paper.validate_choices(found, _paper_answers(form))
     for e in bad:
         form[e.item_id].errors = [_l("This answer is not one of the item's options.")]
     return [(e.item_id, form[e.item_id].label.text) for e in bad]
 
 
 def _paper_answers(form) -> dict[str, str]:
-    return {name: field.data for name, field in form._fields.items() if name not in ("language", "csrf_token")}
+    return {name: field.data for name, field in form._fields.items()
+            if name not in PAPER_HEADER and name != "csrf_token"}
 
 
-@bp.route("/assessments/<int:assessment_id>/paper", methods=["GET", "POST"])
+def _header(form) -> paper.PaperHeader:
+    return paper.PaperHeader(form.completed_on.data, form.mode.data, form.administered_by.data or "",
+                             form.language.data)
+
+
+def _reasons() -> dict[str, str]:
+    return {k.removeprefix("reason-"): v[:500] for k, v in request.form.items() if k.startswith("reason-")}
+
+
+def _keyer_state(found) -> tuple[str | None, list]:
+    """Under double entry: "first" (nobody has keyed it), "own" (this user keyed it first and must wait for
+    someone else), "second" (someone else keyed it first: this is the blind second keying) or "resolve"
+    (both keyings are in and disagree). None without double entry."""
+    if not double_entry.required(found):
+        return None, []
+    keyings = double_entry.pending(found)
+    if not keyings:
+        return "first", keyings
+    if len(keyings) >= 2:
+        return "resolve", keyings
+    return ("own" if keyings[0].user_id == g.user.id else "second"), keyings
+
+
+@bp.route("/assessments/<int:assessment_id>/paper", methods=["GET", "POST"], endpoint="paper")
 @keeps_input
 @roles_required(EDITORS)
-def paper(assessment_id: int):
+def paper_entry(assessment_id: int):
     found = assessment_or_404(assessment_id)
-    if found.status not in services.PAPER_STATUSES or services.before_window(found):
+    if found.status not in paper.PAPER_STATUSES or services.before_window(found):
         abort(409)
+    keying, keyings = _keyer_state(found)
+    if keying == "resolve":
+        return redirect(url_for(".resolve", assessment_id=assessment_id))
     plan = answers.plan_of(found)  # fixed when the paper is saved, not when the page is looked at
     form = paper_form(plan, current_language(), formdata=request.form if request.method == "POST" else None,
                       language=found.participant.language)
-    errors = _paper_problems(found, form) if request.method == "POST" else []
-    changes, reasons = [], {}
-    if request.method == "POST" and not errors:
-        reasons = {k.removeprefix("reason-"): v[:500] for k, v in request.form.items() if k.startswith("reason-")}
+    posted = request.method == "POST" and keying != "own"
+    errors = _paper_problems(found, form) if posted else []
+    changes, reasons, outside = [], {}, False
+    if posted and not errors:
+        reasons = _reasons()
         try:
-            services.enter_paper(answers.lock(assessment_id), _paper_answers(form), language=form.language.data,
-                                 user_id=g.user.id, reasons=reasons, lang=current_language())
+            if keying is None:
+                paper.enter_paper(answers.lock(assessment_id), _paper_answers(form), _header(form),
+                                  user_id=g.user.id, reasons=reasons, lang=current_language(),
+                                  outside_confirmed=form.confirm_outside.data)
+            else:
+                double_entry.key(answers.lock(assessment_id), _paper_answers(form), _header(form),
+                                 user_id=g.user.id, reasons=reasons, lang=current_language(),
+                                 outside_confirmed=form.confirm_outside.data)
         except (services.StaffActionError, answers.AssessmentClosed):
             abort(409)
-        except services.PaperConflict as conflict:
+        except paper.PaperDateRefused as refused:
+            form.completed_on.errors = [str(refused)]
+            errors = [("completed_on", form.completed_on.label.text)]
+        except paper.OutsideWindow:
+            outside = True  # shown with the confirmation to tick
+        except paper.PaperConflict as conflict:
             changes = conflict.changes  # shown item by item, each with its reason to give
         else:
             return redirect(url_for(".detail", assessment_id=assessment_id))
-    sections = [(answers.instrument_of(part), [form[i] for i in part.items]) for part in plan]
-    return render_template("assessments/paper.html", assessment=found, form=form, sections=sections,
-                           errors=errors, changes=changes, reasons=reasons), 400 if errors else 200
+    return render_template("assessments/paper.html", assessment=found, form=form,
+                           sections=paper_rows(plan, current_language()), errors=errors, changes=changes,
+                           reasons=reasons, outside=outside, keying=keying,
+                           today=site_today(found.participant, utcnow()), earliest=paper.earliest_date(found),
+                           first_keyer=keyings[0].user if keyings else None), 400 if errors else 200
+
+
+@bp.route("/assessments/<int:assessment_id>/paper/resolve", methods=["GET", "POST"])
+@roles_required(EDITORS)
+def resolve(assessment_id: int):
+    """The discrepancies of the two keyings, item by item: each decided as on the paper, with a reason."""
+    found = assessment_or_404(assessment_id)
+    if found.status not in paper.PAPER_STATUSES:
+        abort(409)
+    keyings = double_entry.pending(found)
+    if len(keyings) < 2:
+        abort(409)
+    form = ResolveForm(formdata=request.form if request.method == "POST" else None)
+    found_discrepancies = double_entry.discrepancies(found, keyings[0], keyings[1])
+    missing, changes, reasons, outside = [], [], {}, False
+    if request.method == "POST":
+        if not form.validate():
+            abort(400)
+        decisions = {k.removeprefix("decide-"): v for k, v in request.form.items() if k.startswith("decide-")}
+        why = {k.removeprefix("why-"): v[:500] for k, v in request.form.items() if k.startswith("why-")}
+        reasons = _reasons()
+        try:
+            double_entry.resolve(answers.lock(assessment_id), decisions, why, user_id=g.user.id, reasons=reasons,
+                                 lang=current_language(), outside_confirmed=request.form.get("confirm_outside") == "y")
+        except services.StaffActionError:
+            abort(409)
+        except (InvalidChoice, ValueError) as problem:
+            missing = getattr(problem, "missing", None) or [d.field for d in found_discrepancies]
+        except paper.PaperDateRefused as refused:
+            missing = [str(refused)]
+        except paper.OutsideWindow:
+            outside = True
+        except paper.PaperConflict as conflict:
+            changes = conflict.changes
+        else:
+            return redirect(url_for(".detail", assessment_id=assessment_id))
+    return render_template("assessments/resolve.html", assessment=found, form=form, keyings=keyings,
+                           rows=resolution_rows(found, found_discrepancies, current_language()), missing=missing,
+                           changes=changes, reasons=reasons, outside=outside,
+                           posted=request.form if request.method == "POST" else {}), 400 if missing else 200
 
 
 @bp.post("/assessments/<int:assessment_id>/answers/<item_id>/correct")

@@ -10,13 +10,14 @@ from datetime import date
 import numpy as np
 import pandas as pd
 from sqlalchemy import bindparam, case, func, select
+from sqlalchemy.orm import aliased
 
 from ..assessments.schedule import local_today
 from ..assessments.status import displayed_statuses
 from ..clock import utcnow
 from ..extensions import db
 from ..instruments.model import LANGUAGES
-from ..models import Assessment, ItemResponse, Participant, Site, Study, Timepoint
+from ..models import Assessment, ItemResponse, Participant, Site, Study, Timepoint, User
 from . import bulk
 from .ahead import built_ahead
 
@@ -68,7 +69,11 @@ class Filters:
 ASSESSMENT_COLUMNS = ["assessment_id", "participant_id", "participant", "participant_status", "site", "timezone",
                       "timepoint", "visit", "target_date", "window_start", "window_end", "stored_status",
                       "started_at", "completed_at", "mode", "not_done_reason", "withdrawn_on", "follow_up_continues",
-                      "death_date", "early"]
+                      "death_date", "early", "administered_by", "keyed_at", "entered_by", "verified_by"]
+
+
+#: The staff who keyed a paper form, and who keyed it a second time.
+ENTERED_BY, VERIFIED_BY = aliased(User), aliased(User)
 
 
 def _assessment_rows(study_id: int, filters: Filters, participant_ids: list[int]) -> list:
@@ -79,10 +84,13 @@ def _assessment_rows(study_id: int, filters: Filters, participant_ids: list[int]
                Assessment.window_end, Assessment.status, bulk.as_stored(Assessment.started_at),
                bulk.as_stored(Assessment.completed_at), Assessment.mode, Assessment.not_done_reason,
                Participant.withdrawn_on, Participant.follow_up_continues, Participant.death_date,
-               Assessment.early)
+               Assessment.early, Assessment.administered_by, bulk.as_stored(Assessment.keyed_at),
+               ENTERED_BY.email, VERIFIED_BY.email)
         .join(Participant, Assessment.participant_id == Participant.id)
         .join(Site, Participant.site_id == Site.id)
         .join(Timepoint, Assessment.timepoint_id == Timepoint.id)
+        .outerjoin(ENTERED_BY, Assessment.entered_by_id == ENTERED_BY.id)
+        .outerjoin(VERIFIED_BY, Assessment.verified_by_id == VERIFIED_BY.id)
         .where(Participant.study_id == study_id, Participant.id.in_(bindparam("participant_ids", expanding=True)))
         .order_by(Participant.study_code, Timepoint.position)
     )
@@ -112,7 +120,7 @@ def _assessment_frame(study_code: str, rows: list) -> pd.DataFrame:
     frame["assessment_status"] = displayed_statuses(frame["stored_status"], frame["window_start"],
                                                     frame["window_end"], today, frame["early"].astype(bool))
     frame["today"] = today
-    for column in ("started_at", "completed_at"):
+    for column in ("started_at", "completed_at", "keyed_at"):
         frame[column] = pd.to_datetime(frame[column], utc=True).astype("datetime64[us, UTC]")
     # Windows are site-local calendar days: so is the day an assessment was completed.
     completed_date = pd.Series(None, index=frame.index, dtype=object)

@@ -53,7 +53,8 @@ SAS_WORDS = {
     "not_expected_reason": "NEXPRSN", "items_answered": "NANSWER", "items_asked": "NASKED",
     "not_done_reason": "NDRSN", "consent_date": "CONSDT", "anchor_date": "ANCHORDT", "enrolled_at": "ENRLDTM",
     "withdrawn_on": "WDDT", "withdrawn_reason": "WDRSN", "follow_up_continues": "FUCONT", "death_date": "DTHDT",
-    "compliance": "COMPLNC",
+    "compliance": "COMPLNC", "administered_by": "ADMINBY", "keyed_at": "KEYEDDTM", "entered_by": "ENTERBY",
+    "verified_by": "VERIFBY",
 }
 #: Words of a long name, shortened part by part (PROCTCAE_8A_SCL -> PC8AS, PROCTCAE_8_COMP -> PC8C).
 SAS_PARTS = {"PROCTCAE": "PC", "SCL": "S", "COMP": "C", "IND": "I"}

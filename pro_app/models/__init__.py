@@ -1,7 +1,17 @@
 """SQLAlchemy models, a module per table family."""
 
 from .alert import Alert, AlertNotification
-from .assessment import ASSESSMENT_STATUSES, MODES, NOT_DONE_REASONS, Assessment, ItemResponse, Plan, PlanPart, Score
+from .assessment import (
+    ASSESSMENT_STATUSES,
+    MODES,
+    NOT_DONE_REASONS,
+    Assessment,
+    ItemResponse,
+    PaperKeying,
+    Plan,
+    PlanPart,
+    Score,
+)
 from .audit import AuditEvent
 from .participant import Participant
 from .security import AuthSession, PatientCode, ThrottleEvent
@@ -12,7 +22,7 @@ from .user import ROLES, StudyGrant, User
 __all__ = [
     "ASSESSMENT_STATUSES", "MODES", "NOT_DONE_REASONS", "ROLES",
     "Alert", "AlertNotification", "ApiToken", "Assessment", "AuditEvent", "AuthSession", "ItemResponse",
-    "Participant", "PatientCode",
+    "PaperKeying", "Participant", "PatientCode",
     "Plan", "PlanPart", "Score", "Site", "Study", "StudyGrant", "ThrottleEvent", "Timepoint", "User",
     "default_thresholds",
 ]

@@ -16,6 +16,7 @@ from ..instruments.model import LANGUAGES, ItemState, ScoreStatus
 from ..vocabulary import STORED_ASSESSMENT_STATUSES, AssessmentStatus, Mode, NotDoneReason
 from .participant import Participant
 from .study import Timepoint
+from .user import User
 
 ASSESSMENT_STATUSES = tuple(s.value for s in AssessmentStatus)
 MODES = tuple(m.value for m in Mode)
@@ -78,8 +79,16 @@ class Assessment(db.Model):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     not_done_reason: Mapped[str | None] = mapped_column(String(40))
     not_done_note: Mapped[str | None] = mapped_column(String(500))
+    # A paper form keyed in by staff: completed_at is the date on the paper; when and by whom it was keyed,
+    # who gave the patient the form (or read it aloud), and with double data entry who keyed it the second time.
+    keyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    administered_by: Mapped[str | None] = mapped_column(String(120))
 
     participant: Mapped[Participant] = relationship()
+    entered_by: Mapped[User | None] = relationship(foreign_keys=[entered_by_id])
+    verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])
     timepoint: Mapped[Timepoint] = relationship()
     responses: Mapped[list[ItemResponse]] = relationship(back_populates="assessment", order_by="ItemResponse.id")
     scores: Mapped[list[Score]] = relationship(back_populates="assessment", order_by="Score.id")
@@ -142,3 +151,26 @@ class Score(db.Model):
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     assessment: Mapped[Assessment] = relationship(back_populates="scores")
+
+
+class PaperKeying(db.Model):
+    """One keying of a paper form under double data entry (studies with `double_entry`): the first and the
+    second keying, each by its own staff member, kept as keyed; the assessment is stored only once they
+    agree or each discrepancy is resolved (`used_at` then set). The audit trail has each keying too."""
+
+    __tablename__ = "paper_keying"
+    __table_args__ = (one_of("mode", Mode), one_of("language", LANGUAGES))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)  # 1: first keying; 2: second (blind) keying
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    keyed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_on: Mapped[date] = mapped_column(Date)  # the date on the paper
+    mode: Mapped[str] = mapped_column(String(16))
+    administered_by: Mapped[str] = mapped_column(String(120))
+    language: Mapped[str] = mapped_column(String(8))
+    answers: Mapped[dict] = mapped_column(JSON)  # item id -> the choice key keyed ("" for blank)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when the assessment was stored from it
+
+    user: Mapped[User] = relationship()

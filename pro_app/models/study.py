@@ -43,6 +43,9 @@ class Study(db.Model):
     alert_recipients: Mapped[list | None] = mapped_column(JSON)
     #: Review-level alerts reach the recipients too, in one email an hour.
     alert_digest: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: Paper forms are keyed twice, by two staff members, and stored once both keyings agree (discrepancies
+    #: resolved item by item with a reason).
+    double_entry: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     sites: Mapped[list[Site]] = relationship(back_populates="study", order_by="Site.code")

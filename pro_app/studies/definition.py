@@ -26,7 +26,7 @@ FORMAT_VERSION = 2
 READS_FORMATS = (1, 2)
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 TOP_FIELDS = ("format", "code", "title", "anchor_event", "arms", "sites", "timepoints", "selections",
-              "thresholds", "alert_rules", "alert_actions", "alert_recipients", "alert_digest")
+              "thresholds", "alert_rules", "alert_actions", "alert_recipients", "alert_digest", "double_entry")
 RECIPIENT_FIELDS = ("email", "language")
 RULE_FIELDS = ("kind", "source", "value", "urgency", "enabled", "exclude_baseline")
 #: Format 1's one selection: the terms of the (one) instrument with selectable items.
@@ -92,6 +92,7 @@ def definition_of(study: Study) -> dict[str, Any]:
         "alert_actions": study_actions(study),
         "alert_recipients": [{k: e[k] for k in RECIPIENT_FIELDS if e.get(k)} for e in recipient_entries(study)],
         "alert_digest": bool(study.alert_digest),
+        "double_entry": bool(study.double_entry),
     }
 
 
@@ -459,6 +460,16 @@ def _validate_digest(raw: Any, errors: list[str]) -> bool:
     return raw
 
 
+def _validate_double_entry(raw: Any, errors: list[str]) -> bool:
+    """Whether paper forms are keyed twice: true or false (absent: false)."""
+    if raw is None:
+        return False
+    if not isinstance(raw, bool):
+        errors.append(_("double_entry must be true or false."))
+        return False
+    return raw
+
+
 def validate(data: Any) -> dict[str, Any]:
     """A clean definition from untrusted data (a form, an uploaded file); StudyError lists every problem."""
     if not isinstance(data, dict):
@@ -491,6 +502,7 @@ def validate(data: Any) -> dict[str, Any]:
         "alert_actions": _validate_alert_actions(data.get("alert_actions"), errors),
         "alert_recipients": _validate_alert_recipients(data.get("alert_recipients"), errors),
         "alert_digest": _validate_digest(data.get("alert_digest"), errors),
+        "double_entry": _validate_double_entry(data.get("double_entry", False), errors),
     }
     if not errors:
         errors.extend(_unselected(clean))

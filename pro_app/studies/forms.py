@@ -128,6 +128,9 @@ class StudyForm(FlaskForm):
                                 description=_l("Review-level alerts reach the same people in one summary email per "
                                                "study, sent once the oldest has waited an hour (or the "
                                                "interval the site set)."))
+    double_entry = BooleanField(_l("Double data entry of paper forms"),
+                                description=_l("Each paper form is keyed twice, by two staff members, and stored "
+                                               "once both keyings agree (differences decided item by item)."))
     reason = StringField(_l("Reason for the change"), validators=[Length(max=500)])
 
     def selection_fields(self) -> list[tuple[Any, SelectField, SelectMultipleField, StringField]]:
@@ -161,7 +164,7 @@ class StudyForm(FlaskForm):
                 "term_sets": term_sets, "searches": searches, "thresholds": self.thresholds.data or "",
                 "alert_rules": self.alert_rules.data or "", "alert_actions": self.alert_actions.data or "",
                 "alert_recipients": self.alert_recipients.data or "", "alert_digest": bool(self.alert_digest.data),
-                "reason": self.reason.data or ""}
+                "double_entry": bool(self.double_entry.data), "reason": self.reason.data or ""}
 
     def fill_rows(self, rows: dict[str, Any]) -> None:
         """Show `rows()`-shaped data in the fields (a form built without form data)."""
@@ -171,6 +174,7 @@ class StudyForm(FlaskForm):
         self.alert_actions.data = rows.get("alert_actions", "")
         self.alert_recipients.data = rows.get("alert_recipients", "")
         self.alert_digest.data = bool(rows.get("alert_digest"))
+        self.double_entry.data = bool(rows.get("double_entry"))
         self.reason.data = rows.get("reason", "")
         for field, entries in ((self.sites, rows["sites"]), (self.timepoints, rows["timepoints"])):
             while field.entries:
@@ -200,7 +204,8 @@ class StudyForm(FlaskForm):
             "alert_actions": "\n".join(definition.get("alert_actions") or ()),
             "alert_recipients": "\n".join(" ".join(filter(None, (e["email"], e.get("language"))))
                                           for e in definition.get("alert_recipients") or ()),
-            "alert_digest": bool(definition.get("alert_digest"))})
+            "alert_digest": bool(definition.get("alert_digest")),
+            "double_entry": bool(definition.get("double_entry"))})
 
     def _offer_instruments(self) -> None:
         lang = current_language()
@@ -284,7 +289,7 @@ class StudyForm(FlaskForm):
                 "arms": arms, "sites": rows["sites"], "timepoints": timepoints, "selections": selections,
                 "thresholds": parsed["thresholds"], "alert_rules": parsed["alert_rules"],
                 "alert_actions": _lines(self.alert_actions.data), "alert_recipients": self._recipients(),
-                "alert_digest": bool(self.alert_digest.data)}
+                "alert_digest": bool(self.alert_digest.data), "double_entry": bool(self.double_entry.data)}
 
     def _recipients(self) -> list:
         """`address` or `address language` per line, as the definition's entries (validated by services)."""

@@ -26,7 +26,7 @@ def create_study(data: Any, user: User, reason: str | None = None) -> Study:
     study = Study(code=clean["code"], title=clean["title"], anchor_event=clean["anchor_event"], arms=clean["arms"],
                   selections=clean["selections"], thresholds=clean["thresholds"], alert_rules=clean["alert_rules"],
                   alert_actions=clean["alert_actions"], alert_recipients=clean["alert_recipients"],
-                  alert_digest=clean["alert_digest"])
+                  alert_digest=clean["alert_digest"], double_entry=clean["double_entry"])
     db.session.add(study)
     for site in clean["sites"]:
         db.session.add(Site(study=study, **site))
@@ -155,7 +155,7 @@ def update_study(study: Study, data: Any, user: User, reason: str) -> Study:
     study.selections, study.thresholds = clean["selections"], clean["thresholds"]
     study.alert_rules = clean["alert_rules"]
     study.alert_actions, study.alert_recipients = clean["alert_actions"], clean["alert_recipients"]
-    study.alert_digest = clean["alert_digest"]
+    study.alert_digest, study.double_entry = clean["alert_digest"], clean["double_entry"]
     _apply_sites(study, clean["sites"])
     added, moved = _apply_timepoints(study, clean["timepoints"])
     db.session.flush()

@@ -40,16 +40,17 @@ def test_paper_over_tablet_answers_lists_each_change_and_saves_nothing_without_r
     r = paper(client, aid, given)
     assert r.status_code == 200
     page = html(r)
-    assert 'id="change-q1"' in page and 'id="change-q2"' in page and 'name="reason-q1"' in page
-    assert "Declined" in page  # q1 left blank on the paper would become declined
+    assert 'id="change-q2"' in page and 'id="change-q3"' in page and 'name="reason-q2"' in page
+    # q1 is blank on the paper: the patient's tablet answer stays, it is no change to give a reason for
+    assert 'id="change-q1"' not in page and "Declined" not in page
     rows = rows_of(app, aid)
     assert (rows["q1"].value, rows["q2"].value) == (2, 3) and "q4" not in rows
     with app.app_context():
         assert db.session.get(Assessment, aid).status == "in_progress"
     # one reason missing: still nothing saved
-    r = paper(client, aid, given | {"reason-q1": "Patient left it blank on paper"})
-    assert r.status_code == 200 and 'id="change-q2"' in html(r)
-    assert rows_of(app, aid)["q1"].state == "answered"
+    r = paper(client, aid, given | {"reason-q2": "Paper is the source"})
+    assert r.status_code == 200 and 'id="change-q3"' in html(r)
+    assert rows_of(app, aid)["q2"].value == 3
 
 
 def test_paper_over_tablet_answers_with_reasons_audits_the_real_actor_and_each_reason(
@@ -57,14 +58,15 @@ def test_paper_over_tablet_answers_with_reasons_audits_the_real_actor_and_each_r
     aid = participant.assessments["baseline"]
     tablet_answers(app, aid, {"q1": 2, "q2": 3})
     given = c30_paper_answers() | CTCAE | {"q1": "", "q2": "4"}
-    r = paper(client, aid, given | {"reason-q1": "Blank on the paper", "reason-q2": "Paper is the source"})
+    r = paper(client, aid, given | {"reason-q2": "Paper is the source"})
     assert location(r).endswith(f"/staff/assessments/{aid}")
     rows = rows_of(app, aid)
-    assert rows["q1"].state == "declined" and rows["q2"].value == 4
+    assert (rows["q1"].state, rows["q1"].value, rows["q1"].mode) == ("answered", 2, "self")  # blank kept it
+    assert (rows["q2"].value, rows["q2"].mode) == (4, "paper")
     with app.app_context():
         events = {e.old["item"]: e for e in db.session.scalars(
             select(AuditEvent).where(AuditEvent.action == "item.change"))}
-        assert events["q1"].reason == "Blank on the paper" and events["q2"].reason == "Paper is the source"
+        assert set(events) == {"q2"} and events["q2"].reason == "Paper is the source"
         assert {e.actor for e in events.values()} == {"user"}
         assert {e.user_id for e in events.values()} == {coordinator.id}
         assert not db.session.scalars(select(AuditEvent).where(AuditEvent.reason == "changed by the patient")).all()

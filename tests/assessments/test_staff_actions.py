@@ -100,7 +100,7 @@ def test_paper_entry_with_an_invalid_choice_names_the_item_and_stores_nothing(ap
     r = paper(client, aid, c30_paper_answers() | {"q3": "9"})
     assert r.status_code == 400
     page = html(r)
-    assert 'href="#q3"' in page and "not one of the item" in page
+    assert 'href="#row-q3"' in page and "not one of the item" in page
     with app.app_context():
         assert db.session.scalars(select(ItemResponse).where(ItemResponse.assessment_id == aid)).all() == []
         assert db.session.get(Assessment, aid).status == "scheduled"

@@ -117,7 +117,7 @@ def test_nothing_is_given_before_the_window_opens_unless_an_early_assessment_is_
     assert with_reason(client, aid, "early", reason="Seen in clinic a week early").status_code == 302
     assert status_shown(client, aid) == "open"
     assert "Early: confirmed before the window opened" in html(client.get(f"/staff/assessments/{aid}"))
-    assert paper(client, aid, c30_paper_answers()).status_code == 302
+    assert paper(client, aid, c30_paper_answers(), confirm_outside=True).status_code == 302  # dated before the window
     with app.app_context():
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "assessment.early"))
         assert event.reason == "Seen in clinic a week early" and event.entity_id == aid

@@ -70,6 +70,9 @@ SEED: dict[str, list[dict]] = {
     "api_token_study": [{"token_id": 1, "study_id": 1}],
     "alert_notification": [{"id": 1, "alert_id": 2, "user_id": 1, "channel": "urgent", "status": "failed",
                             "attempts": 1, "last_error": "Connection refused", "created_at": T0, "sent_at": None}],
+    "paper_keying": [{"id": 1, "assessment_id": 1, "round": 1, "user_id": 1, "keyed_at": T0,
+                      "completed_on": date(2026, 3, 1), "mode": "paper", "administered_by": "Nurse J. Ruiz",
+                      "language": "es", "answers": {"PROCTCAE_17A_SCL": "4"}, "used_at": None}],
 }
 
 Row = dict
@@ -140,13 +143,21 @@ def _setup_and_anchors(table: str, row: Row) -> Row:
     return row | {"enrolled_on": None, "treatment_end": None} if table == "participant" else row
 
 
+def _paper_entry(table: str, row: Row) -> Row:
+    if table == "study":
+        return row | {"double_entry": False}
+    if table == "assessment":
+        return row | {"keyed_at": None, "entered_by_id": None, "verified_by_id": None, "administered_by": None}
+    return row
+
+
 #: What each migration does to rows that exist (migrations that only add tables, indexes or checks: none).
 FORWARD: dict[str, Change] = {"b3d5f0a1c2e4": _alert_kinds, "d2f7a9c3e5b1": _selections,
                               "e4b7c1d9a2f3": _subject_data, "e4a1c7d9b2f3": _alert_rules,
                               "e4b8c1d6f2a7": _shown_at, "e5c2a8d1f4b6": _partial_and_early,
                               "e5d3b9f2a6c8": _corrections, "f2c6a8e1d4b7": _alert_triage,
                               "f3b1d7e9a2c4": _shown_time_in_the_cookie, "a7d3e9f1c5b2": _notification_retries,
-                              "a7c3e9f1b5d2": _setup_and_anchors}
+                              "a7c3e9f1b5d2": _setup_and_anchors, "a7e3c5b9d1f2": _paper_entry}
 
 
 #: Revision ids from the first to the head.

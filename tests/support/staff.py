@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
 from tests.support.http import csrf_token
 from tests.support.kiosk import html
 
@@ -16,14 +19,25 @@ def c30_paper_answers(values=C30_EXAMPLE) -> dict[str, str]:
 
 
 
-def paper(client, assessment_id: int, given: dict[str, str], language: str = "en", early: bool = False):
-    """Key in a paper form; `early`: first confirm an early assessment (its window has not opened)."""
+def site_today(timezone: str = "Europe/Madrid") -> date:
+    """Today at the test studies' first site (BCN), where the participants are."""
+    return datetime.now(UTC).astimezone(ZoneInfo(timezone)).date()
+
+
+def paper(client, assessment_id: int, given: dict[str, str], language: str = "en", early: bool = False,
+          completed_on: date | str | None = None, mode: str = "paper", administered_by: str = "Nurse A. Ruiz",
+          confirm_outside: bool | None = None):
+    """Key in a paper form dated `completed_on` (default: today at the site); `early`: first confirm an early
+    assessment (its window has not opened; the paper's date is then outside the window and confirmed)."""
     if early:
         assert with_reason(client, assessment_id, "early", "Paper form brought to an earlier visit").status_code == 302
     page = client.get(f"/staff/assessments/{assessment_id}/paper")
     assert page.status_code == 200, page.status_code
+    header = {"completed_on": str(completed_on or site_today()), "mode": mode, "administered_by": administered_by}
+    if confirm_outside if confirm_outside is not None else early:
+        header["confirm_outside"] = "y"
     return client.post(f"/staff/assessments/{assessment_id}/paper",
-                       data={"csrf_token": csrf_token(html(page)), "language": language} | given)
+                       data={"csrf_token": csrf_token(html(page)), "language": language} | header | given)
 
 
 def correct(client, assessment_id: int, item_id: str, choice: str, reason: str = "Keyed wrongly from the paper"):
