@@ -108,6 +108,10 @@ def _shown_at(table: str, row: Row) -> Row:
     return row | {"shown_at": None} if table == "item_response" else row  # not recorded before the column
 
 
+def _request_keys(table: str, row: Row) -> Row:
+    return row | {"request_key": None} if table == "item_response" else row  # none was sent before
+
+
 def _partial_and_early(table: str, row: Row) -> Row:
     return row | {"early": False} if table == "assessment" else row
 
@@ -126,7 +130,8 @@ def _alert_triage(table: str, row: Row) -> Row:
 FORWARD: dict[str, Change] = {"b3d5f0a1c2e4": _alert_kinds, "d2f7a9c3e5b1": _selections,
                               "e4b7c1d9a2f3": _subject_data, "e4a1c7d9b2f3": _alert_rules,
                               "e4b8c1d6f2a7": _shown_at, "e5c2a8d1f4b6": _partial_and_early,
-                              "e5d3b9f2a6c8": _corrections, "f2c6a8e1d4b7": _alert_triage}
+                              "e5d3b9f2a6c8": _corrections, "f2c6a8e1d4b7": _alert_triage,
+                              "f3a7c2e9b5d1": _request_keys}
 
 
 #: Revision ids from the first to the head.
