@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from functools import wraps
-
 from datetime import timedelta
+from functools import wraps
 
 from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
@@ -33,10 +32,12 @@ START_MESSAGES = {
     "expired": _l("This code has expired. Please ask a member of staff for a new code."),
     "not_yet_open": _l("This questionnaire is not open yet. Please come back on the day of your visit, "
                        "or ask a member of staff."),
+    "in_use": _l("This questionnaire is open on another tablet right now. Please carry on there, or ask a member "
+                 "of staff to move it to this tablet."),
     "ended": _l("Your session has ended. Your answers are saved: enter your code to carry on."),
 }
 START_STATUS = {"throttled": 429, "paused": 429, "unknown": 403, "completed": 409, "closed": 409, "expired": 409,
-                "not_yet_open": 409}
+                "not_yet_open": 409, "in_use": 409}
 
 
 @bp.before_request
@@ -108,7 +109,7 @@ def start_post():
     if not form.validate():
         return render_template("kiosk/start.html", form=form, message=None), 400
     try:
-        record = services.start_with_code(form.code.data, session["device"])
+        record = services.start_with_code(form.code.data)
     except services.StartRefused as refused:
         return render_template("kiosk/start.html", form=StartForm(formdata=None),
                                message=START_MESSAGES[refused.reason]), START_STATUS[refused.reason]

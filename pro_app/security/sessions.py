@@ -40,12 +40,12 @@ def _digest(token: str) -> str:
 
 
 def begin(kind: str, *, user_id: int | None = None, assessment_id: int | None = None,
-          language: str | None = None) -> AuthSession:
+          language: str | None = None, device: str | None = None) -> AuthSession:
     """Start a session for this browser, replacing any it had (a fresh token: no fixation)."""
     end_current("replaced")
     token = secrets.token_urlsafe(32)
     record = AuthSession(token_hash=_digest(token), kind=kind, user_id=user_id, assessment_id=assessment_id,
-                         language=language)
+                         language=language, device=device)
     db.session.add(record)
     keep = {k: session[k] for k in ("lang", "device") if k in session}
     session.clear()

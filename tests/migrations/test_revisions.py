@@ -68,6 +68,8 @@ SEED: dict[str, list[dict]] = {
     "api_token": [{"id": 1, "name": "R on my laptop", "token_hash": "c" * 64, "prefix": "proapp_abcde",
                    "user_id": 1, "created_at": T0, "expires_at": T0, "revoked_at": None, "last_used_at": None}],
     "api_token_study": [{"token_id": 1, "study_id": 1}],
+    "tablet": [{"id": 1, "name": "Clinic 2, tablet 1", "token_hash": "d" * 64, "created_at": T0, "created_by_id": 1,
+                "last_used_at": T0, "revoked_at": None}],
     "alert_notification": [{"id": 1, "alert_id": 2, "user_id": 1, "channel": "urgent", "status": "failed",
                             "attempts": 1, "last_error": "Connection refused", "created_at": T0, "sent_at": None}],
 }
@@ -109,6 +111,8 @@ def _shown_at(table: str, row: Row) -> Row:
 
 
 def _request_keys(table: str, row: Row) -> Row:
+    if table == "auth_session":
+        return row | {"device": None}  # not known before the column
     return row | {"request_key": None} if table == "item_response" else row  # none was sent before
 
 
