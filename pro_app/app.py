@@ -16,6 +16,7 @@ from .audit.views import bp as audit_bp
 from .auth.views import bp as auth_bp
 from .database import configure_sqlite
 from .extensions import babel, csrf, db, library, migrate
+from .kiosk.staff import bp as tablets_bp
 from .kiosk.views import bp as kiosk_bp
 from .participants.views import bp as participants_bp
 from .reports.views import bp as reports_bp
@@ -33,7 +34,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 #: The patient's tablet, each staff feature (one folder each: views, forms, services), and the analysts' API.
 BLUEPRINTS = (kiosk_bp, auth_bp, worklist_bp, studies_bp, participants_bp, assessments_bp, alerts_bp, reports_bp,
-              results_bp, users_bp, audit_bp, tokens_bp, api_bp)
+              results_bp, tablets_bp, users_bp, audit_bp, tokens_bp, api_bp)
 
 
 class RowId(IntegerConverter):

@@ -98,6 +98,10 @@ class Settings:
     #: failed code entries allowed per code and per tablet within the throttle window
     code_attempts_per_code: int = 5
     code_attempts_per_tablet: int = 10
+    #: the same on a browser no staff member registered as a tablet (a new cookie is a new browser, so every
+    #: unregistered browser together also has one small allowance): far fewer guesses without a registration
+    code_attempts_unregistered: int = 3
+    code_attempts_unregistered_all: int = 30
     #: failed code entries allowed on the whole installation (every tablet together) per window before code
     #: entry is paused everywhere and admins are alerted (security/code_limit.py; README: Security)
     code_attempts_installation: int = 200

@@ -134,11 +134,14 @@ def parse_choice(instrument: Instrument, item_id: str, choice: str) -> tuple[int
 def record(assessment: Assessment, instrument: Instrument, item_id: str, *, value: int | None,
            option_code: str | None, state: str, language: str, mode: str, actor: str,
            user_id: int | None = None, reason: str | None = None, correction: bool = False,
-           shown_at: datetime | None = None, answered_at: datetime | None = None) -> ItemResponse:
+           shown_at: datetime | None = None, answered_at: datetime | None = None,
+           request_key: str | None = None) -> ItemResponse:
     """Store what happened to one item; a repeat of the same response (a double tap) changes nothing.
 
     `shown_at`: when the tablet showed the item's page for this answer (stored beside answered_at).
     `answered_at`: when it was answered, if not now (a paper form: the date on the paper).
+    `request_key`: the tablet page's idempotency key (kiosk send.js), kept on the row: a request sent again
+    with the key that stored the row (the connection dropped before the answer came back) changes nothing.
 
     Only a staff `correction` (with its reason) may change a completed or partial assessment; nothing
     changes one marked not done or closed as missed. A change made by anyone but the patient needs the
@@ -151,6 +154,8 @@ def record(assessment: Assessment, instrument: Instrument, item_id: str, *, valu
     rows = responses_by_item(assessment)
     row = rows.get(item_id)
     new = {"value": value, "option_code": option_code, "state": state}
+    if row is not None and request_key is not None and row.request_key == request_key:
+        return row  # this very request was stored before its answer was lost on the way back
     if row is not None:
         old = {"value": row.value, "option_code": row.option_code, "state": row.state}
         if old == new:
@@ -163,13 +168,15 @@ def record(assessment: Assessment, instrument: Instrument, item_id: str, *, valu
         else:
             row.language, row.mode, row.shown_at = language, mode, shown_at
             row.answered_at = answered_at or utcnow()
+            row.request_key = request_key
         audit.record("item.change", "item_response", row.id, actor=actor, user_id=user_id,
                      study_id=assessment.participant.study_id, old=old | {"item": item_id}, new=new,
                      reason=reason.strip() if actor != Actor.PATIENT else (reason or "changed by the patient"))
     else:
         row = ItemResponse(assessment=assessment, instrument_id=instrument.id, instrument_version=part.version,
                            item_id=item_id, value=value, option_code=option_code, state=state,
-                           language=language, mode=mode, shown_at=shown_at, answered_at=answered_at or utcnow())
+                           language=language, mode=mode, shown_at=shown_at, answered_at=answered_at or utcnow(),
+                           request_key=request_key)
         if correction:
             row.corrected_at, row.correction_reason = utcnow(), (reason or "").strip() or None
         db.session.add(row)

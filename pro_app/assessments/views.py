@@ -11,6 +11,7 @@ from ..access import EDITORS
 from ..clock import utcnow
 from ..i18n import LANGUAGE_NAMES, current_language
 from ..instruments import InvalidChoice
+from ..kiosk import services as kiosk_services
 from ..vocabulary import (
     ALERT_KIND_LABELS,
     ITEM_STATE_LABELS,
@@ -18,6 +19,7 @@ from ..vocabulary import (
     NOT_DONE_LABELS,
     SCORE_STATUS_LABELS,
 )
+from ..web.forms import ActionForm
 from ..web.guards import keeps_input, roles_required, staff_required
 from ..web.lookups import assessment_or_404
 from . import answers, double_entry, paper, services
@@ -60,7 +62,7 @@ def detail(assessment_id: int):
         score_labels=SCORE_STATUS_LABELS, mode_labels=MODE_LABELS, alert_labels=ALERT_KIND_LABELS,
         language_names=LANGUAGE_NAMES, paper_open=found.status in paper.PAPER_STATUSES,
         keyings=double_entry.pending(found) if double_entry.required(found) else [],
-        format_datetime=format_datetime)
+        format_datetime=format_datetime, open_on=kiosk_services.open_on(found), release_form=ActionForm())
 
 
 @bp.post("/assessments/<int:assessment_id>/not-done")

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app, session
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import or_, select
 
 from .. import access, audit
 from ..assessments import answers, completion
@@ -17,6 +18,7 @@ from ..models import Assessment, AuthSession, User
 from ..security import code_limit, codes, sessions, throttle
 from ..security.accounts import authenticate
 from ..vocabulary import Actor, AssessmentStatus, Mode, SessionKind
+from . import tablets
 
 STARTABLE = ("open", "in_progress")
 
@@ -29,14 +31,15 @@ class StartRefused(Exception):
         self.reason = reason
 
 
-def start_with_code(code: str, device: str) -> AuthSession:
+def start_with_code(code: str) -> AuthSession:
     """Begin a patient session for the code's assessment, or raise StartRefused.
 
-    Failed attempts are counted per code, per tablet and for the whole installation, in the database.
+    Failed attempts are counted per code, per device (a registered tablet, or far more tightly an unregistered
+    browser: kiosk/tablets.py) and for the whole installation, in the database.
     """
     settings = current_app.config["SETTINGS"]
-    code_key, tablet_key = f"code:{codes.digest(code)}", f"tablet:{device}"
-    limits = {code_key: settings.code_attempts_per_code, tablet_key: settings.code_attempts_per_tablet}
+    code_key = f"code:{codes.digest(code)}"
+    limits = {code_key: settings.code_attempts_per_code} | tablets.device_limits()
     if code_limit.is_over():
         raise StartRefused("paused")
     if throttle.is_blocked(limits, settings.throttle_window_seconds):
@@ -44,12 +47,16 @@ def start_with_code(code: str, device: str) -> AuthSession:
     found = codes.find(code)
     assessment = db.session.get(Assessment, found.assessment_id) if found else None
     if assessment is not None and assessment.status == AssessmentStatus.COMPLETED:
-        raise StartRefused("completed")  # the patient's own code, typed again after finishing
-    if found is None or found.revoked_at is not None:
+        raise StartRefused("completed")  # the patient's own code, typed again after finishing: already used
+    closed = assessment is not None and assessment.status in (*answers.CLOSED, *answers.SUBMITTED)
+    if found is None or (found.revoked_at is not None and not closed):
         # A guess, or a code replaced by a newer one: counted, with the same message as a code never issued.
-        throttle.fail(code_key, tablet_key)  # kept: the view returns the refusal normally, so it commits
+        throttle.fail(code_key)  # kept: the view returns the refusal normally, so it commits
+        tablets.note_failure()
         code_limit.record_failure()
         raise StartRefused("unknown")
+    if closed:
+        raise StartRefused("closed")  # not done, closed as missed or partial: its codes were revoked with it
     if not codes.is_valid(found):
         raise StartRefused("expired")  # a real code, past its time: not a guess, so not counted
     if not assessment.participant.questionnaires_continue:
@@ -63,14 +70,64 @@ def start_with_code(code: str, device: str) -> AuthSession:
     return begin_patient(assessment, handed_over_by=None, mode=Mode.SELF)
 
 
+def open_elsewhere(assessment: Assessment) -> AuthSession | None:
+    """A live patient session of the assessment in another browser than this one (one tablet at a time)."""
+    here = tablets.device_key()
+    since = utcnow() - sessions.idle_limit(SessionKind.PATIENT)
+    return db.session.scalar(select(AuthSession).where(
+        AuthSession.assessment_id == assessment.id, AuthSession.kind == SessionKind.PATIENT,
+        AuthSession.ended_at.is_(None), AuthSession.last_seen_at >= since,
+        or_(AuthSession.device.is_(None), AuthSession.device != here)).limit(1))
+
+
 def begin_patient(assessment: Assessment, handed_over_by: int | None, mode: str) -> AuthSession:
-    """A patient session on the assessment. `mode` (self or assisted) is how this session is answered: every
-    answer given in it carries the mode, and the assessment keeps the mode of its latest session (a code
-    typed by the patient is `self`; staff choose at hand-over)."""
+    """A patient session on this browser. The assessment is locked first, so two tablets starting it at the
+    same moment take turns; one open on another tablet is refused (StartRefused "in_use"), unless staff hand
+    it over here, which moves it: the other tablet's session ends (audited). `mode` (self or assisted) is how
+    this session is answered: every answer given in it carries the mode, and the assessment keeps the mode of
+    its latest session (a code typed by the patient is `self`; staff choose at hand-over)."""
+    answers.load_locked(assessment.id)
+    other = open_elsewhere(assessment)
+    if other is not None:
+        if handed_over_by is None:
+            raise StartRefused("in_use")
+        move_here(assessment, other, handed_over_by)
     answers.ensure_plan(assessment)
     assessment.mode = mode
+    tablets.note_use()
     return sessions.begin(SessionKind.PATIENT, user_id=handed_over_by, assessment_id=assessment.id,
-                          language=assessment.participant.language)
+                          language=assessment.participant.language, device=tablets.device_key())
+
+
+def open_on(assessment: Assessment) -> str | None:
+    """Where the assessment is open on a tablet right now, for staff: the tablet's name, a plain "unregistered
+    browser", or None when it is open nowhere."""
+    since = utcnow() - sessions.idle_limit(SessionKind.PATIENT)
+    device = db.session.scalar(select(AuthSession.device).where(
+        AuthSession.assessment_id == assessment.id, AuthSession.kind == SessionKind.PATIENT,
+        AuthSession.ended_at.is_(None), AuthSession.last_seen_at >= since).limit(1))
+    if device is None:
+        return None
+    return tablets.name_of(device)
+
+
+def release(assessment: Assessment, user_id: int) -> bool:
+    """Staff end the assessment's session on whatever tablet has it open, so the patient can carry on with the
+    code on another one (audited); False when it was open nowhere."""
+    since = utcnow() - sessions.idle_limit(SessionKind.PATIENT)
+    live = db.session.scalars(select(AuthSession).where(
+        AuthSession.assessment_id == assessment.id, AuthSession.kind == SessionKind.PATIENT,
+        AuthSession.ended_at.is_(None), AuthSession.last_seen_at >= since)).all()
+    for record in live:
+        move_here(assessment, record, user_id, to=None)
+    return bool(live)
+
+
+def move_here(assessment: Assessment, other: AuthSession, user_id: int, to: str | None = "here") -> None:
+    sessions.end(other, "moved")
+    audit.record("assessment.move_tablet", "assessment", assessment.id, actor=Actor.USER, user_id=user_id,
+                 study_id=assessment.participant.study_id,
+                 old={"device": other.device}, new={"device": tablets.device_key() if to else None})
 
 
 def prepare_tablet(assessment: Assessment) -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from functools import wraps
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
@@ -31,16 +32,34 @@ START_MESSAGES = {
     "expired": _l("This code has expired. Please ask a member of staff for a new code."),
     "not_yet_open": _l("This questionnaire is not open yet. Please come back on the day of your visit, "
                        "or ask a member of staff."),
+    "in_use": _l("This questionnaire is open on another tablet right now. Please carry on there, or ask a member "
+                 "of staff to move it to this tablet."),
     "ended": _l("Your session has ended. Your answers are saved: enter your code to carry on."),
 }
 START_STATUS = {"throttled": 429, "paused": 429, "unknown": 403, "completed": 409, "closed": 409, "expired": 409,
-                "not_yet_open": 409}
+                "not_yet_open": 409, "in_use": 409}
 
 
 @bp.before_request
 def _tablet_id() -> None:
     # A random id for this tablet's browser, for throttling code entry per tablet (not per IP address).
     session.setdefault("device", secrets.token_urlsafe(16))
+
+
+#: Sent by send.js with every form it posts: the page goes on itself, so a redirect is answered as JSON.
+SCRIPT_HEADER = "X-Kiosk-Send"
+
+
+@bp.after_request
+def _redirect_for_the_script(response):
+    """A form sent by the page's script (send.js) gets its redirect as {"location": ...} with 200: the script
+    then opens that page (fetch cannot read a redirect's target). Everything else is answered as for a plain
+    form, which the script then sends as one (an error page, a re-shown question)."""
+    if request.headers.get(SCRIPT_HEADER) == "1" and response.status_code in (302, 303) and response.location:
+        answer = jsonify(location=response.location)
+        answer.headers["Cache-Control"] = "no-store"
+        return answer
+    return response
 
 
 def _live_patient():
@@ -58,6 +77,7 @@ def _live_patient():
         return None
     g.patient_language = record.language
     g.patient_session_id = record.id
+    g.idle_remaining_ms = int(sessions.idle_remaining(record) / timedelta(milliseconds=1))
     return record, assessment
 
 
@@ -100,7 +120,7 @@ def start_post():
     if not form.validate():
         return render_template("kiosk/start.html", form=form, message=None), 400
     try:
-        record = services.start_with_code(form.code.data, session["device"])
+        record = services.start_with_code(form.code.data)
     except services.StartRefused as refused:
         return render_template("kiosk/start.html", form=StartForm(formdata=None),
                                message=START_MESSAGES[refused.reason]), START_STATUS[refused.reason]
@@ -236,6 +256,13 @@ def _tablet_mode(assessment: Assessment) -> str:
     return Mode.ASSISTED if assessment.mode == Mode.ASSISTED else Mode.SELF
 
 
+def _request_key() -> str | None:
+    """The idempotency key send.js puts in every form it sends (one per page shown): a form sent again after
+    a lost connection carries the same key, and the answer it stored is not stored again."""
+    key = request.form.get("request_key", "")
+    return key if 16 <= len(key) <= 64 and key.isalnum() else None
+
+
 def _record_and_go_on(record, assessment, pos, *, value, option_code, state):
     """Commit the patient's response to the item (the assessment was read under its lock: `_live_patient`),
     then go on. The next page is worked out from the answers in memory (no query), and the answer is
@@ -244,7 +271,7 @@ def _record_and_go_on(record, assessment, pos, *, value, option_code, state):
     try:
         answers.record(assessment, pos.step.instrument, pos.step.item_id, value=value, option_code=option_code,
                        state=state, language=current_language(), mode=_tablet_mode(assessment),
-                       actor="patient", user_id=record.user_id, shown_at=shown_at)
+                       actor="patient", user_id=record.user_id, shown_at=shown_at, request_key=_request_key())
     except answers.AssessmentClosed:
         return redirect(url_for(".start", m="completed"))
     following = _after(assessment, pos.step.item_id)
@@ -293,9 +320,19 @@ def submit():
 
 @bp.post("/alive")
 def alive():
-    """The page saw the patient tap or type: keep the session from timing out on the server."""
-    record = sessions.current(SessionKind.PATIENT, touch="always")
-    return ("", 204) if record is not None else ("", 401)
+    """The page tells the server how long ago the patient last tapped or typed (`idle_ms`): the server's idle
+    clock starts from that tap, and the answer says how long the session has left, so the page's clock and the
+    server's agree (kiosk.js). 401: the session has ended."""
+    record = sessions.current(SessionKind.PATIENT, touch=False)
+    if record is None:
+        return ("", 401)
+    try:
+        idle_ms = int(request.form.get("idle_ms", "0"))
+    except ValueError:
+        abort(400)
+    sessions.note_activity(record, timedelta(milliseconds=min(max(idle_ms, 0), 10**9)))
+    remaining = sessions.idle_remaining(record) / timedelta(milliseconds=1)
+    return jsonify(remaining_ms=int(remaining))
 
 
 @bp.get("/thanks")
@@ -335,6 +372,8 @@ def exit_patient_mode(record, assessment):
 @committing  # an idle session ended on the way is kept
 def csrf_expired(error):
     """An expired or missing form token: keep what the patient did, never show a stack trace."""
+    if request.endpoint == "kiosk.alive":
+        return ("", 400)  # the page's idle report, refused; its page carries a fresh token on the next load
     if request.endpoint == "kiosk.start_post":
         return render_template("kiosk/start.html", form=StartForm(formdata=None),
                                message=_l("Please enter your code again.")), 400

@@ -14,7 +14,7 @@ from .assessment import (
 )
 from .audit import AuditEvent
 from .participant import Participant
-from .security import AuthSession, PatientCode, ThrottleEvent
+from .security import AuthSession, PatientCode, Tablet, ThrottleEvent
 from .study import Site, Study, Timepoint, default_thresholds
 from .token import ApiToken
 from .user import ROLES, StudyGrant, User
@@ -23,6 +23,6 @@ __all__ = [
     "ASSESSMENT_STATUSES", "MODES", "NOT_DONE_REASONS", "ROLES",
     "Alert", "AlertNotification", "ApiToken", "Assessment", "AuditEvent", "AuthSession", "ItemResponse",
     "PaperKeying", "Participant", "PatientCode",
-    "Plan", "PlanPart", "Score", "Site", "Study", "StudyGrant", "ThrottleEvent", "Timepoint", "User",
+    "Plan", "PlanPart", "Score", "Site", "Study", "StudyGrant", "Tablet", "ThrottleEvent", "Timepoint", "User",
     "default_thresholds",
 ]

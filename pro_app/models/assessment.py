@@ -131,6 +131,9 @@ class ItemResponse(db.Model):
     #: the last staff correction of this answer (answered_at keeps the time it was first given)
     corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     correction_reason: Mapped[str | None] = mapped_column(String(500))
+    #: the tablet page's idempotency key of the request that stored this response (kiosk send.js): the same
+    #: request sent again after a dropped connection is recognised and stores nothing (None: paper, staff)
+    request_key: Mapped[str | None] = mapped_column(String(64))
 
     assessment: Mapped[Assessment] = relationship(back_populates="responses")
 

@@ -29,7 +29,10 @@ class AuthSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    end_reason: Mapped[str | None] = mapped_column(String(32))  # logout | idle | submitted | revoked
+    end_reason: Mapped[str | None] = mapped_column(String(32))  # logout | idle | submitted | revoked | moved
+    #: patient only: the browser it runs in ("tablet:<id>" for a registered tablet, else "browser:<random id>"),
+    #: so an assessment open on one tablet is refused on a second
+    device: Mapped[str | None] = mapped_column(String(40))
 
 
 class PatientCode(db.Model):
@@ -54,3 +57,20 @@ class ThrottleEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(120), index=True)  # e.g. "code:<hash>", "tablet:<id>", "login:<email>"
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Tablet(db.Model):
+    """A tablet registered by staff: a named, revocable device credential (a long random token in a cookie of
+    that browser, stored here only as its hash). Code entry on a registered tablet is throttled for that
+    tablet; an unregistered browser gets far fewer tries (kiosk/tablets.py)."""
+
+    __tablename__ = "tablet"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    #: the last code entry or hand-over on it
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -25,9 +25,11 @@ log = logging.getLogger(__name__)
 COOKIE_KEY = "sid"
 # last_seen_at is written at most this often, so most requests do not write.
 TOUCH_EVERY = timedelta(seconds=15)
-# The page ends a patient session exactly at the idle time and tells the server about taps at most every
-# 20 s (kiosk.js), so the server's own check waits this much longer: it is the backstop for a page that
-# could not end the session, and must never end one while the patient is still tapping.
+# A staff session is checked this much after its idle time (staff pages keep no clock of their own). A
+# patient session ends exactly at its idle time: the tablet's page keeps the server's idle clock in step with
+# the patient's taps (kiosk.js reports how long ago the last tap was, `note_activity`), so the page and the
+# server end it at the same moment, and a page that could not reach the server at that moment (Wi-Fi down)
+# finds the session ended when the connection returns: Back shows nothing of that patient.
 SERVER_GRACE = timedelta(seconds=30)
 # The last-seen write of a read request waits at most this long for SQLite's write lock.
 TOUCH_WAIT_MS = 250
@@ -38,12 +40,12 @@ def _digest(token: str) -> str:
 
 
 def begin(kind: str, *, user_id: int | None = None, assessment_id: int | None = None,
-          language: str | None = None) -> AuthSession:
+          language: str | None = None, device: str | None = None) -> AuthSession:
     """Start a session for this browser, replacing any it had (a fresh token: no fixation)."""
     end_current("replaced")
     token = secrets.token_urlsafe(32)
     record = AuthSession(token_hash=_digest(token), kind=kind, user_id=user_id, assessment_id=assessment_id,
-                         language=language)
+                         language=language, device=device)
     db.session.add(record)
     keep = {k: session[k] for k in ("lang", "device") if k in session}
     session.clear()
@@ -67,17 +69,37 @@ def current(kind: str | None = None, *, touch: bool | str = True) -> AuthSession
     if record is None or record.ended_at is not None:
         return None
     now = utcnow()
-    if now - record.last_seen_at > idle_limit(record.kind) + SERVER_GRACE:
+    if now - record.last_seen_at > idle_limit(record.kind) + (SERVER_GRACE if record.kind != "patient" else
+                                                               timedelta(0)):
         end(record, "idle")
         return None
     if kind is not None and record.kind != kind:
         return None
+    g.session_seen_at = record.last_seen_at
     if touch is True and now - record.last_seen_at > TOUCH_EVERY or touch == "always":
+        g.session_seen_at = now
         if g.get("read_request"):
             _touch_after_response(record.id, now)
         else:
             record.last_seen_at = now
     return record
+
+
+def idle_remaining(record: AuthSession) -> timedelta:
+    """How long until the server ends the session if nothing more is heard from its browser (the page of a
+    patient session starts its own idle clock from this, so the two agree)."""
+    seen = g.get("session_seen_at") or record.last_seen_at
+    return max(idle_limit(record.kind) - (utcnow() - seen), timedelta(0))
+
+
+def note_activity(record: AuthSession, idle_for: timedelta) -> None:
+    """The page reports that the patient last tapped `idle_for` ago: the session's idle clock starts from that
+    tap (never earlier than what the server already knows, never later than now)."""
+    now = utcnow()
+    tapped = now - min(max(idle_for, timedelta(0)), idle_limit(record.kind))
+    if tapped > record.last_seen_at:
+        record.last_seen_at = tapped
+    g.session_seen_at = record.last_seen_at
 
 
 def _touch_after_response(record_id: int, now: datetime) -> None:

@@ -232,7 +232,8 @@ def test_idle_tablet_warns_returns_to_start_and_resumes(app, kiosk, enrol, scree
     assert results.violations_count == 0, results.generate_report()
     page.screenshot(path=screenshots / "idle-warning-en-portrait.png")
 
-    page.wait_for_url("**/kiosk/?m=ended", timeout=6_000)
+    page.wait_for_url("**/kiosk/?m=ended", timeout=6_000)  # the page clears itself first (kiosk.js)...
+    page.wait_for_selector("#code")  # ...then the start screen comes from the server
     assert kiosk.on_start_screen()
     assert page.get_by_role("status").inner_text() == kiosk.t(
         "Your session has ended. Your answers are saved: enter your code to carry on.")

@@ -68,6 +68,8 @@ SEED: dict[str, list[dict]] = {
     "api_token": [{"id": 1, "name": "R on my laptop", "token_hash": "c" * 64, "prefix": "proapp_abcde",
                    "user_id": 1, "created_at": T0, "expires_at": T0, "revoked_at": None, "last_used_at": None}],
     "api_token_study": [{"token_id": 1, "study_id": 1}],
+    "tablet": [{"id": 1, "name": "Clinic 2, tablet 1", "token_hash": "d" * 64, "created_at": T0, "created_by_id": 1,
+                "last_used_at": T0, "revoked_at": None}],
     "alert_notification": [{"id": 1, "alert_id": 2, "user_id": 1, "channel": "urgent", "status": "failed",
                             "attempts": 1, "last_error": "Connection refused", "created_at": T0, "sent_at": None}],
     "paper_keying": [{"id": 1, "assessment_id": 1, "round": 1, "user_id": 1, "keyed_at": T0,
@@ -117,6 +119,12 @@ def _shown_time_in_the_cookie(table: str, row: Row) -> Row:
     return {k: v for k, v in row.items() if k not in ("shown_item", "shown_at")}
 
 
+def _request_keys(table: str, row: Row) -> Row:
+    if table == "auth_session":
+        return row | {"device": None}  # not known before the column
+    return row | {"request_key": None} if table == "item_response" else row  # none was sent before
+
+
 def _partial_and_early(table: str, row: Row) -> Row:
     return row | {"early": False} if table == "assessment" else row
 
@@ -157,7 +165,8 @@ FORWARD: dict[str, Change] = {"b3d5f0a1c2e4": _alert_kinds, "d2f7a9c3e5b1": _sel
                               "e4b8c1d6f2a7": _shown_at, "e5c2a8d1f4b6": _partial_and_early,
                               "e5d3b9f2a6c8": _corrections, "f2c6a8e1d4b7": _alert_triage,
                               "f3b1d7e9a2c4": _shown_time_in_the_cookie, "a7d3e9f1c5b2": _notification_retries,
-                              "a7c3e9f1b5d2": _setup_and_anchors, "a7e3c5b9d1f2": _paper_entry}
+                              "a7c3e9f1b5d2": _setup_and_anchors, "a7e3c5b9d1f2": _paper_entry,
+                              "f3a7c2e9b5d1": _request_keys}
 
 
 #: Revision ids from the first to the head.

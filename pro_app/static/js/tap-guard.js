@@ -19,8 +19,10 @@
     timer = setTimeout(function () { root.removeAttribute("data-quiet"); }, guard);
   }
   function ignored() { return leaving || Date.now() < quietUntil; }
+  // The idle warning takes taps even while an answer is on its way (a Wi-Fi drop: send.js keeps sending it).
+  function inDialog(event) { return !!(event.target && event.target.closest && event.target.closest("dialog[open]")); }
   function swallow(event) {
-    if (ignored()) {
+    if (ignored() && !inDialog(event)) {
       event.preventDefault();
       event.stopImmediatePropagation();
     }
@@ -29,7 +31,7 @@
     document.addEventListener(name, swallow, { capture: true, passive: false });
   });
   document.addEventListener("keydown", function (event) {
-    if (ignored() && (event.key === "Enter" || event.key === " ")) { event.preventDefault(); }
+    if (ignored() && !inDialog(event) && (event.key === "Enter" || event.key === " ")) { event.preventDefault(); }
   }, true);
 
   function working(button) {
