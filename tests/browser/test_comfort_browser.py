@@ -9,7 +9,11 @@ import re
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
+from sqlalchemy import select
 
+from pro_app.extensions import db
+from pro_app.models import AuthSession
+from pro_app.security import sessions
 from tests.support.browser import LANDSCAPE, PORTRAIT, option_label
 
 AXE = Axe()
@@ -106,7 +110,10 @@ def test_a_resuming_patient_is_welcomed_back(app, kiosk, enrol, screenshots):
     kiosk.continue_()
     kiosk.answer(option_label("qlq_c30", "q1", 2, "es"))
     kiosk.next()
-    page.context.clear_cookies()  # the tablet was handed back; the next day the patient types the code again
+    with app.app_context():  # the session ended (the idle timeout); the next day the patient types the code again
+        for row in db.session.scalars(select(AuthSession).where(AuthSession.ended_at.is_(None))):
+            sessions.end(row, "idle")
+        db.session.commit()
     kiosk.open_start()
     kiosk.start_with_code(patient.code)
     assert kiosk.item_id == "q2"
