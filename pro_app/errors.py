@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from .api import problems
 from .extensions import db
 from .transactions import rollback_quietly
 
@@ -41,6 +42,8 @@ def install(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
         _rollback_quietly()
+        if problems.for_api():
+            return problems.problem(error.code or 500, error.description or error.name)
         messages = {
             400: _("The request could not be understood."),
             403: _("You do not have access to this page."),
@@ -56,6 +59,8 @@ def install(app: Flask) -> None:
     def _database(error: OperationalError):
         log.error("database error", exc_info=error)
         _rollback_quietly()
+        if problems.for_api():
+            return problems.problem(503, "the database is not available; try again later")
         message = _("The system cannot save right now. Nothing you saw confirmed has been lost. "
                     "Please tell a member of staff.")
         return render_template("errors/error.html", code=503, message=message), 503
