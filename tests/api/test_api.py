@@ -151,7 +151,7 @@ def test_revoking_needs_the_form_token_and_the_owner(app, client, study, analyst
     other = create_staff(email="other@example.org", role="analyst", studies=[study])
     login(client, other.email)
     page = client.get("/staff/tokens")
-    assert client.post(f"/staff/tokens/{token_id}/revoke").status_code == 400  # no CSRF token
+    assert client.post(f"/staff/tokens/{token_id}/revoke").status_code == 303  # no CSRF token: back, unchanged
     assert client.post(f"/staff/tokens/{token_id}/revoke",
                        data={"csrf_token": csrf_token(html(page))}).status_code == 404  # not theirs
     assert plain[:12] not in html(page), "another analyst's tokens are not listed"
