@@ -45,7 +45,7 @@ from pro_app import create_app
 from pro_app.assessments.schedule import window
 from pro_app.extensions import db
 from pro_app.instruments import ENGINE_VERSION, get_instrument, score
-from pro_app.models import DEFAULT_THRESHOLDS
+from pro_app.models import PlanPart, default_thresholds
 from pro_app.settings import Settings
 
 INSTRUMENTS = ["qlq_c30", "qlq_br45", "pro_ctcae"]
@@ -117,7 +117,7 @@ def plan_items() -> list[tuple[object, list[str]]]:
     plan = []
     for instrument_id in INSTRUMENTS:
         inst = get_instrument(instrument_id)
-        items = list(inst.items_for_terms(inst.default_term_set.terms)) if inst.terms else list(inst.item_ids)
+        items = list(inst.items_for_selection(inst.default_selection()))
         plan.append((inst, items))
     return plan
 
@@ -179,8 +179,8 @@ def seed(database_url: str, code: str, participants: int, seed_value: int) -> di
             engine.dispose()
             return None
         conn.execute(insert(study_t), {"code": code, "title": f"Benchmark study ({participants:,} participants)",
-                                       "anchor_event": "Start of radiotherapy", "proctcae_terms": [],
-                                       "thresholds": dict(DEFAULT_THRESHOLDS), "created_at": now})
+                                       "anchor_event": "Start of radiotherapy", "selections": {},
+                                       "arms": [], "thresholds": default_thresholds(), "created_at": now})
         study_id = conn.scalar(select(study_t.c.id).where(study_t.c.code == code))
         conn.execute(insert(site_t), [{"study_id": study_id, "code": c, "name": n, "timezone": z}
                                       for c, n, z in SITES])
@@ -193,7 +193,7 @@ def seed(database_url: str, code: str, participants: int, seed_value: int) -> di
         first = {t.name: (conn.scalar(select(func.max(t.c.id))) or 0) + 1 for t in (part_t, asmt_t, resp_t, score_t)}
 
     plan = plan_items()
-    plan_json = [{"instrument": inst.id, "version": inst.version, "items": items} for inst, items in plan]
+    plan_json = tuple(PlanPart(inst.id, inst.version, tuple(items)) for inst, items in plan)  # the column's type
 
     # participants and assessments (Python loop: 4 assessments each, dates through schedule.window)
     people, assessments, completed, partial = [], [], [], []
@@ -343,6 +343,7 @@ def export_one(args) -> None:
     """Run one export through the service and print its figures as one JSON line (used in a subprocess)."""
     import tracemalloc
 
+    from pro_app.exports import chunks as chunk_reads
     from pro_app.exports import datasets, service
 
     dataset, fmt = args.export_one
@@ -362,8 +363,10 @@ def export_one(args) -> None:
         return wrapper
 
     # the data set's database reads (query, fetch and the DataFrame of the rows): timed, not changed
-    for name in ("_assessment_rows", "_language_rows", "_fold", "_rows", "_frame"):
-        setattr(datasets, name, timed_db(getattr(datasets, name)))
+    for module, names in ((chunk_reads, ("_assessment_rows", "_language_rows")),
+                          (datasets, ("_responses", "_scores", "_baseline_scores", "_corrected_items"))):
+        for name in names:
+            setattr(module, name, timed_db(getattr(module, name)))
     original_build = service.build
 
     def timed_build(*a, **k):
@@ -521,7 +524,8 @@ def main() -> None:
               f"; {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}; Python {sys.version.split()[0]}, "
               f"pandas {pd.__version__}")
         for code, n in studies:
-            counts = seed(args.database_url, code, n, args.seed + n)
+            with app.app_context():  # the instrument library and the default thresholds live on the app
+                counts = seed(args.database_url, code, n, args.seed + n)
             if counts is None:
                 print(f"seed {code}: already in the database, reused")
                 continue

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, g, render_template, request
+from flask import Flask, current_app, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from .api import problems
 from .extensions import db
 from .transactions import rollback_quietly
+from .web import navigation
+
+#: The flash category of the message shown on the page a small form was sent back to (base.html).
+EXPIRED = "expired"
+
+
+def back_after_expired_token(target: str):
+    """Back to `target` (a page of this app), which says the page had expired and nothing was saved."""
+    flash(_("Your page had expired; nothing was saved. Please try again."), EXPIRED)
+    return redirect(target, 303)
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +46,18 @@ def install(app: Flask) -> None:
                 return view(**(request.view_args or {}))
             except HTTPException as refused:  # not found, not allowed…: answered as anywhere else, not a 500
                 return _http(refused)
+        back = getattr(view, "back_on_expired_token", None)
+        if back is not None:
+            sent_from = navigation.return_to(request.form.get("next") or request.form.get("back"))
+            return back_after_expired_token(sent_from or back(**(request.view_args or {})))
         message = _("This page had been open too long. Please go back and try again.")
         return render_template("errors/error.html", code=400, message=message), 400
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
         _rollback_quietly()
+        if problems.for_api():
+            return problems.problem(error.code or 500, error.description or error.name)
         messages = {
             400: _("The request could not be understood."),
             403: _("You do not have access to this page."),
@@ -56,6 +73,8 @@ def install(app: Flask) -> None:
     def _database(error: OperationalError):
         log.error("database error", exc_info=error)
         _rollback_quietly()
+        if problems.for_api():
+            return problems.problem(503, "the database is not available; try again later")
         message = _("The system cannot save right now. Nothing you saw confirmed has been lost. "
                     "Please tell a member of staff.")
         return render_template("errors/error.html", code=503, message=message), 503

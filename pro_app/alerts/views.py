@@ -16,7 +16,7 @@ from ..i18n import current_language
 from ..models import Alert, Study
 from ..vocabulary import ALERT_KIND_LABELS, URGENCY_LABELS
 from ..web import navigation
-from ..web.guards import roles_required, staff_required
+from ..web.guards import back_on_expired_token, roles_required, staff_required
 from ..web.lookups import study_or_404
 from ..web.paging import page_number
 from . import services, triage
@@ -85,7 +85,13 @@ def _back(form: AcknowledgeForm, fallback: str):
     return redirect(navigation.return_to(form.next.data) or fallback)
 
 
+def _alerts_page(**_) -> str:
+    """Where an acknowledge form without its `next` field goes back to (the forms send the page they sit on)."""
+    return url_for(".index")
+
+
 @bp.post("/alerts/<int:alert_id>/acknowledge")
+@back_on_expired_token(_alerts_page)
 @roles_required(EDITORS)
 def acknowledge(alert_id: int):
     alert = services.get_alert(g.user, alert_id)
@@ -99,6 +105,7 @@ def acknowledge(alert_id: int):
 
 
 @bp.post("/assessments/<int:assessment_id>/alerts/acknowledge")
+@back_on_expired_token(_alerts_page)
 @roles_required(EDITORS)
 def acknowledge_visit(assessment_id: int):
     """Every open alert of one visit at once, with one note and action."""
@@ -113,6 +120,7 @@ def acknowledge_visit(assessment_id: int):
 
 
 @bp.post("/alerts/acknowledge")
+@back_on_expired_token(_alerts_page)
 @roles_required(EDITORS)
 def acknowledge_visits():
     """The checked visits' open alerts at once, with one note and action (each alert audited)."""

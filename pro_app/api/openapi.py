@@ -6,9 +6,17 @@ from ..exports.datasets import DATASETS
 from ..exports.labelled import DEFAULT_STATA_VERSION, STATA_VERSIONS
 from ..exports.writers import FORMATS
 
+#: The values of `excel`: 1 for a CSV with a byte-order mark; anything else is a 400.
+EXCEL = ("0", "1")
+#: Every text parameter: NUL and control characters are refused (400) before the API reads the request.
+TEXT = {"type": "string", "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]*$"}
+#: A filter date: YYYY-MM-DD from 1900-01-01 to 2999-12-31 (api/views.py FILTER_DATES); others are a 400.
+DATE = {"type": "string", "format": "date", "pattern": "^(19[0-9]{2}|2[0-9]{3})-"}
+
 
 def openapi() -> dict:
-    problem = {"type": "object", "properties": {"status": {"type": "integer"}, "detail": {"type": "string"}}}
+    problem = {"type": "object", "properties": {"status": {"type": "integer"}, "detail": {"type": "string"}},
+               "required": ["status", "detail"]}
     error = {"description": "", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
     return {
         "openapi": "3.1.0",
@@ -34,6 +42,7 @@ def openapi() -> dict:
                         "200": {"description": "The studies", "content": {"application/json": {"schema": {
                             "type": "array", "items": {"type": "object", "properties": {
                                 "code": {"type": "string"}, "title": {"type": "string"}}}}}}},
+                        "400": error | {"description": "NUL or control characters in the request"},
                         "401": error | {"description": "Missing, unknown, revoked or expired token"},
                     },
                 }
@@ -42,7 +51,7 @@ def openapi() -> dict:
                 "get": {
                     "summary": "Download one data set of a study",
                     "parameters": [
-                        {"name": "code", "in": "path", "required": True, "schema": {"type": "string"},
+                        {"name": "code", "in": "path", "required": True, "schema": TEXT,
                          "description": "Study code, e.g. DEMO"},
                         {"name": "name", "in": "path", "required": True,
                          "schema": {"type": "string", "enum": list(DATASETS)}},
@@ -58,23 +67,28 @@ def openapi() -> dict:
                          "description": "format=dta only: the Stata release whose file format is written; 12 "
                                         "(format 115) is the one R's foreign::read.dta opens (text cut at 243 "
                                         "bytes), 14 (format 118) is Stata 14 and later"},
-                        {"name": "site", "in": "query", "schema": {"type": "array", "items": {"type": "string"}},
-                         "style": "form", "explode": True, "description": "Only these sites"},
+                        {"name": "site", "in": "query", "schema": {"type": "array", "items": TEXT},
+                         "style": "form", "explode": True,
+                         "description": "Only these sites (codes of the study's sites; another is a 400)"},
                         {"name": "timepoint", "in": "query",
-                         "schema": {"type": "array", "items": {"type": "string"}}, "style": "form",
-                         "explode": True, "description": "Only these timepoints"},
-                        {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"},
-                         "description": "Target date on or after"},
-                        {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"},
-                         "description": "Target date on or before"},
-                        {"name": "excel", "in": "query", "schema": {"type": "string", "enum": ["1"]},
-                         "description": "CSV with a byte-order mark for Excel"},
+                         "schema": {"type": "array", "items": TEXT}, "style": "form",
+                         "explode": True,
+                         "description": "Only these timepoints (codes of the study's timepoints; another is a 400)"},
+                        {"name": "from", "in": "query", "schema": DATE,
+                         "description": "Target date on or after; 1900-01-01 to 2999-12-31, and not after `to`"},
+                        {"name": "to", "in": "query", "schema": DATE,
+                         "description": "Target date on or before; 1900-01-01 to 2999-12-31"},
+                        {"name": "excel", "in": "query",
+                         "schema": {"type": "string", "enum": list(EXCEL), "default": "0"},
+                         "description": "1: CSV with a byte-order mark for Excel; 0: without"},
                     ],
                     "responses": {
                         "200": {"description": "The data set, streamed",
                                 "content": {mime: {"schema": {"type": "string", "format": "binary"}}
                                             for mime in FORMATS.values()}},
-                        "400": error | {"description": "Bad format or filter"},
+                        "400": error | {"description": "Bad format or filter: a stata_version without "
+                                                        "format=dta, a site or timepoint the study does not have, "
+                                                        "an empty date range, NUL or control characters"},
                         "401": error | {"description": "Missing, unknown, revoked or expired token"},
                         "403": error | {"description": "The token does not give access to this study"},
                         "404": error | {"description": "Unknown data set"},

@@ -14,18 +14,11 @@ from ..exports.service import prepare, stream
 from ..exports.writers import FORMATS
 from ..extensions import csrf
 from ..tokens import services as tokens
-from .openapi import openapi
+from .openapi import EXCEL, openapi
+from .problems import problem as _problem
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
-
-
-def _problem(status: int, detail: str) -> Response:
-    response = jsonify({"status": status, "detail": detail})
-    response.status_code = status
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="pro-app"'
-    return response
 
 
 def _token_or_401():
@@ -42,7 +35,7 @@ FILTER_DATES = (date(1900, 1, 1), date(2999, 12, 31))
 
 def _date(name: str) -> date | None:
     raw = request.args.get(name)
-    if not raw:
+    if raw is None:  # absent; an empty `from=` is a 400 like any other non-date (it gave every row, unfiltered)
         return None
     try:
         day = date.fromisoformat(raw)
@@ -82,6 +75,9 @@ def dataset(code: str, name: str):
     stata_version = request.args.get("stata_version")
     if stata_version is not None and (fmt != "dta" or stata_version not in {str(v) for v in STATA_VERSIONS}):
         return _problem(400, f"stata_version is for format=dta only, one of: {', '.join(map(str, STATA_VERSIONS))}")
+    excel = request.args.get("excel", "0")
+    if excel not in EXCEL:  # `excel=true` silently gave a CSV without the byte-order mark it asked for
+        return _problem(400, "excel must be 1 (a byte-order mark for Excel) or 0")
     sites = tuple(request.args.getlist("site"))
     granted = access.granted_site_codes(token.user, study)  # empty: every site
     if granted:  # a site-limited analyst's token reads only those sites
@@ -96,7 +92,7 @@ def dataset(code: str, name: str):
     user_id, token_name = token.user_id, token.name
     # The body runs after this view has committed, in a read-only transaction of its own.
     body = stream(export, actor="user", user_id=user_id, via=f"api:{token_name}",
-                  excel=request.args.get("excel") == "1")
+                  excel=excel == "1")
     response = Response(stream_with_context(body), content_type=export.mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
     response.headers["Cache-Control"] = "no-store"

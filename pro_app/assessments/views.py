@@ -20,7 +20,7 @@ from ..vocabulary import (
     SCORE_STATUS_LABELS,
 )
 from ..web.forms import ActionForm
-from ..web.guards import keeps_input, roles_required, staff_required
+from ..web.guards import back_on_expired_token, keeps_input, roles_required, staff_required
 from ..web.lookups import assessment_or_404
 from . import answers, double_entry, paper, services
 from .forms import (
@@ -65,7 +65,12 @@ def detail(assessment_id: int):
         format_datetime=format_datetime, open_on=kiosk_services.open_on(found), release_form=ActionForm())
 
 
+def _assessment_page(assessment_id: int, **_) -> str:
+    return url_for(".detail", assessment_id=assessment_id)
+
+
 @bp.post("/assessments/<int:assessment_id>/not-done")
+@back_on_expired_token(_assessment_page)
 @roles_required(EDITORS)
 def not_done(assessment_id: int):
     found = assessment_or_404(assessment_id)
@@ -98,18 +103,21 @@ def _with_reason(assessment_id: int, action) -> object:
 
 
 @bp.post("/assessments/<int:assessment_id>/reopen")
+@back_on_expired_token(_assessment_page)
 @roles_required(EDITORS)
 def reopen(assessment_id: int):
     return _with_reason(assessment_id, services.reopen)
 
 
 @bp.post("/assessments/<int:assessment_id>/close")
+@back_on_expired_token(_assessment_page)
 @roles_required(EDITORS)
 def close(assessment_id: int):
     return _with_reason(assessment_id, services.close_now)
 
 
 @bp.post("/assessments/<int:assessment_id>/early")
+@back_on_expired_token(_assessment_page)
 @roles_required(EDITORS)
 def early(assessment_id: int):
     return _with_reason(assessment_id, services.confirm_early)
@@ -242,6 +250,8 @@ def resolve(assessment_id: int):
 
 
 @bp.post("/assessments/<int:assessment_id>/answers/<item_id>/correct")
+@back_on_expired_token(lambda assessment_id, item_id: url_for(".detail", assessment_id=assessment_id)
+                       + f"#item-{item_id}")
 @roles_required(EDITORS)
 def correct(assessment_id: int, item_id: str):
     found = assessment_or_404(assessment_id)

@@ -9,7 +9,7 @@ from ..access import EDITORS
 from ..vocabulary import Mode
 from ..web import navigation
 from ..web.forms import ActionForm
-from ..web.guards import keeps_input, roles_required, staff_required
+from ..web.guards import back_on_expired_token, keeps_input, roles_required, staff_required
 from ..web.lookups import assessment_or_404
 from . import services
 from .forms import ChangePasswordForm, LoginForm
@@ -21,6 +21,7 @@ CURRENT_REFUSED = _l("Current password not accepted. If it was right, wait a min
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@back_on_expired_token(lambda: url_for(".login", next=services.safe_next(request.args.get("next"))))
 def login():
     form = LoginForm()
     if request.method == "POST":
@@ -31,6 +32,7 @@ def login():
 
 
 @bp.post("/logout")
+@back_on_expired_token(lambda: url_for("worklist.today"))
 def logout():
     if ActionForm().validate():
         services.logout()
@@ -60,7 +62,13 @@ def _startable(assessment_id: int):
     return assessment
 
 
+def _worklist(**_) -> str:
+    """Where the start buttons without their `back` field go back to."""
+    return url_for("worklist.today")
+
+
 @bp.post("/assessments/<int:assessment_id>/start-on-tablet")
+@back_on_expired_token(_worklist)
 @roles_required(EDITORS)
 def hand_over(assessment_id: int):
     assessment = _startable(assessment_id)
@@ -75,6 +83,7 @@ def hand_over(assessment_id: int):
 
 
 @bp.post("/assessments/<int:assessment_id>/code")
+@back_on_expired_token(_worklist)
 @roles_required(EDITORS)
 def issue_code(assessment_id: int):
     assessment = _startable(assessment_id)

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
 from ..assessments import answers
+from ..errors import back_after_expired_token
 from ..extensions import csrf, db
 from ..i18n import current_language
 from ..models import Assessment, PlanPart
@@ -368,6 +369,18 @@ def exit_patient_mode(record, assessment):
     return render_template("kiosk/exit.html", form=form, error=None)
 
 
+def _page_of_small_form(pos) -> str | None:
+    """The page the kiosk's small forms (start a questionnaire, skip an item, submit, the staff exit) sit on."""
+    args = request.view_args or {}
+    from_review = {"from": "review"} if request.form.get("from") == "review" else {}
+    if request.endpoint == "kiosk.intro":
+        return url_for(".intro", instrument_id=args["instrument_id"])
+    if request.endpoint == "kiosk.skip" and pos is not None:
+        return url_for(".skip", item_id=args["item_id"], **from_review)
+    return {"kiosk.submit": url_for(".review"), "kiosk.exit_patient_mode": url_for(".exit_patient_mode")}.get(
+        request.endpoint or "")
+
+
 @bp.errorhandler(CSRFError)
 @committing  # an idle session ended on the way is kept
 def csrf_expired(error):
@@ -384,7 +397,8 @@ def csrf_expired(error):
     record, assessment = live
     pos = services.position(assessment, request.view_args.get("item_id", "")) if request.view_args else None
     if request.endpoint != "kiosk.item_post" or pos is None:
-        return redirect(url_for(".current"))
+        page = _page_of_small_form(pos)
+        return back_after_expired_token(page) if page else redirect(url_for(".current"))
     chosen = request.form.get("choice")
     form = item_form(pos.step.instrument.item(pos.step.item_id), current_language(), formdata=None,
                      data={"choice": chosen})

@@ -65,10 +65,10 @@ def install(app: Flask, allowed: tuple[str, ...]) -> None:
     @app.before_request
     def _refuse_bad_input():
         if request.environ.get(REFUSED_HOST):
-            abort(400)
+            abort(400, description="this host name is not served here")
         args, form = request.args, request.form
         if (_has_control((request.path,), _CONTROL)
                 or _has_control((*args.keys(), *form.keys()), _CONTROL)
                 or _has_control((v for _, v in args.items(multi=True)), _CONTROL)
                 or _has_control((v for _, v in form.items(multi=True)), _CONTROL_IN_TEXT)):
-            abort(400)
+            abort(400, description="NUL and control characters are refused in the address, the query and forms")

@@ -11,7 +11,7 @@ from ..clock import utcnow
 from ..extensions import db
 from ..web import navigation
 from ..web.forms import ActionForm
-from ..web.guards import roles_required
+from ..web.guards import back_on_expired_token, keeps_input, roles_required
 from . import services
 from .forms import TokenForm
 
@@ -20,6 +20,7 @@ navigation.register("tokens.index", _l("API tokens"), roles=TOKEN_HOLDERS, order
 
 
 @bp.route("/tokens", methods=["GET", "POST"])
+@keeps_input
 @roles_required(TOKEN_HOLDERS)
 def index():
     form = TokenForm()
@@ -39,6 +40,7 @@ def index():
 
 
 @bp.post("/tokens/<int:token_id>/revoke")
+@back_on_expired_token(lambda token_id: url_for(".index"))
 @roles_required(TOKEN_HOLDERS)
 def revoke(token_id: int):
     if not ActionForm().validate():

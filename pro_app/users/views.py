@@ -13,7 +13,7 @@ from ..models import User
 from ..security import code_limit
 from ..vocabulary import ROLE_LABELS
 from ..web import navigation
-from ..web.guards import keeps_input, roles_required
+from ..web.guards import back_on_expired_token, keeps_input, roles_required
 from . import services
 from .forms import ResetForm, UserEditForm, UserNewForm
 
@@ -81,6 +81,7 @@ def edit(user_id: int):
 
 
 @bp.post("/admin/users/<int:user_id>/reset-password")
+@back_on_expired_token(lambda user_id: url_for(".edit", user_id=user_id))
 @roles_required(ADMINS)
 def reset_password(user_id: int):
     user = _user_or_404(user_id)

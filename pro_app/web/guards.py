@@ -53,3 +53,16 @@ def keeps_input(view: Callable) -> Callable:
     (which checks the token again, so nothing is saved) before they change anything."""
     view.keeps_input_on_expired_token = True
     return view
+
+
+def back_on_expired_token(page: Callable[..., str]) -> Callable[[Callable], Callable]:
+    """The small forms that sit on another page (a button, with a note or a reason: mark not done, correct an
+    answer, acknowledge): when the CSRF token of their POST has expired or is missing, the user is sent back to
+    the page they were on with a message, and the view never runs, so nothing is saved (errors.py). That page
+    is the form's own `next` or `back` field when it names a staff page, else `page(**view_args)`."""
+
+    def decorator(view: Callable) -> Callable:
+        view.back_on_expired_token = page
+        return view
+
+    return decorator

@@ -151,7 +151,7 @@ def test_revoking_needs_the_form_token_and_the_owner(app, client, study, analyst
     other = create_staff(email="other@example.org", role="analyst", studies=[study])
     login(client, other.email)
     page = client.get("/staff/tokens")
-    assert client.post(f"/staff/tokens/{token_id}/revoke").status_code == 400  # no CSRF token
+    assert client.post(f"/staff/tokens/{token_id}/revoke").status_code == 303  # no CSRF token: back, unchanged
     assert client.post(f"/staff/tokens/{token_id}/revoke",
                        data={"csrf_token": csrf_token(html(page))}).status_code == 404  # not theirs
     assert plain[:12] not in html(page), "another analyst's tokens are not listed"
@@ -366,6 +366,31 @@ def test_bad_requests_are_clear_4xx(app, study, analyst):
     assert export_events(app) == []
 
 
+def test_values_the_document_does_not_allow_are_refused_not_silently_ignored(app, study, analyst):
+    """Found by tests/security/test_api_schemathesis.py: `excel=true` gave a CSV without the byte-order mark it
+    asked for, and an empty `from=` gave every row, unfiltered, where the document allows neither."""
+    _, plain = make_token(app, analyst.id, [study.id])
+    client = app.test_client()
+    for path in (url(study.code, excel="true"), url(study.code, excel=""), url(study.code, **{"from": ""}),
+                 url(study.code, to="")):
+        assert_refused(fetch(client, path, headers=bearer(plain)), 400)
+    for path in (url(study.code, excel="1"), url(study.code, excel="0")):
+        assert fetch(client, path, headers=bearer(plain)).status_code == 200
+
+
+def test_every_error_on_an_api_path_is_a_json_problem(app, study, analyst):
+    """Found by tests/security/test_api_schemathesis.py: a control character in the query (refused before any
+    view) was answered with the HTML error page, where the document promises application/json; so were an
+    unknown API path and a method not allowed."""
+    _, plain = make_token(app, analyst.id, [study.id])
+    client = app.test_client()
+    assert_refused(fetch(client, url(study.code, site="B%13CN"), headers=bearer(plain)), 400)
+    assert_refused(fetch(client, "/api/v1/studies?x=%00"), 400)
+    assert_refused(fetch(client, "/api/v1/studies/DEMO/dataset", headers=bearer(plain)), 404)
+    assert_refused(fetch(client, "/api/v1/studies", headers=bearer(plain), method="DELETE"), 405)
+    assert "<html" in html(fetch(client, "/staff/?x=%00"))  # the staff pages keep their error page
+
+
 def test_the_bearer_scheme_is_case_insensitive(app, study, analyst):
     _, plain = make_token(app, analyst.id, [study.id])
     assert fetch(app.test_client(), url(study.code), headers={"Authorization": f"bearer {plain}"}).status_code == 200
@@ -487,3 +512,19 @@ def test_openapi_document_describes_the_dataset_endpoint(app):
                         schema = spec["components"]["schemas"][name]
                     Draft202012Validator.check_schema(schema)
     assert "/studies" in spec["paths"]
+
+
+def test_the_document_gives_the_limits_the_api_enforces(app):
+    """Found by tests/security/test_api_schemathesis.py: the document allowed any date and any text, so
+    requests it called valid (a control character in a site, `to=8329-08-08`) were refused with a 400."""
+    spec = fetch(app.test_client(), "/api/v1/openapi.json").json
+    params = {p["name"]: p["schema"] for p in spec["paths"][DATASET_PATH]["get"]["parameters"]}
+    valid = lambda schema, value: Draft202012Validator(schema).is_valid(value)  # noqa: E731
+    for name in ("from", "to"):
+        assert valid(params[name], "1900-01-01") and valid(params[name], "2999-12-31")
+        assert not valid(params[name], "1899-12-31") and not valid(params[name], "3000-01-01")
+    for schema in (params["code"], params["site"]["items"], params["timepoint"]["items"]):
+        assert valid(schema, "BCN") and not valid(schema, "B\x13CN") and not valid(schema, "B\x85CN")
+    assert params["excel"]["enum"] == ["0", "1"]
+    assert "400" in spec["paths"]["/studies"]["get"]["responses"]
+    assert spec["components"]["schemas"]["Problem"]["required"] == ["status", "detail"]
