@@ -22,6 +22,7 @@ from pro_app import create_app
 from pro_app.assessments import answers, completion
 from pro_app.extensions import db
 from pro_app.instruments import get_instrument
+from pro_app.kiosk import tablets
 from pro_app.models import Alert, Participant, Site, Study, StudyGrant, Timepoint, User
 from pro_app.security import passwords
 from pro_app.settings import Settings
@@ -67,6 +68,7 @@ FILL = {
     "alert_id": lambda w, v: w.objects[v].alert_id,
     "user_id": lambda w, v: w.users["coord_b" if v == "B" else "coord_all"].id,
     "token_id": lambda w, v: w.token_b if v == "B" else w.token_a,
+    "tablet_id": lambda w, v: w.tablet_id,
     "item_id": lambda w, v: ITEM,
     "dataset": lambda w, v: "wide",
     "fmt": lambda w, v: "csv",
@@ -178,10 +180,11 @@ def _build(app) -> SimpleNamespace:
     made["coord_bcn"].grants.append(StudyGrant(study_id=study_a.id, site_id=bcn.id))
     token_a, plain_a = tokens.create(made["analyst"], "a", [study_a.id], 30)
     token_b, _plain = tokens.create(made["admin"], "b", [study_b.id], 30)
+    tablet, _token = tablets.register(made["admin"].id, "Clinic tablet 1")
     db.session.commit()
     return SimpleNamespace(
         objects=objects, study_ids={A: study_a.id, B: study_b.id}, token_a=token_a.id, token_b=token_b.id,
-        plain_a=plain_a,
+        plain_a=plain_a, tablet_id=tablet.id,
         users={k: SimpleNamespace(id=u.id, email=u.email, role=u.role) for k, u in made.items()})
 
 
@@ -291,6 +294,8 @@ def test_post_cannot_change_what_is_not_granted(world, rule, endpoint, methods, 
     variants = ["B"] + (["MIA"] if user == "coord_bcn" and OBJECT_ARGS & set(args) else [])
     if not args:
         variants = ["B"] if rule.startswith(("/staff/admin/", "/staff/studies/", "/staff/tokens")) else []
+    if rule.startswith("/staff/tablets/") and user != "analyst":
+        variants = []  # a tablet is the clinic's, not a study's: every coordinator may unlock or revoke one
     for variant in variants:
         url = url_for_rule(rule, world, variant)
         response = _post(world, user, url, data)

@@ -12,15 +12,21 @@ from pro_app.extensions import db
 from pro_app.models import ItemResponse, Participant, User
 from tests.support.http import csrf_token, login
 from tests.support.kiosk import html, location
-from tests.support.staff import c30_paper_answers
+from tests.support.staff import c30_paper_answers, site_today
 
 EXPIRED = "This page had been open too long, so nothing was saved."
 
 
 def selected(page: str, field: str) -> str | None:
-    select_html = re.search(rf'<select[^>]*name="{field}"[^>]*>(.*?)</select>', page, flags=re.S).group(1)
-    match = re.search(r'<option selected value="([^"]*)"', select_html) or re.search(
-        r'<option value="([^"]*)" selected', select_html)
+    """The value chosen for `field`: its checked radio button (the paper form's rows), or its selected option."""
+    for radio in re.findall(rf'<input\b[^>]*name="{re.escape(field)}"[^>]*>', page):
+        if re.search(r"\bchecked\b", radio) and 'type="radio"' in radio:
+            return re.search(r'value="([^"]*)"', radio).group(1)
+    found = re.search(rf'<select[^>]*name="{re.escape(field)}"[^>]*>(.*?)</select>', page, flags=re.S)
+    if found is None:
+        return None
+    match = re.search(r'<option selected value="([^"]*)"', found.group(1)) or re.search(
+        r'<option value="([^"]*)" selected', found.group(1))
     return match.group(1) if match else None
 
 
@@ -39,7 +45,8 @@ def test_an_expired_token_on_the_paper_form_keeps_every_answer_typed(app, client
     typed = c30_paper_answers()
     app.config["WTF_CSRF_TIME_LIMIT"] = 1  # the coordinator took longer than the token lives
     time.sleep(2.1)
-    r = client.post(url, data={"csrf_token": token, "language": "en"} | typed)
+    header = {"completed_on": site_today().isoformat(), "mode": "paper", "administered_by": "Nurse A. Ruiz"}
+    r = client.post(url, data={"csrf_token": token, "language": "en"} | header | typed)
     assert r.status_code == 400
     page = html(r)
     assert EXPIRED in page
@@ -48,7 +55,8 @@ def test_an_expired_token_on_the_paper_form_keeps_every_answer_typed(app, client
 
     # Sent again from the page shown (a fresh token), it is saved.
     app.config["WTF_CSRF_TIME_LIMIT"] = 3600
-    r = client.post(url, data={"csrf_token": csrf_token(page), "language": "en"} | typed)
+    assert selected(page, "mode") == "paper" and 'value="Nurse A. Ruiz"' in page
+    r = client.post(url, data={"csrf_token": csrf_token(page), "language": "en"} | header | typed)
     assert location(r).endswith(f"/staff/assessments/{assessment_id}")
     assert answers_stored(app, assessment_id) > 0
 
