@@ -189,9 +189,9 @@ def record(assessment: Assessment, instrument: Instrument, item_id: str, *, valu
 
 def _hide_branched(assessment, instrument, part, rows, actor, user_id, reason=None) -> None:
     """Answers to items that an earlier, changed answer now skips become `branched` (audited; a staff
-    change carries the staff member's own reason)."""
-    hidden = route(instrument, branching_view(rows), part.items).branched
-    for item_id in hidden:
+    change carries the staff member's own reason). On the tablet, gates are applied too (`_apply_gates`)."""
+    path = route(instrument, branching_view(rows), part.items)
+    for item_id in path.branched:
         row = rows.get(item_id)
         if row is not None and row.state != ItemState.BRANCHED:
             old = {"item": item_id, "value": row.value, "option_code": row.option_code, "state": row.state}
@@ -202,3 +202,39 @@ def _hide_branched(assessment, instrument, part, rows, actor, user_id, reason=No
                          new={"value": None, "state": "branched"},
                          reason=reason if actor != Actor.PATIENT and reason
                          else "skipped by branching after an earlier answer changed")
+    if actor == Actor.PATIENT:
+        _apply_gates(assessment, instrument, path, rows, user_id)
+
+
+def is_gate_made(row: ItemResponse) -> bool:
+    """A `not_applicable` row that no option of the item gave: its gate made it so."""
+    return row.state == ItemState.NOT_APPLICABLE and row.option_code is None
+
+
+def _apply_gates(assessment, instrument, path, rows, user_id) -> None:
+    """The patient's tablet does not show an item its gate makes not applicable: a response already given to
+    it becomes `not_applicable`; when the gate answer changes back, the item is to be asked again
+    (`not_reached` until it is). Both audited. Items with no response yet get their state at completion.
+
+    Only the patient's own path: paper and staff corrections keep what the source document says (the gate
+    still decides scoring, whatever was written on the gated item). Reads nothing unless a row changes."""
+    for item_id in path.gated_out:
+        row = rows.get(item_id)
+        if row is not None and row.state != ItemState.NOT_APPLICABLE:
+            old = {"item": item_id, "value": row.value, "option_code": row.option_code, "state": row.state}
+            row.value, row.option_code, row.state = None, None, ItemState.NOT_APPLICABLE
+            db.session.flush()
+            audit.record("item.not_applicable", "item_response", row.id, actor=Actor.PATIENT, user_id=user_id,
+                         study_id=assessment.participant.study_id, old=old,
+                         new={"value": None, "state": ItemState.NOT_APPLICABLE},
+                         reason=f"not applicable after the answer to {instrument.item(item_id).gate.item}")
+    for item_id in path.shown:
+        row = rows.get(item_id)
+        if row is not None and instrument.item(item_id).gate is not None and is_gate_made(row):
+            row.state = ItemState.NOT_REACHED
+            audit.record("item.asked_again", "item_response", row.id, actor=Actor.PATIENT, user_id=user_id,
+                         study_id=assessment.participant.study_id,
+                         old={"item": item_id, "state": ItemState.NOT_APPLICABLE},
+                         new={"state": ItemState.NOT_REACHED},
+                         reason=f"applicable again after the answer to {instrument.item(item_id).gate.item}"
+                                " changed")

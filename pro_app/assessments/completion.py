@@ -40,13 +40,15 @@ def complete(assessment: Assessment, *, actor: str, user_id: int | None = None, 
 
 def settle_states(assessment: Assessment, instrument: Instrument, part: PlanPart, rows: dict[str, ItemResponse],
                   language: str, at: datetime | None = None) -> list[ItemResponse]:
-    """Give every item of the part its final state: items with no response become `branched` or
-    `not_reached`; an answer hidden by branching whose earlier answer was changed back is shown again
-    but was never answered again, so it becomes `not_reached`. Returns the rows changed that way."""
+    """Give every item of the part its final state: items with no response become `branched`,
+    `not_applicable` (gated out: SCORING.md §2) or `not_reached`; an answer hidden by branching whose
+    earlier answer was changed back is shown again but was never answered again, so it becomes
+    `not_reached`. Returns the rows changed that way."""
     path = route(instrument, branching_view(rows), part.items)
     reopened = []
     for item_id in part.items:
-        state = ItemState.BRANCHED if item_id in path.branched else "not_reached"
+        state = (ItemState.BRANCHED if item_id in path.branched
+                 else ItemState.NOT_APPLICABLE if item_id in path.gated_out else ItemState.NOT_REACHED)
         row = rows.get(item_id)
         if row is not None:
             if row.state == ItemState.BRANCHED and state == ItemState.NOT_REACHED:

@@ -21,7 +21,8 @@ def is_branched(item: Item, responses: Responses) -> bool:
 
 
 def is_gated_out(item: Item, responses: Responses) -> bool:
-    """True when the item's gate makes it not applicable for scoring (it is still shown)."""
+    """True when the item's gate makes it not applicable: it is not shown, and is stored `not_applicable`
+    (SCORING.md §2: q34 = 1 for q35; q45 = 1 for q46, q72, q73)."""
     return item.gate is not None and responses.get(item.gate.item) in item.gate.not_applicable_if
 
 
@@ -29,9 +30,9 @@ def is_gated_out(item: Item, responses: Responses) -> bool:
 class Route:
     """The path through one instrument for the responses so far."""
 
-    shown: tuple[str, ...]  # items to show, in order (branched ones left out)
+    shown: tuple[str, ...]  # items to show, in order (branched and gated-out ones left out)
     branched: tuple[str, ...]  # items hidden by branching
-    gated_out: tuple[str, ...]  # shown items that the gate makes not applicable for scoring
+    gated_out: tuple[str, ...]  # items hidden because their gate makes them not applicable
     responded: int  # shown items already responded to
 
     @property
@@ -40,7 +41,8 @@ class Route:
 
 
 def route(instrument: Instrument, responses: Responses, item_ids: Iterable[str] | None = None) -> Route:
-    """Shown, branched and gated items of `item_ids` (default: every item), in the instrument's order."""
+    """Shown, branched and gated-out items of `item_ids` (default: every item), in the instrument's order.
+    An item both branched and gated out counts as branched."""
     wanted = set(item_ids) if item_ids is not None else None
     shown, branched, gated = [], [], []
     for item in instrument.items:
@@ -49,9 +51,10 @@ def route(instrument: Instrument, responses: Responses, item_ids: Iterable[str] 
         if is_branched(item, responses):
             branched.append(item.id)
             continue
-        shown.append(item.id)
         if is_gated_out(item, responses):
             gated.append(item.id)
+            continue
+        shown.append(item.id)
     return Route(tuple(shown), tuple(branched), tuple(gated), sum(1 for i in shown if i in responses))
 
 

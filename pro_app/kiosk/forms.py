@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, RadioField, SelectChoice, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import EmailField, HiddenField, PasswordField, RadioField, SelectChoice, StringField
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
+from ..i18n import LANGUAGES
 from ..instruments import Item
 
 
 class StartForm(FlaskForm):
     code = StringField(_l("Your code"), validators=[DataRequired(), Length(max=20)],
                        render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"})
+    # The language the patient picked on this start screen (empty: none picked, the registered one is used).
+    language = HiddenField(validators=[Optional(), AnyOf(LANGUAGES)])
 
 
 class ConfirmForm(FlaskForm):

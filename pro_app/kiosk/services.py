@@ -14,10 +14,11 @@ from ..assessments import answers, completion
 from ..assessments.schedule import site_today
 from ..clock import utcnow
 from ..extensions import db
-from ..models import Assessment, AuthSession, User
+from ..instruments import Instrument, is_gated_out
+from ..models import Assessment, AuthSession, ItemResponse, User
 from ..security import code_limit, codes, sessions, throttle
 from ..security.accounts import authenticate
-from ..vocabulary import Actor, AssessmentStatus, Mode, SessionKind
+from ..vocabulary import Actor, AssessmentStatus, ItemState, Mode, SessionKind
 from . import tablets
 
 STARTABLE = ("open", "in_progress")
@@ -140,6 +141,14 @@ def prepare_tablet(assessment: Assessment) -> None:
         session.pop("welcome_back", None)
 
 
+def choose_language(record: AuthSession, picked: str | None) -> str:
+    """The patient session's language: the one the patient picked on the start screen, else the one
+    registered for them (kept on the session, so every page of it is in that language)."""
+    if picked:
+        record.language = picked
+    return record.language
+
+
 def can_hand_over(assessment: Assessment) -> bool:
     return assessment.participant.questionnaires_continue and (
         assessment.effective_status(site_today(assessment.participant, utcnow())) in STARTABLE)
@@ -183,6 +192,108 @@ def review_list(assessment: Assessment) -> list[answers.Step]:
     rows = answers.responses_by_item(assessment)
     return [s for s in answers.sequence(assessment)
             if s.item_id not in rows or rows[s.item_id].state not in ("answered", "not_applicable")]
+
+
+def _is_open(row: ItemResponse | None) -> bool:
+    """Nothing given for the item yet on its way through: never responded to, or shown again after it had
+    been hidden by branching or by its gate."""
+    return row is None or row.state in (ItemState.BRANCHED, ItemState.NOT_REACHED)
+
+
+def _controllers(item) -> tuple[str, ...]:
+    """The earlier items whose answers decide whether this one is asked (branching conditions, gate)."""
+    found = tuple(c.item for c in item.skip_if)
+    return found + ((item.gate.item,) if item.gate is not None else ())
+
+
+def follow_up(assessment: Assessment) -> answers.Step | None:
+    """The first item that a changed answer made necessary: shown, nothing given for it yet, and asked only
+    because of an earlier answer that was given (a PRO-CTCAE severity after frequency changed from "Never",
+    q35 after q34 changed from "Not at all"). None: nothing more to ask before going back to the review."""
+    rows = answers.responses_by_item(assessment)
+    for step in answers.sequence(assessment):
+        controllers = _controllers(step.instrument.item(step.item_id))
+        if controllers and _is_open(rows.get(step.item_id)) and any(
+                not _is_open(rows.get(c)) for c in controllers):
+            return step
+    return None
+
+
+@dataclass(frozen=True)
+class ReviewEntry:
+    """One item on the review screen: what the patient gave for it, and which item "Change" opens."""
+
+    instrument: Instrument
+    item_id: str
+    status: str  # answered | option (an extra option chosen) | skipped | open | not_applicable | branched
+    number: int | None  # its number among the items asked (None: not asked)
+    answer: str | None  # the chosen option's label
+    change: str | None  # the item "Change" opens: itself, or for an item not asked, the answer that decided it
+    because_of: int | None  # not asked: the number of the question whose answer decided it
+
+    @property
+    def text(self):
+        return self.instrument.item(self.item_id).text
+
+
+@dataclass(frozen=True)
+class ReviewGroup:
+    instrument: Instrument
+    entries: tuple[ReviewEntry, ...]
+
+
+@dataclass(frozen=True)
+class Review:
+    unanswered: tuple[ReviewGroup, ...]  # asked, no answer (skipped, or not yet answered): shown first
+    answered: tuple[ReviewGroup, ...]  # every other item of every instrument, in the questionnaire's order
+    total: int  # items asked
+
+    @property
+    def unanswered_count(self) -> int:
+        return sum(len(g.entries) for g in self.unanswered)
+
+
+def _label(instrument: Instrument, row: ItemResponse, lang: str) -> str | None:
+    for choice in instrument.item(row.item_id).choices(lang):
+        if (row.state == ItemState.ANSWERED and choice.value is not None and choice.value == row.value) or (
+                row.option_code and choice.code == row.option_code):
+            return choice.label
+    return None
+
+
+def review(assessment: Assessment, lang: str) -> Review:
+    """Every item of every instrument of the plan with what the patient gave for it, grouped by instrument:
+    first the items asked but not answered, then all the others (answers, not applicable, not asked)."""
+    rows = answers.responses_by_item(assessment)
+    steps = answers.sequence(assessment)
+    numbers = {s.item_id: n + 1 for n, s in enumerate(steps)}
+    view = answers.branching_view(rows)
+    unanswered, answered = [], []
+    for part in answers.ensure_plan(assessment):
+        instrument = answers.instrument_of(part)
+        missing, given = [], []
+        for item_id in part.items:
+            row = rows.get(item_id)
+            if item_id in numbers:
+                if row is not None and row.state in (ItemState.ANSWERED, ItemState.NOT_APPLICABLE):
+                    status = "answered" if row.state == ItemState.ANSWERED else "option"
+                    given.append(ReviewEntry(instrument, item_id, status, numbers[item_id],
+                                             _label(instrument, row, lang), item_id, None))
+                else:
+                    status = "skipped" if row is not None and row.state == ItemState.DECLINED else "open"
+                    missing.append(ReviewEntry(instrument, item_id, status, numbers[item_id], None, item_id, None))
+                continue
+            item = instrument.item(item_id)
+            gated = item.gate is not None and item.gate.item in numbers and is_gated_out(item, view)
+            decider = item.gate.item if gated else next(
+                (c.item for c in item.skip_if if c.item in numbers and view.get(c.item) in c.values), None)
+            given.append(ReviewEntry(instrument, item_id, "not_applicable" if gated else "branched", None, None,
+                                     decider, numbers.get(decider)))
+        if missing:
+            unanswered.append(ReviewGroup(instrument, tuple(missing)))
+        if given:
+            answered.append(ReviewGroup(instrument, tuple(given)))
+    return Review(tuple(unanswered), tuple(answered), len(steps))
 
 
 #: How long a page's "shown" stamp is believed (a page left open longer gives its answer no shown time).

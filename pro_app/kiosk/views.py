@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 from functools import wraps
+from urllib.parse import urlencode
 
 from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
@@ -13,7 +14,7 @@ from flask_wtf.csrf import CSRFError
 from ..assessments import answers
 from ..errors import back_after_expired_token
 from ..extensions import csrf, db
-from ..i18n import current_language
+from ..i18n import LANGUAGES, current_language
 from ..models import Assessment, PlanPart
 from ..security import sessions
 from ..transactions import commit_early, committing, is_read_request
@@ -39,6 +40,24 @@ START_MESSAGES = {
 }
 START_STATUS = {"throttled": 429, "paused": 429, "unknown": 403, "completed": 409, "closed": 409, "expired": 409,
                 "not_yet_open": 409, "in_use": 409}
+
+
+#: What a language switch keeps of the page's address: where the patient came from (the review screen) and the
+#: start screen's message. Never an answer: a choice in an address would stay in the browser's history.
+KEPT_ON_SWITCH = ("from", "m")
+
+
+@bp.context_processor
+def _language_links():
+    def language_url(code: str) -> str:
+        """This page in another language, with the context the patient is in (e.g. answering from the review
+        screen, also when the page was re-shown after a form was sent)."""
+        kept = {k: request.args[k] for k in KEPT_ON_SWITCH if request.args.get(k)}
+        if request.form.get("from") == "review":
+            kept["from"] = "review"
+        return f"{request.path}?{urlencode(kept | {'lang': code})}"
+
+    return {"language_url": language_url}
 
 
 @bp.before_request
@@ -112,7 +131,8 @@ def start():
     if _live_patient() is not None:
         return redirect(url_for(".current"))
     message = START_MESSAGES.get(request.args.get("m", ""))
-    return render_template("kiosk/start.html", form=StartForm(), message=message)
+    picked = request.args.get("lang") if request.args.get("lang") in LANGUAGES else None
+    return render_template("kiosk/start.html", form=StartForm(data={"language": picked}), message=message)
 
 
 @bp.post("/")
@@ -123,9 +143,10 @@ def start_post():
     try:
         record = services.start_with_code(form.code.data)
     except services.StartRefused as refused:
-        return render_template("kiosk/start.html", form=StartForm(formdata=None),
+        return render_template("kiosk/start.html", form=StartForm(formdata=None, data={"language": form.language.data}),
                                message=START_MESSAGES[refused.reason]), START_STATUS[refused.reason]
-    session["lang"] = record.language
+    # The language the patient picked on the start screen wins over the one registered for them.
+    session["lang"] = services.choose_language(record, form.language.data or None)
     services.prepare_tablet(db.session.get(Assessment, record.assessment_id))
     return redirect(url_for(".current"))
 
@@ -218,10 +239,14 @@ def _back_url(assessment, pos) -> str:
 
 
 def _after(assessment: Assessment, item_id: str) -> str:
-    """Where Next leads once the item has a response: back to the review screen when the patient came
-    from it, else the following item (branching re-applied)."""
+    """Where Next leads once the item has a response: when the patient came from the review screen, the
+    follow-up items the change made necessary, then the review again; else the following item (branching
+    and gates re-applied)."""
     if request.values.get("from") == "review":
-        return url_for(".review")
+        needed = services.follow_up(assessment)
+        if needed is not None:
+            return url_for(".item", item_id=needed.item_id, **{"from": "review"})
+        return url_for(".review", _anchor=f"entry-{item_id}")  # where the patient was on the review screen
     pos = services.position(assessment, item_id)
     following = pos.following if pos else services.resume_point(assessment)
     return _step_url(assessment, following)
@@ -297,9 +322,7 @@ def skip(record, assessment, item_id):
 @patient_required
 def review(record, assessment):
     steps = answers.sequence(assessment)
-    missing = services.review_list(assessment)
-    numbers = {s.item_id: n + 1 for n, s in enumerate(steps)}
-    return render_template("kiosk/review.html", missing=missing, numbers=numbers, total=len(steps),
+    return render_template("kiosk/review.html", review=services.review(assessment, current_language()),
                            form=ConfirmForm(), lang=current_language(),
                            last=url_for(".item", item_id=steps[-1].item_id) if steps else None)
 
