@@ -19,6 +19,7 @@ from .layout import study_instruments
 
 REASONS = {  # QSREASND of an item not answered, by item state
     "declined": "DECLINED BY SUBJECT", "branched": "LOGICALLY SKIPPED ITEM", "not_reached": "NOT REACHED",
+    "not_applicable": "NOT APPLICABLE",  # gated out (SCORING.md §2)
 }
 NOT_DONE = {  # QSREASND of an assessment not done, by pro-app's reason
     "patient_refused": "SUBJECT REFUSED", "too_ill": "SUBJECT TOO ILL", "staff_error": "STAFF ERROR",
@@ -103,7 +104,9 @@ def _qs_frames(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
         items["_order"] = items["item"].map(order)
         items["_inst"] = items["instrument"].map(inst_order)
         value = items["value"].astype("Int64")
-        answered = items["state"].isin(["answered", "not_applicable"])
+        # A not-applicable option chosen is a result; an item its gate ruled out (no option) was not done.
+        answered = (items["state"] == "answered") | ((items["state"] == "not_applicable")
+                                                      & items["option_code"].notna())
         key_values = [v if pd.notna(v) else c for v, c in zip(value, items["option_code"], strict=True)]
         items["QSORRES"] = pd.Series([labels.get((i, k)) for i, k in zip(items["item"], key_values, strict=True)],
                                      index=items.index, dtype="string").where(answered)
@@ -112,7 +115,7 @@ def _qs_frames(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
         items["QSSTRESC"] = stresc.where(items["state"] == "answered",
                                          items["QSORRES"].str.upper().where(items["state"] == "not_applicable"))
         items["QSSTAT"] = pd.Series(np.where(answered, None, "NOT DONE"), index=items.index, dtype="string")
-        items["QSREASND"] = items["state"].map(REASONS).astype("string")
+        items["QSREASND"] = items["state"].map(REASONS).astype("string").where(~answered)
         items["QSCBRFL"] = pd.Series(np.where(items["state"] == "branched", "Y", None), index=items.index,
                                      dtype="string")
         items["QSTESTCD"] = items["item"].map(lambda i: codes[i][0])

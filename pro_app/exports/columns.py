@@ -8,7 +8,8 @@ from ..instruments import Instrument, value_range
 from ..models import ASSESSMENT_STATUSES, NOT_DONE_REASONS
 
 ITEM_STATE_CODES = "answered = answered; declined = skipped by the patient; branched = not shown: branching, taken " \
-    "as 0 for PRO-CTCAE composites; not_applicable = a not-applicable option chosen; not_reached = left before shown"
+    "as 0 for PRO-CTCAE composites; not_applicable = a not-applicable option chosen, or not shown: its gate " \
+    "rules it out; not_reached = left before shown"
 #: Allowed values are always `code = label`, separated by "; " (formats and value labels are built from them).
 FLAG = "0 = no; 1 = yes"
 LANGUAGE_CODES = "en = English; es = Spanish"

@@ -53,10 +53,13 @@ def test_sdtm_qs_holds_every_item_row_with_codes_from_the_definitions(demo):
             assert pd.isna(row.QSSTRESN)
         if row.state in ("declined", "branched", "not_reached"):
             assert row.QSSTAT == "NOT DONE" and pd.notna(row.QSREASND) and pd.isna(row.QSORRES)
+        if row.state == "not_applicable" and item.gate is not None:  # ruled out by its gate, not asked
+            assert (row.QSSTAT, row.QSREASND) == ("NOT DONE", "NOT APPLICABLE") and pd.isna(row.QSORRES)
         assert (not pd.isna(row.QSCBRFL) and row.QSCBRFL == "Y") == (row.state == "branched")
         expected = {"none": None, "past_week": "-P1W", "past_four_weeks": "-P4W", "past_7_days": "-P7D"}
         assert (None if pd.isna(row.QSEVLINT) else row.QSEVLINT) == expected[item.recall]
     assert (merged["state"] == "branched").any() and (merged["state"] == "answered").any()
+    assert ((merged["state"] == "not_applicable") & merged["item"].isin(["q35", "q46", "q72", "q73"])).any()
 
 
 def test_study_day_has_no_day_zero_and_lobxfl_is_once_per_test(demo):

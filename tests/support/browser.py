@@ -177,10 +177,20 @@ class Kiosk:
                 self.skip_confirm()
         raise AssertionError("the review screen was not reached")
 
+    def change_from_review(self, item_id: str) -> None:
+        """On the review screen: press "Change" beside the item (for an item not asked, it opens the answer
+        that decided it)."""
+        self.tap_and_wait(self.page.locator(f"#entry-{item_id} a.review-change"))
+
+    def review_entry(self, item_id: str) -> str:
+        """The text of an item's row on the review screen."""
+        return " ".join(self.page.locator(f"#entry-{item_id}").inner_text().split())
+
     def open_from_review(self, number: int) -> None:
         number_label = self.page.get_by_text(self.t("Question %(number)s", number=number), exact=True)
         self.tap_and_wait(self.page.locator("a.review-link").filter(has=number_label))
 
     def submit(self) -> None:
-        self.tap_and_wait(self.button("Finish and send my answers"))
+        # The review screen has Finish at the top and, below the answers, at the end.
+        self.tap_and_wait(self.button("Finish and send my answers").first)
         assert self.path == "/kiosk/thanks", self.path
