@@ -207,15 +207,18 @@ def test_killing_the_server_between_two_answers_loses_nothing_the_patient_saw_ac
     assert stored_answers(second.database, printed.patient_code) == {"q1": (3, "answered")}
 
     # The tablet that was in use when the server died carries on at the next item (its session is in the
-    # database, and the secret key in the instance folder); so does a fresh start with the same code.
+    # database, and the secret key in the instance folder), with nothing pre-filled on the new item. Another
+    # browser typing the same code meanwhile is refused: the assessment is open on the first tablet.
     tablet.port = second.port
     status, headers, _ = tablet.get("/kiosk/a")
     assert status == 302 and location(headers) == "/kiosk/a/item/q2"
-    again = Browser(second.port)
-    assert enter_code(again, printed.patient_code) == "/kiosk/a/item/q2"
-    status, _, html = again.get("/kiosk/a/item/q2")
+    status, _, html = tablet.get("/kiosk/a/item/q2")
     assert status == 200
-    assert not re.search(r"<input[^>]*\bchecked\b", html)  # nothing pre-filled on the new item
+    assert not re.search(r"<input[^>]*\bchecked\b", html)
+    again = Browser(second.port)
+    status, _, start = again.get("/kiosk/")
+    status, _, _ = again.post("/kiosk/", {"code": printed.patient_code, "csrf_token": csrf_token(start)})
+    assert status == 409
 
 
 def test_more_keep_alive_tablets_than_waitress_default_limit_are_all_served(servers):
