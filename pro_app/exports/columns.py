@@ -168,6 +168,7 @@ SDTM_QS = [
     Column("QSSTAT", "Completion Status", "string", "NOT DONE = not done", missing="blank when answered"),
     Column("QSREASND", "Reason Not Performed", "string",
            "DECLINED BY SUBJECT = skipped by the patient; LOGICALLY SKIPPED ITEM = not shown: branching; "
+           "NOT APPLICABLE = not shown: its gate rules it out; "
            "NOT REACHED = left before shown; SUBJECT REFUSED = subject refused; SUBJECT TOO ILL = too ill; "
            "STAFF ERROR = staff error; OUTSIDE WINDOW = outside window; DEVICE FAILURE = device failure; "
            "OTHER = other", missing="blank unless QSSTAT = NOT DONE"),
