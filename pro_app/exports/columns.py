@@ -202,16 +202,24 @@ SUPPQS = [
 ]
 
 
-#: ADaM ADSL, one record per participant (built from SUBJECTS).
-ADSL = [
+#: The subject keys and period-01 treatments that ADSL defines and ADQS carries (ADaM: ADSL variables in a BDS).
+SUBJECT_KEYS = [
     Column("STUDYID", "Study Identifier", "string"),
     Column("USUBJID", "Unique Subject Identifier", "string"),
     Column("SUBJID", "Subject Identifier for the Study", "string"),
     Column("SITEID", "Study Site Identifier", "string"),
-    Column("ARM", "Description of Planned Arm", "string", missing="blank: not assigned"),
+]
+TREATMENTS = [
     Column("TRT01P", "Planned Treatment for Period 01", "string", missing="blank: not assigned"),
     Column("TRT01A", "Actual Treatment for Period 01", "string",
            missing="the planned arm (pro-app records no actual treatment)"),
+]
+
+#: ADaM ADSL, one record per participant (built from SUBJECTS).
+ADSL = [
+    *SUBJECT_KEYS,
+    Column("ARM", "Description of Planned Arm", "string", missing="blank: not assigned"),
+    *TREATMENTS,
     Column("RFSTDT", "Reference Start Date", "date", missing="the anchor date (day 1 of QSDY and ADY)"),
     Column("RFICDT", "Date of Informed Consent", "date", missing="blank: not entered"),
     Column("EOSSTT", "End of Study Status", "string", "ONGOING = on study; DISCONTINUED = withdrawn"),
@@ -245,18 +253,12 @@ def scale_column(instrument: Instrument, code: str) -> Column:
                   "blank: not scored (insufficient or not applicable; see the scores data set)")
 
 
-
 #: ADaM ADQS (BDS), one record per participant, scale (every scale score and PRO-CTCAE composite grade: a
 #: parameter) and assessment, built from the scores data set. PARAMCD, PARAM, PARCAT1 and CRIT1 values: the
 #: study's instruments (codebook.py). No derived (DTYPE) records: every record is an observed score.
 ADQS = [
-    Column("STUDYID", "Study Identifier", "string"),
-    Column("USUBJID", "Unique Subject Identifier", "string"),
-    Column("SUBJID", "Subject Identifier for the Study", "string"),
-    Column("SITEID", "Study Site Identifier", "string"),
-    Column("TRT01P", "Planned Treatment for Period 01", "string", missing="blank: not assigned"),
-    Column("TRT01A", "Actual Treatment for Period 01", "string",
-           missing="the planned arm (pro-app records no actual treatment)"),
+    *SUBJECT_KEYS,
+    *TREATMENTS,
     Column("TRTP", "Planned Treatment", "string", missing="blank: not assigned"),
     Column("TRTA", "Actual Treatment", "string", missing="the planned arm"),
     Column("ASEQ", "Analysis Sequence Number", "integer", missing="1, 2, ... within each subject"),

@@ -22,11 +22,9 @@ class ConfirmForm(FlaskForm):
     """A button that needs nothing but the CSRF token (skip confirmation, continue, submit, timeout)."""
 
 
-#: The patient's text sizes: the root size of each, in the stylesheet (app.css, `:root.text-…`).
-TEXT_SIZES = ("normal", "large", "larger")
-
-
 class TextSizeForm(FlaskForm):
+    """The patient's text size: one of three, each a root size in the stylesheet (app.css, `:root.text-…`)."""
+
     size = RadioField(_l("Text size"), choices=[SelectChoice("normal", _l("Normal text")),
                                                 SelectChoice("large", _l("Large text")),
                                                 SelectChoice("larger", _l("Largest text"))], validate_choice=True)
