@@ -258,7 +258,7 @@ def enter_paper(assessment: Assessment, given: dict[str, str], header: PaperHead
         value, option_code, state = parsed
         answers.record(assessment, instrument, item_id, value=value, option_code=option_code, state=state,
                        language=header.language, mode=header.mode, actor=Actor.USER, user_id=user_id,
-                       reason=reasons.get(item_id), answered_at=at)
+                       reason=reasons.get(item_id), answered_at=at, branch_reasons=reasons)
     assessment.mode = header.mode
     assessment.keyed_at = utcnow()
     assessment.entered_by_id = entered_by_id or user_id
