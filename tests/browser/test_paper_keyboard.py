@@ -147,9 +147,14 @@ def test_a_whole_paper_form_keyed_with_the_keyboard_alone(app, page, form, scree
             keys.press("Tab")  # left blank on the paper
         else:
             keys.type(typed_key(page, item_id, value))
-    for item_id in passed_over:
-        expect(page.locator(f"#row-{item_id}")).to_have_class(
-            "paper-row is-branched" if item_id.startswith("PROCTCAE") else "paper-row is-gated")
+    for item_id in passed_over:  # shown as such: greyed, with the reason they take no key
+        row = page.locator(f"#row-{item_id}")
+        if item_id.startswith("PROCTCAE"):
+            expect(row).to_have_class("paper-row is-branched")
+            expect(row.locator(".paper-skipped")).to_be_visible()
+        else:
+            expect(row).to_have_class("paper-row is-gated")
+            expect(row.locator(".paper-gated")).to_be_visible()
     expect(page.get_by_test_id("paper-save")).to_be_focused()
     with page.expect_navigation():
         keys.press("Enter")
@@ -207,3 +212,29 @@ def test_a_whole_paper_form_keyed_with_the_keyboard_alone(app, page, form, scree
     scores = read_csv(export_bytes(app, study.code, "scores"))
     scores = scores[scores["assessment_id"] == aid]
     assert set(scores["in_window"]) == {1} and set(scores["days_from_target"]) == {(on_paper - target).days}
+
+
+def test_enter_in_the_paper_form_moves_on_and_never_saves_a_half_keyed_form(app, page, form):
+    """A browser submits a form on Enter in a field or on a radio button: here it would store a form keyed
+    half-way, every item after it declined. Enter moves to the next field; only the save button saves."""
+    _study, aid, staff = form
+    page.goto("/staff/login")
+    page.get_by_label(translate(app, "en", "Email"), exact=True).fill(staff.email)
+    page.get_by_label(translate(app, "en", "Password"), exact=True).fill(PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name=translate(app, "en", "Log in"), exact=True).click()
+    page.goto(f"/staff/assessments/{aid}/paper")
+    page.keyboard.type(site_today().strftime("%m%d%Y"))
+    page.keyboard.press("Enter")
+    page.keyboard.type(ADMINISTERED_BY)
+    for _ in range(3):
+        page.keyboard.press("Enter")
+    page.keyboard.press("2")  # q1
+    expect(page.locator("#q2-1")).to_be_focused()
+    page.keyboard.press("Enter")  # q2 passed over as it is (blank)
+    expect(page.locator("#q3-1")).to_be_focused()
+    assert page.url.endswith(f"/staff/assessments/{aid}/paper")
+    with app.app_context():
+        assert db.session.get(Assessment, aid).status == "scheduled"
+        assert not db.session.scalars(select(ItemResponse).where(ItemResponse.assessment_id == aid)).all()
+        db.session.rollback()
