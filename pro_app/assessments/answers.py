@@ -135,13 +135,15 @@ def record(assessment: Assessment, instrument: Instrument, item_id: str, *, valu
            option_code: str | None, state: str, language: str, mode: str, actor: str,
            user_id: int | None = None, reason: str | None = None, correction: bool = False,
            shown_at: datetime | None = None, answered_at: datetime | None = None,
-           request_key: str | None = None) -> ItemResponse:
+           request_key: str | None = None, branch_reasons: dict[str, str] | None = None) -> ItemResponse:
     """Store what happened to one item; a repeat of the same response (a double tap) changes nothing.
 
     `shown_at`: when the tablet showed the item's page for this answer (stored beside answered_at).
     `answered_at`: when it was answered, if not now (a paper form: the date on the paper).
     `request_key`: the tablet page's idempotency key (kiosk send.js), kept on the row: a request sent again
     with the key that stored the row (the connection dropped before the answer came back) changes nothing.
+    `branch_reasons`: item id → the reason staff gave for that item's own change, for a recorded answer this
+    change hides by branching (paper entry asks one per item); otherwise this change's `reason` is used.
 
     Only a staff `correction` (with its reason) may change a completed or partial assessment; nothing
     changes one marked not done or closed as missed. A change made by anyone but the patient needs the
@@ -183,24 +185,28 @@ def record(assessment: Assessment, instrument: Instrument, item_id: str, *, valu
         rows[item_id] = row
     if assessment.status == AssessmentStatus.SCHEDULED:
         assessment.status, assessment.started_at, assessment.mode = "in_progress", answered_at or utcnow(), mode
-    _hide_branched(assessment, instrument, part, rows, actor, user_id, reason)
+    _hide_branched(assessment, instrument, part, rows, actor, user_id, reason, branch_reasons or {})
     return row
 
 
-def _hide_branched(assessment, instrument, part, rows, actor, user_id, reason=None) -> None:
+def _hide_branched(assessment, instrument, part, rows, actor, user_id, reason=None, branch_reasons=None) -> None:
     """Answers to items that an earlier, changed answer now skips become `branched` (audited; a staff
-    change carries the staff member's own reason). On the tablet, gates are applied too (`_apply_gates`)."""
+    change carries the staff member's own reason, the one given for that item when there is one, and has no
+    default text). On the tablet, gates are applied too (`_apply_gates`)."""
     path = route(instrument, branching_view(rows), part.items)
     for item_id in path.branched:
         row = rows.get(item_id)
         if row is not None and row.state != ItemState.BRANCHED:
+            staff_reason = ((branch_reasons or {}).get(item_id) or reason or "").strip()
+            if actor != Actor.PATIENT and not staff_reason:
+                raise ValueError("a change made by staff needs a reason")
             old = {"item": item_id, "value": row.value, "option_code": row.option_code, "state": row.state}
             row.value, row.option_code, row.state = None, None, "branched"
             db.session.flush()
             audit.record("item.branched", "item_response", row.id, actor=actor, user_id=user_id,
                          study_id=assessment.participant.study_id, old=old,
                          new={"value": None, "state": "branched"},
-                         reason=reason if actor != Actor.PATIENT and reason
+                         reason=staff_reason if actor != Actor.PATIENT
                          else "skipped by branching after an earlier answer changed")
     if actor == Actor.PATIENT:
         _apply_gates(assessment, instrument, path, rows, user_id)

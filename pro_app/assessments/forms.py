@@ -152,8 +152,9 @@ def _option_keys(item, lang: str) -> list[tuple[str, str, str]]:
 
 def paper_rows(plan: Plan, lang: str) -> list[dict]:
     """Per instrument of the plan, the rows of the paper form: each item's number as printed ("12", "17b"),
-    its heading, its question, its choices with the key that picks each, and the branching rules that skip it
-    (the page greys out a skipped row as soon as the answer that skips it is keyed)."""
+    its heading, its question, its choices with the key that picks each, the branching rules that skip it and
+    its gate (the page greys out a skipped or not applicable row as soon as the answer that decides it is keyed,
+    and the keyboard passes over it)."""
     sections = []
     for part in plan:
         instrument = answers.instrument_of(part)
@@ -165,7 +166,10 @@ def paper_rows(plan: Plan, lang: str) -> list[dict]:
                          "text": item.text.get(lang) if item.term is not None else "",
                          "choices": _option_keys(item, lang),
                          "skip_if": [[c.item, list(c.values)] for c in item.skip_if if c.item in part.items],
-                         "gate": item.gate.instruction.get(lang) if item.gate else ""})
+                         "gate": item.gate.instruction.get(lang) if item.gate else "",
+                         "gate_if": [item.gate.item, list(item.gate.not_applicable_if)]
+                         if item.gate and item.gate.item in part.items else None,
+                         "gate_label": item_label(instrument, instrument.item(item.gate.item)) if item.gate else ""})
         sections.append({"instrument": instrument, "rows": rows})
     return sections
 

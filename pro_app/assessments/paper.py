@@ -139,12 +139,15 @@ def validate_choices(assessment: Assessment, given: dict[str, str]) -> list[Choi
 
 #: An item the paper leaves blank while an answer is already recorded: the recorded one stays.
 KEEP = "keep"
+#: A blank item whose gate, given what is on the paper, makes it not applicable (the paper told the patient to
+#: leave it out): nothing is recorded, and completion makes it `not_applicable` as on the tablet, not declined.
+GATED = "gated"
 
 
 def _paper_plan(assessment: Assessment, given: dict[str, str], plan) -> list[tuple]:
     """(instrument, item id, what to store) for every item of the plan: (value, option code, state), KEEP
-    for a blank over a recorded answer, or None when branching skips the item given what is on the paper
-    (and what it keeps)."""
+    for a blank over a recorded answer, GATED for a blank its gate rules out, or None when branching skips
+    the item given what is on the paper (and what it keeps)."""
     rows = answers.responses_by_item(assessment)
     out = []
     for part in plan:
@@ -164,8 +167,11 @@ def _paper_plan(assessment: Assessment, given: dict[str, str], plan) -> list[tup
             else:
                 parsed[item_id] = (None, None, ItemState.DECLINED)
                 view[item_id] = None
-        branched = set(route(instrument, view, part.items).branched)
-        out.extend((instrument, i, None if i in branched else parsed[i]) for i in part.items)
+        path = route(instrument, view, part.items)
+        branched, gated = set(path.branched), set(path.gated_out)
+        out.extend((instrument, i, None if i in branched
+                    else GATED if i in gated and parsed[i] == (None, None, ItemState.DECLINED) else parsed[i])
+                   for i in part.items)
     return out
 
 
@@ -178,7 +184,7 @@ def paper_changes(assessment: Assessment, given: dict[str, str], lang: str) -> l
     changes = []
     for instrument, item_id, parsed in _paper_plan(assessment, given, answers.plan_of(assessment)):
         row = rows.get(item_id)
-        if row is None or parsed == KEEP:
+        if row is None or parsed in (KEEP, GATED):
             continue
         value, option_code, state = parsed if parsed is not None else (None, None, ItemState.BRANCHED)
         if (row.value, row.option_code, row.state) == (value, option_code, state):
@@ -237,7 +243,7 @@ def enter_paper(assessment: Assessment, given: dict[str, str], header: PaperHead
     rows = answers.responses_by_item(assessment)
     study_id = assessment.participant.study_id
     for instrument, item_id, parsed in _paper_plan(assessment, given, answers.ensure_plan(assessment)):
-        if parsed == KEEP:
+        if parsed in (KEEP, GATED):
             continue
         if parsed is None:
             row = rows.get(item_id)
@@ -252,7 +258,7 @@ def enter_paper(assessment: Assessment, given: dict[str, str], header: PaperHead
         value, option_code, state = parsed
         answers.record(assessment, instrument, item_id, value=value, option_code=option_code, state=state,
                        language=header.language, mode=header.mode, actor=Actor.USER, user_id=user_id,
-                       reason=reasons.get(item_id), answered_at=at)
+                       reason=reasons.get(item_id), answered_at=at, branch_reasons=reasons)
     assessment.mode = header.mode
     assessment.keyed_at = utcnow()
     assessment.entered_by_id = entered_by_id or user_id

@@ -4,6 +4,7 @@ keep the time it was given, show in the exports, and re-evaluate the assessment'
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -11,7 +12,7 @@ from pro_app.extensions import db
 from pro_app.models import Alert, AuditEvent, ItemResponse, Score, Study
 from tests.support.exports import export_bytes, read_csv
 from tests.support.kiosk import html
-from tests.support.staff import CTCAE, c30_paper_answers, correct, paper
+from tests.support.staff import CTCAE, c30_paper_answers, correct, paper, site_today
 
 
 def row_of(app, aid: int, item_id: str) -> ItemResponse:
@@ -117,3 +118,20 @@ def test_a_still_open_alert_shows_the_current_value(app, client, study, particip
     now = alerts_of(app, aid)["PA"]
     assert now.id == alert.id and now.status == "open"
     assert now.value == composite(app, aid, "PA") == ((4 + 3) / 2 - 1) / 3 * 100
+
+
+def test_a_correction_to_another_value_keeps_the_time_it_was_answered_and_adds_its_own(
+        app, client, study, participant, coordinator):
+    """The issue's "a correction overwrites answered_at": the paper's date stays the answer's time (exports'
+    answered_at), the correction has its own time and reason."""
+    aid = participant.assessments["baseline"]
+    on_paper = site_today() - timedelta(days=2)
+    assert paper(client, aid, c30_paper_answers() | CTCAE, completed_on=on_paper).status_code == 302
+    given = row_of(app, aid, "q29")
+    assert correct(client, aid, "q29", "6", reason="Paper says 6").status_code == 302
+    row = row_of(app, aid, "q29")
+    assert (row.value, row.state) == (6, "answered")
+    assert row.answered_at == given.answered_at and row.corrected_at > row.answered_at
+    items = read_csv(export_bytes(app, study.code, "items")).set_index("item")
+    assert str(items.at["q29", "answered_at"])[:10] == str(on_paper)
+    assert items.at["q29", "corrected"] == 1 and items.at["q29", "correction_reason"] == "Paper says 6"

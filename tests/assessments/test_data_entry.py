@@ -88,3 +88,26 @@ def test_a_staff_change_without_a_reason_is_refused(app, participant):
                            language="en", mode="paper", actor="user", user_id=None)
         db.session.rollback()
     assert rows_of(app, aid)["q1"].value == 2
+
+
+def test_a_tablet_answer_the_paper_hides_by_branching_is_audited_with_its_own_reason(
+        app, client, participant, coordinator):
+    """Each change needs its own reason (Deliver 3): the paper's "Never" for abdominal pain hides the
+    patient's tablet severity; the audit row of that severity carries the reason given for it, not the one
+    given for the frequency."""
+    aid = participant.assessments["baseline"]
+    tablet_answers(app, aid, {"PROCTCAE_17A_SCL": 2, "PROCTCAE_17B_SCL": 3})
+    given = c30_paper_answers() | CTCAE | {"PROCTCAE_17A_SCL": "0", "PROCTCAE_17B_SCL": "", "PROCTCAE_17C_SCL": ""}
+    r = paper(client, aid, given)
+    assert 'id="change-PROCTCAE_17A_SCL"' in html(r) and 'id="change-PROCTCAE_17B_SCL"' in html(r)
+    reasons = {"reason-PROCTCAE_17A_SCL": "Paper says never",
+               "reason-PROCTCAE_17B_SCL": "Severity not asked on paper after never"}
+    assert location(paper(client, aid, given | reasons)).endswith(f"/staff/assessments/{aid}")
+    rows = rows_of(app, aid)
+    assert (rows["PROCTCAE_17A_SCL"].value, rows["PROCTCAE_17B_SCL"].state) == (0, "branched")
+    with app.app_context():
+        events = {e.old["item"]: e for e in db.session.scalars(
+            select(AuditEvent).where(AuditEvent.entity == "item_response", AuditEvent.actor == "user"))}
+        assert events["PROCTCAE_17A_SCL"].reason == "Paper says never"
+        assert events["PROCTCAE_17B_SCL"].reason == "Severity not asked on paper after never"
+        assert events["PROCTCAE_17B_SCL"].user_id == coordinator.id

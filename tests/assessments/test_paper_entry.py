@@ -13,6 +13,7 @@ from sqlalchemy import select
 from pro_app.extensions import db
 from pro_app.models import Assessment, AuditEvent, ItemResponse, Participant
 from tests.support.exports import export_bytes, read_csv
+from tests.support.http import login
 from tests.support.kiosk import html, location
 from tests.support.staff import CTCAE, c30_paper_answers, paper, site_today
 
@@ -112,3 +113,26 @@ def test_the_paper_form_is_radio_rows_with_the_numbers_of_the_paper_and_proctcae
     assert not any(h.startswith("17.") or h == "17" for _n, h in ctcae)  # not the term number twice
     assert re.search(r'data-item="PROCTCAE_17B_SCL" data-skip=\'\[\["PROCTCAE_17A_SCL", \[0\]\]\]\'', page)
     assert 'type="date"' in page and 'name="administered_by"' in page and 'name="mode"' in page
+
+
+def test_a_blank_item_its_gate_rules_out_is_not_applicable_as_on_the_tablet_not_declined(
+        app, client, create_study, create_participant, create_staff):
+    """q34 "Not at all" (no hair loss) makes q35 not applicable; q45 "Not at all" (no sexual activity) makes
+    q46, q72 and q73 so. Left blank on the paper as it tells the patient, they are not refusals."""
+    study = create_study(code="NCT0000002", instruments=["qlq_br45"])
+    p = create_participant(study)
+    user = create_staff(email="gate@example.org", studies=[study])
+    assert login(client, user.email).status_code == 302
+    br45 = {f"q{n}": "2" for n in range(31, 76)} | {"q34": "1", "q45": "1"}
+    for gated in ("q35", "q46", "q72", "q73"):
+        del br45[gated]
+    aid = p.assessments["baseline"]
+    assert paper(client, aid, br45).status_code == 302
+    with app.app_context():
+        states = {r.item_id: r.state for r in db.session.scalars(
+            select(ItemResponse).where(ItemResponse.assessment_id == aid))}
+    assert {i: states[i] for i in ("q35", "q46", "q72", "q73")} == dict.fromkeys(
+        ("q35", "q46", "q72", "q73"), "not_applicable")
+    assert states["q36"] == "answered"
+    items = read_csv(export_bytes(app, study.code, "items")).set_index("item")
+    assert items.loc["q35", "state"] == "not_applicable"

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from pro_app import cli_app
 from pro_app.assessments import answers
 from pro_app.assessments.closing import close_expired
 from pro_app.cli_app import assessments as assessments_command
@@ -16,6 +17,7 @@ from pro_app.extensions import db
 from pro_app.instruments import get_instrument
 from pro_app.models import Assessment, AuditEvent, ItemResponse, Score
 from pro_app.vocabulary import Actor, Mode
+from tests.support.cli import preserved_logging
 from tests.support.exports import export_bytes, read_csv
 from tests.support.http import csrf_token, login
 from tests.support.kiosk import html, location
@@ -195,3 +197,21 @@ def test_staff_close_a_started_assessment_with_a_reason(app, client, participant
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "assessment.partial"))
         assert event.user_id == coordinator.id and event.reason == "Patient too tired to finish"
     assert client.get(f"/staff/assessments/{aid}/paper").status_code == 409  # closed: corrections only
+
+
+def test_serve_closes_expired_assessments_when_it_starts(app, participant, clock, monkeypatch):
+    """The deliverable's "the app's start-up runs this": `pro-app serve` scores a started assessment whose
+    window closed before it serves a request (the server itself and the migration are left out here)."""
+    aid = participant.assessments["baseline"]
+    answer_items(app, aid, GIVEN)
+    clock.ahead(10 * DAY)
+    served = []
+    monkeypatch.setattr(cli_app, "upgrade_database", lambda: None)
+    monkeypatch.setattr(cli_app, "size_pool", lambda *a, **k: None)
+    monkeypatch.setattr(cli_app, "waitress_serve", lambda *a, **k: served.append(stored(app, aid)[0]))
+    with preserved_logging(), app.app_context():
+        result = CliRunner().invoke(cli_app.serve, ["--port", "5299"])
+    assert result.exit_code == 0, result.output
+    assert "1 expired assessment(s) as partial" in result.output
+    assert served == ["partial"]  # closed before the server started
+    assert stored(app, aid)[2]["PF2"][0] == "scored"
