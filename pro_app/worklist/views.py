@@ -25,6 +25,10 @@ bp = Blueprint("worklist", __name__, url_prefix="/staff")
 navigation.register("worklist.today", _l("Today"), order=5)
 navigation.register("worklist.index", _l("Assessments"), order=10)
 
+#: The landing page lists today's work of each study (the rest is counted, and on the study's dashboard).
+TODAY_LISTED = ("due_today", "overdue", "in_progress")
+TODAY_ROWS = 10
+
 
 @bp.get("/")
 @staff_required
@@ -50,9 +54,9 @@ def index():
 def today():
     now = utcnow()
     studies = db.session.scalars(access.visible_studies(g.user)).all()
-    panels = [services.dashboard(g.user, study, now) for study in studies]
+    panels = [services.dashboard(g.user, study, now, rows=TODAY_ROWS, listed=TODAY_LISTED) for study in studies]
     return render_template("worklist/today.html", panels=panels, buckets=services.BUCKETS,
-                           bucket_labels=services.BUCKET_LABELS)
+                           bucket_labels=services.BUCKET_LABELS, listed=TODAY_LISTED, form=ActionForm())
 
 
 @bp.get("/studies/<code>/dashboard")
