@@ -19,7 +19,7 @@ from ..assessments.schedule import local_today, site_today
 from ..assessments.status import displayed_status
 from ..extensions import db
 from ..models import Assessment, Participant, Site, Study, Timepoint, User
-from ..participants.services import code_contains
+from ..search import code_contains
 from ..vocabulary import AssessmentStatus, ParticipantStatus
 
 #: The dashboard buckets, in the order shown. An assessment can sit in more than one (due today and overdue
@@ -173,9 +173,9 @@ LIST_STATUSES = tuple(AssessmentStatus)
 
 
 def assessment_listing(user: User, now: datetime, *, search: str = "", site: str = "", timepoint: str = "",
-                       status: str = "") -> Select:
+                       status: str = "", arm: str = "") -> Select:
     """The assessments the user may see, filtered (participant code containing `search`, site code,
-    timepoint code, the status a coordinator sees today at each site), by study, participant and visit:
+    timepoint code, arm, the status a coordinator sees today at each site), by study, participant and visit:
     a query to page through, so a study of any size lists one page at a time."""
     query = (select(Assessment).join(Assessment.participant).join(Participant.site).join(Assessment.timepoint)
              .join(Participant.study).where(access.visible_participants(user).whereclause)
@@ -189,6 +189,8 @@ def assessment_listing(user: User, now: datetime, *, search: str = "", site: str
         query = query.where(Site.code == site)
     if timepoint:
         query = query.where(Timepoint.code == timepoint)
+    if arm:
+        query = query.where(Participant.arm == arm)
     if status in ("in_progress", "completed", "partial", "not_done"):
         query = query.where(Assessment.status == status)
     elif status in ("scheduled", "open", "missed"):
