@@ -116,4 +116,5 @@ def install(app: Flask) -> None:
     def _languages():
         current = current_language()
         return {"lang": current, "language_names": LANGUAGE_NAMES, "languages": LANGUAGES,
-                "status_labels": STATUS_LABELS, "format_date": format_date}
+                # translated once per page, not once per row of a long table
+                "status_labels": {k: str(v) for k, v in STATUS_LABELS.items()}, "format_date": format_date}

@@ -25,6 +25,7 @@ from ..models import (
     Timepoint,
     User,
 )
+from ..search import code_contains
 from ..vocabulary import AlertStatus, AssessmentStatus, NotificationStatus
 from ..web.paging import Page
 from .notify import MAX_ATTEMPTS
@@ -49,6 +50,9 @@ class Filters:
     urgency: int | None = None
     status: str = AlertStatus.OPEN
     age: str = ""
+    search: str = ""  # part of a participant code
+    timepoint: str = ""
+    arm: str = ""
 
     @classmethod
     def parse(cls, args, study: str = "") -> Filters:
@@ -59,7 +63,8 @@ class Filters:
         age = args.get("age") or ""
         return cls(study=study or (args.get("study") or "").strip()[:64], site=(args.get("site") or "").strip()[:32],
                    urgency=urgency, status=status if status in STATUSES else AlertStatus.OPEN,
-                   age=age if age in AGES else "")
+                   age=age if age in AGES else "", search=(args.get("q") or "").strip()[:64],
+                   timepoint=(args.get("timepoint") or "").strip()[:32], arm=(args.get("arm") or "").strip()[:64])
 
 
 @dataclass
@@ -118,6 +123,12 @@ def _filtered(user: User, filters: Filters, now: datetime, *, with_status: bool 
         stmt = stmt.join(Site, Participant.site_id == Site.id).where(Site.code == filters.site)
     if filters.urgency:
         stmt = stmt.where(Alert.urgency == filters.urgency)
+    if filters.search:
+        stmt = stmt.where(code_contains(filters.search))
+    if filters.timepoint:
+        stmt = stmt.join(Timepoint, Assessment.timepoint_id == Timepoint.id).where(Timepoint.code == filters.timepoint)
+    if filters.arm:
+        stmt = stmt.where(Participant.arm == filters.arm)
     if with_status:
         stmt = stmt.where(Alert.status == filters.status)
     return stmt

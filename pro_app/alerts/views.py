@@ -40,9 +40,12 @@ def _triage(study: Study | None):
     studies = db.session.scalars(access.visible_studies(g.user)).all()
     chosen = [s for s in studies if s.code == filters.study]
     sites = sorted({s.code for st in (chosen or studies) for s in access.granted_sites(g.user, st)})
+    timepoints = sorted({t.code for st in (chosen or studies) for t in st.timepoints})
+    arms = sorted({arm for st in (chosen or studies) for arm in (st.arms or ())})
     actions = {s.code: [(a, services.action_label(a)) for a in services.study_actions(s)] for s in studies}
     return render_template(
-        "alerts/triage.html", study=study, studies=studies, sites=sites, filters=filters, page=page, now=now,
+        "alerts/triage.html", study=study, studies=studies, sites=sites, timepoints=timepoints, arms=arms,
+        filters=filters, page=page, now=now,
         times=triage.ack_times(g.user, filters, now), actions=actions,
         can_acknowledge=g.user.role in EDITORS, form=AcknowledgeForm(formdata=None),
         kind_labels=ALERT_KIND_LABELS, urgency_labels=URGENCY_LABELS, status_labels=STATUS_LABELS,

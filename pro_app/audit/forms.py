@@ -6,8 +6,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import DateField, SelectChoice, SelectField
-from wtforms.validators import Optional
+from wtforms import DateField, SelectChoice, SelectField, StringField
+from wtforms.validators import Length, Optional
 
 from ..extensions import db
 from ..models import Study, User
@@ -24,6 +24,7 @@ class AuditFilterForm(FlaskForm):
     action = SelectField(_l("Action"), validators=[Optional()])
     start = DateField(_l("From (UTC)"), validators=[Optional(), within_calendar])
     end = DateField(_l("To (UTC)"), validators=[Optional(), within_calendar])
+    participant = StringField(_l("Participant code"), validators=[Optional(), Length(max=64)])
 
     def offer(self) -> None:
         everyone = _("All")
@@ -36,4 +37,5 @@ class AuditFilterForm(FlaskForm):
     def query(self) -> services.Query:
         return services.Query(study_id=int(self.study.data) if self.study.data else None,
                               user_id=int(self.user.data) if self.user.data else None,
-                              action=self.action.data or None, start=self.start.data, end=self.end.data)
+                              action=self.action.data or None, start=self.start.data, end=self.end.data,
+                              participant=(self.participant.data or "").strip() or None)

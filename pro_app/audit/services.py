@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import and_, func, insert, or_, select
 
 from ..clock import utcnow
 from ..database import BUSY_TIMEOUT_MS
 from ..extensions import db
-from ..models import AuditEvent, Study, User
+from ..models import Alert, Assessment, AuditEvent, ItemResponse, Participant, Study, User
+from ..search import code_contains
 from ..transactions import after_read
 from ..vocabulary import Actor
 
@@ -80,6 +81,7 @@ class Query:
     action: str | None = None
     start: date | None = None  # UTC dates, inclusive
     end: date | None = None
+    participant: str | None = None  # part of a participant code: records of those participants and their data
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,19 @@ def actions() -> list[str]:
     return list(db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
 
 
+def _of_participants(search: str):
+    """Records about the participants whose code contains `search`, their assessments, the answers and the
+    alerts of those assessments."""
+    people = select(Participant.id).where(code_contains(search))
+    visits = select(Assessment.id).where(Assessment.participant_id.in_(people))
+    return or_(and_(AuditEvent.entity == "participant", AuditEvent.entity_id.in_(people)),
+               and_(AuditEvent.entity == "assessment", AuditEvent.entity_id.in_(visits)),
+               and_(AuditEvent.entity == "alert",
+                    AuditEvent.entity_id.in_(select(Alert.id).where(Alert.assessment_id.in_(visits)))),
+               and_(AuditEvent.entity == "item_response",
+                    AuditEvent.entity_id.in_(select(ItemResponse.id).where(ItemResponse.assessment_id.in_(visits)))))
+
+
 def search(query: Query, page: int) -> Page:
     """One page of the records that match, most recent first (`page` is clamped to the pages there are)."""
     stmt = select(AuditEvent)
@@ -104,6 +119,8 @@ def search(query: Query, page: int) -> Page:
         stmt = stmt.where(AuditEvent.user_id == query.user_id)
     if query.action:
         stmt = stmt.where(AuditEvent.action == query.action)
+    if query.participant:
+        stmt = stmt.where(_of_participants(query.participant))
     if query.start:
         stmt = stmt.where(AuditEvent.at >= datetime.combine(query.start, time.min, UTC))
     if query.end:

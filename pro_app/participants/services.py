@@ -13,6 +13,7 @@ from ..assessments.schedule import create_assessments, local_today, reschedule, 
 from ..clock import utcnow
 from ..extensions import db
 from ..models import Participant, Site, Study, User
+from ..search import code_contains
 from ..studies.definition import StudyError
 from ..vocabulary import Actor, ParticipantStatus
 
@@ -106,12 +107,6 @@ def change_participant(participant: Participant, *, site: Site, language: str, a
                      user_id=user.id, study_id=participant.study_id, new=added["new"], reason=reason)
     db.session.flush()
     return changes
-
-
-def code_contains(search: str):
-    """Participant codes containing `search` as typed (a `%` or `_` is matched as itself), any case."""
-    escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return Participant.study_code.ilike(f"%{escaped}%", escape="\\")
 
 
 def withdraw(participant: Participant, user: User, reason: str, on: date | None = None,

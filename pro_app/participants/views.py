@@ -13,6 +13,7 @@ from ..assessments.schedule import awaiting, site_today
 from ..clock import utcnow
 from ..i18n import LANGUAGE_NAMES, current_language
 from ..vocabulary import ANCHOR_LABELS, ParticipantStatus
+from ..web import navigation
 from ..web.forms import ActionForm, form_errors
 from ..web.guards import keeps_input, roles_required
 from ..web.lookups import participant_or_404, study_or_404
@@ -79,7 +80,8 @@ def detail(participant_id: int):
     rows = [(a, a.effective_status(today)) for a in participant_assessments(participant)]
     return render_template("participants/detail.html", participant=participant, rows=rows,
                            awaiting=awaiting(participant), anchor_labels=ANCHOR_LABELS, language=current_language(),
-                           today=today, form=ActionForm(), language_names=LANGUAGE_NAMES)
+                           today=today, form=ActionForm(), language_names=LANGUAGE_NAMES,
+                           back=navigation.return_to(request.args.get("back")))
 
 
 @bp.route("/participants/<int:participant_id>/edit", methods=["GET", "POST"])

@@ -353,3 +353,12 @@ class ImportForm(FlaskForm):
         if not text.strip():
             raise StudyError([_("Choose a file or paste a study definition.")])
         return text
+
+
+class ScheduleConfirmForm(FlaskForm):
+    """Confirms a previewed schedule change: the definition as previewed, the preview's fingerprint, and the
+    reason the audit record keeps."""
+
+    definition = TextAreaField(validators=[DataRequired(), Length(max=200000)])
+    fingerprint = StringField(validators=[DataRequired(), Length(max=64)])
+    reason = StringField(_l("Reason for the change"), validators=[DataRequired(), Length(max=500)])

@@ -8,10 +8,10 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from .. import access, audit
-from ..assessments.schedule import anchor_dates, anchor_of, window
 from ..extensions import db
 from ..models import Assessment, Participant, Site, Study, StudyGrant, Timepoint, User
-from ..vocabulary import Actor, AssessmentStatus, ParticipantStatus, Role
+from ..vocabulary import Actor, Role
+from . import schedule_change
 from .definition import StudyError, StudyExists, definition_of, parse_yaml, validate
 
 
@@ -94,62 +94,53 @@ def _apply_sites(study: Study, entries: list[dict]) -> None:
             site.name, site.timezone = entry["name"], entry["timezone"]
 
 
-def _apply_timepoints(study: Study, entries: list[dict]) -> tuple[list[Timepoint], list[Timepoint]]:
-    """Add, change and remove timepoints as the definition says; returns (added, whose timing moved)."""
+def _apply_timepoints(study: Study, entries: list[dict]) -> None:
+    """Add, change and remove timepoints as the definition says (their assessments: schedule_change)."""
     timepoints = {t.code: t for t in study.timepoints}
     wanted = {e["code"] for e in entries}
     for code, timepoint in timepoints.items():
         if code not in wanted:
             db.session.delete(timepoint)
-    added, moved = [], []
     for position, entry in enumerate(entries, start=1):
         timepoint = timepoints.get(entry["code"])
         if timepoint is None:
-            timepoint = Timepoint(study=study, position=position, **entry)
-            db.session.add(timepoint)
-            added.append(timepoint)
+            db.session.add(Timepoint(study=study, position=position, **entry))
             continue
-        timing = (timepoint.anchor, timepoint.target_day, timepoint.window_before, timepoint.window_after)
         timepoint.position = position
         for field, value in entry.items():
             setattr(timepoint, field, value)
-        if timing != (entry["anchor"], entry["target_day"], entry["window_before"], entry["window_after"]):
-            moved.append(timepoint)
-    return added, moved
 
 
-def _reschedule(study: Study, added: list[Timepoint], moved: list[Timepoint]) -> None:
-    """Assessments not yet started follow their timepoint's new timing; a new timepoint joins the schedule of
-    every active participant whose date of its anchor event is known (the others await that date)."""
-    for timepoint in moved:
-        for assessment in db.session.scalars(select(Assessment).where(Assessment.timepoint_id == timepoint.id,
-                                                                      Assessment.status == AssessmentStatus.SCHEDULED,
-                                                                      Assessment.started_at.is_(None))):
-            anchor = anchor_dates(assessment.participant).get(anchor_of(timepoint))
-            if anchor is not None:
-                assessment.target_date, assessment.window_start, assessment.window_end = window(anchor, timepoint)
-    for timepoint in added:
-        active = select(Participant).where(Participant.study_id == study.id,
-                                           Participant.status == ParticipantStatus.ACTIVE)
-        for participant in db.session.scalars(active):
-            anchor = anchor_dates(participant).get(anchor_of(timepoint))
-            if anchor is None:
-                continue
-            target, start, end = window(anchor, timepoint)
-            db.session.add(Assessment(participant=participant, timepoint=timepoint, target_date=target,
-                                      window_start=start, window_end=end))
+class ScheduleChange(StudyError):
+    """A change to a live schedule that has not been confirmed (or whose preview is stale): `preview` says
+    which assessments would move, and `clean` is the validated definition to confirm."""
+
+    def __init__(self, preview: schedule_change.SchedulePreview, clean: dict[str, Any]):
+        super().__init__([_("Check which assessments move and confirm the schedule change.")])
+        self.preview, self.clean = preview, clean
 
 
-def update_study(study: Study, data: Any, user: User, reason: str) -> Study:
+def schedule_change_of(study: Study, data: Any) -> ScheduleChange:
+    """The preview of what a definition would do to the study's schedule (StudyError: not a valid one)."""
+    clean = validate(data)
+    return ScheduleChange(schedule_change.preview(study, clean), clean)
+
+
+def update_study(study: Study, data: Any, user: User, reason: str, *, confirmation: str | None = None) -> Study:
     """Apply a definition to an existing study (same code). Sites and timepoints are matched by code; one
-    still in use cannot be removed. A changed target day or window moves the assessments not yet started;
-    a new timepoint is added to the schedule of every active participant."""
+    still in use cannot be removed. When the schedule of a study with participants changes (a target day,
+    window or anchor, or a new timepoint), nothing changes until `confirmation` is the fingerprint of the
+    preview the user saw (ScheduleChange otherwise); then the assessments not yet started move and a new
+    timepoint is added to the schedule of every active participant, as the preview listed."""
     clean = validate(data)
     if clean["code"] != study.code:
         raise StudyError([_("The study code cannot change (this is %(code)s).", code=study.code)])
     problems = _removal_problems(study, clean)
     if problems:
         raise StudyError(problems)
+    shown = schedule_change.preview(study, clean)
+    if shown.needs_confirmation and confirmation != shown.fingerprint:
+        raise ScheduleChange(shown, clean)
     old = definition_of(study)
     study.title, study.anchor_event, study.arms = clean["title"], clean["anchor_event"], clean["arms"]
     study.selections, study.thresholds = clean["selections"], clean["thresholds"]
@@ -157,13 +148,15 @@ def update_study(study: Study, data: Any, user: User, reason: str) -> Study:
     study.alert_actions, study.alert_recipients = clean["alert_actions"], clean["alert_recipients"]
     study.alert_digest, study.double_entry = clean["alert_digest"], clean["double_entry"]
     _apply_sites(study, clean["sites"])
-    added, moved = _apply_timepoints(study, clean["timepoints"])
+    _apply_timepoints(study, clean["timepoints"])
     db.session.flush()
     db.session.expire(study)
-    _reschedule(study, added, moved)
+    schedule_change.apply(study, shown)
     db.session.flush()
     new = definition_of(study)
     if new != old:
+        if shown.needs_confirmation:
+            new = {**new, "schedule_change": shown.counts()}
         audit.record("study.update", "study", study.id, actor=Actor.USER, user_id=user.id, study_id=study.id,
                      old=old, new=new, reason=reason)
     return study
@@ -171,7 +164,8 @@ def update_study(study: Study, data: Any, user: User, reason: str) -> Study:
 
 def import_definition(text: str, user: User, reason: str | None, *, confirm_update: bool) -> tuple[Study, bool]:
     """Create the study a YAML definition describes, or update it when it exists and the update is
-    confirmed (StudyExists otherwise). Returns the study and whether it was created."""
+    confirmed (StudyExists otherwise; ScheduleChange when the update changes a live schedule, which the
+    schedule preview confirms). Returns the study and whether it was created."""
     data = parse_yaml(text)
     clean = validate(data)
     existing = find(clean["code"])

@@ -12,13 +12,14 @@ from ..alerts.rules import default_rules
 from ..alerts.services import DEFAULT_ACTIONS
 from ..extensions import db, library
 from ..models import default_thresholds
+from ..vocabulary import ANCHOR_LABELS
 from ..web import navigation
 from ..web.forms import form_errors
 from ..web.guards import keeps_input, staff_required
 from ..web.lookups import study_or_404
 from . import services
-from .definition import StudyError, StudyExists, definition_of, to_yaml
-from .forms import ImportForm, study_form
+from .definition import StudyError, StudyExists, definition_of, parse_yaml, to_yaml
+from .forms import ImportForm, ScheduleConfirmForm, study_form
 
 bp = Blueprint("studies", __name__, url_prefix="/staff")
 navigation.register("studies.index", _l("Studies"), order=20)
@@ -108,6 +109,8 @@ def edit(code: str):
         else:
             try:
                 services.update_study(study, form.definition(), g.user, form.reason.data.strip())
+            except services.ScheduleChange as change:
+                return _confirm_page(study, change, form.reason.data.strip())
             except StudyError as exc:
                 errors, status = exc.messages, 400
             else:
@@ -140,6 +143,8 @@ def import_():
             pending = text if form.confirm.data else None
             services.import_definition(text, g.user, (form.reason.data or "").strip() or None,
                                        confirm_update=form.confirm.data)
+        except services.ScheduleChange as change:
+            return _confirm_page(services.find(change.clean["code"]), change, (form.reason.data or "").strip())
         except StudyExists as exc:
             errors, status, pending = exc.messages, 409, text
         except StudyError as exc:
@@ -149,3 +154,44 @@ def import_():
     if pending is not None:
         form.definition.data = pending
     return render_template("studies/import.html", form=form, errors=errors, pending=pending), status
+
+
+#: Rows of moved or added assessments the confirmation page lists (the counts cover them all).
+PREVIEW_ROWS = 200
+
+
+def _confirm_page(study, change: services.ScheduleChange, reason: str, form: ScheduleConfirmForm | None = None,
+                  errors: list[str] = (), status: int = 200):
+    """The schedule change's preview: which assessments move or are added, a reason, and a confirm button."""
+    if form is None:
+        form = ScheduleConfirmForm(formdata=None, reason=reason)
+    form.definition.data = to_yaml(change.clean)
+    form.fingerprint.data = change.preview.fingerprint
+    return render_template("studies/confirm_schedule.html", study=study, preview=change.preview, form=form,
+                           errors=list(errors), rows=PREVIEW_ROWS, anchor_labels=ANCHOR_LABELS), status
+
+
+@bp.post("/studies/<code>/schedule/confirm")
+@keeps_input
+@staff_required
+def confirm_schedule(code: str):
+    """Apply a previewed schedule change once confirmed with a reason; a stale preview is shown again."""
+    study = study_or_404(code)
+    if not access.may_edit_study(g.user, study):
+        abort(403)
+    form = ScheduleConfirmForm()
+    try:
+        data = parse_yaml(form.definition.data or "")
+        if not form.validate():
+            # the definition is re-checked by the service; the page shows it again with the field errors
+            change = services.schedule_change_of(study, data)
+            return _confirm_page(study, change, "", form=form, errors=form_errors(form), status=400)
+        services.update_study(study, data, g.user, form.reason.data.strip(), confirmation=form.fingerprint.data)
+    except services.ScheduleChange as change:
+        stale = [_("The assessments that move have changed since the preview: check them again and confirm.")]
+        return _confirm_page(study, change, (form.reason.data or "").strip(), form=form, errors=stale,
+                             status=409)
+    except StudyError as exc:
+        return render_template("studies/confirm_schedule.html", study=study, preview=None, form=form,
+                               errors=exc.messages, rows=PREVIEW_ROWS, anchor_labels=ANCHOR_LABELS), 400
+    return redirect(url_for(".index"))

@@ -7,21 +7,20 @@ Every query is scoped through access.py (study and site grants).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-import pandas as pd
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy import Select, and_, case, false, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from .. import access
 from ..alerts.services import open_alert_count
 from ..assessments.schedule import local_today, site_today
-from ..assessments.status import displayed_statuses
+from ..assessments.status import displayed_status
 from ..extensions import db
-from ..models import Assessment, ItemResponse, Participant, Site, Study, Timepoint, User
-from ..participants.services import code_contains
-from ..vocabulary import AssessmentStatus
+from ..models import Assessment, Participant, Site, Study, Timepoint, User
+from ..search import code_contains
+from ..vocabulary import AssessmentStatus, ParticipantStatus
 
 #: The dashboard buckets, in the order shown. An assessment can sit in more than one (due today and overdue
 #: never together; due today and windows open often together).
@@ -48,90 +47,113 @@ BUCKET_ROWS = 50
 WEEK_DAYS = 7
 
 
-def visible_participant_ids(user: User, study: Study):
-    """The ids of the study's participants the user may see, as a subquery."""
-    return (access.visible_participants(user).where(Participant.study_id == study.id)
-            .with_only_columns(Participant.id))
-
-
 # --- dashboard buckets -----------------------------------------------------------------------------------
+# The buckets are SQL conditions, so a dashboard counts them in one pass over the study's assessments and
+# reads only the rows it shows (a study of 10,000 participants stays fast). "Today" is each site's own date.
 
-ROW_COLUMNS = ["assessment_id", "participant_id", "participant", "participant_status", "language", "site",
-               "site_name", "timezone", "timepoint", "timepoint_label", "visit", "target_date", "window_start",
-               "window_end", "stored_status", "answers", "follow_up_continues", "death_date", "early"]
-
-
-def assessments_frame(user: User, study: Study, now: datetime) -> pd.DataFrame:
-    """One row per assessment of the study the user may see, with the site-local `today` and `status`
-    (the effective status a coordinator sees) worked out."""
-    answers = (select(ItemResponse.assessment_id, func.count().label("n"))
-               .where(ItemResponse.state == "answered").group_by(ItemResponse.assessment_id).subquery())
-    stmt = (
-        select(Assessment.id, Participant.id, Participant.study_code, Participant.status, Participant.language,
-               Site.code, Site.name, Site.timezone, Timepoint.code, Timepoint.label, Timepoint.position,
-               Assessment.target_date, Assessment.window_start, Assessment.window_end, Assessment.status,
-               func.coalesce(answers.c.n, 0), Participant.follow_up_continues, Participant.death_date,
-               Assessment.early)
-        .join(Participant, Assessment.participant_id == Participant.id)
-        .join(Site, Participant.site_id == Site.id)
-        .join(Timepoint, Assessment.timepoint_id == Timepoint.id)
-        .outerjoin(answers, answers.c.assessment_id == Assessment.id)
-        .where(Participant.study_id == study.id, Participant.id.in_(visible_participant_ids(user, study)))
-        .order_by(Assessment.target_date, Participant.study_code, Timepoint.position)
-    )
-    frame = pd.DataFrame(db.session.execute(stmt).all(), columns=ROW_COLUMNS)
-    zones = {zone: local_today(zone, now) for zone in frame["timezone"].unique()}
-    frame["today"] = frame["timezone"].map(zones)
-    frame["status"] = displayed_statuses(frame["stored_status"], frame["window_start"], frame["window_end"],
-                                         frame["today"], frame["early"])
-    return frame
+ROW_COLUMNS = ["assessment_id", "participant_id", "participant", "site", "timezone", "timepoint",
+               "timepoint_label", "visit", "target_date", "window_start", "window_end", "stored_status", "early"]
 
 
-def bucket_masks(frame: pd.DataFrame) -> dict[str, pd.Series]:
-    """Which rows fall in each bucket. Participants who died, or withdrew without follow-up, are left out of
-    the work to do."""
-    if frame.empty:
-        return {name: pd.Series(dtype=bool) for name in BUCKETS}
-    followed = frame["follow_up_continues"].fillna(False).astype(bool)
-    active = ((frame["participant_status"] != "withdrawn") | followed) & frame["death_date"].isna()
-    unfinished = frame["status"].isin(["scheduled", "open", "in_progress"]) & active
-    in_window = (frame["window_start"] <= frame["today"]) & (frame["today"] <= frame["window_end"])
-    week_end = frame["today"].map(lambda d: d + timedelta(days=WEEK_DAYS))
+def _on_assessment(name: str, today: date):
+    """Whether an assessment's own dates and stored status put it in the bucket on the site-local `today`:
+    the rule of assessments/status.py displayed_status as SQL (shown as scheduled, open or in progress means
+    stored in progress, or stored scheduled with the window not closed)."""
+    stored = Assessment.status
+    unfinished = or_(stored == AssessmentStatus.IN_PROGRESS,
+                     and_(stored == AssessmentStatus.SCHEDULED, Assessment.window_end >= today))
+    in_window = and_(Assessment.window_start <= today, Assessment.window_end >= today)
     return {
-        "due_today": unfinished & (frame["target_date"] == frame["today"]),
-        "due_this_week": unfinished & (frame["target_date"] > frame["today"]) & (frame["target_date"] <= week_end),
-        "overdue": unfinished & in_window & (frame["target_date"] < frame["today"]),
-        "window_open": unfinished & in_window,
-        "in_progress": active & (frame["status"] == "in_progress"),
-        "missed": active & (frame["status"] == "missed"),
-    }
+        "due_today": and_(unfinished, Assessment.target_date == today),
+        "due_this_week": and_(unfinished, Assessment.target_date > today,
+                              Assessment.target_date <= today + timedelta(days=WEEK_DAYS)),
+        "overdue": and_(unfinished, in_window, Assessment.target_date < today),
+        "window_open": and_(unfinished, in_window),
+        "in_progress": stored == AssessmentStatus.IN_PROGRESS,
+        "missed": or_(stored == AssessmentStatus.MISSED,
+                      and_(stored == AssessmentStatus.SCHEDULED, Assessment.window_end < today)),
+    }[name]
+
+
+def _active():
+    """Participants who died, or withdrew without follow-up, are left out of the work to do."""
+    return and_(or_(Participant.status != ParticipantStatus.WITHDRAWN, Participant.follow_up_continues.is_(True)),
+                Participant.death_date.is_(None))
+
+
+def _in_bucket(name: str, todays: dict[str, date]):
+    """The bucket's condition with each site's own date. The first term, on the assessment's columns alone,
+    is implied by the rest: it lets the database skip most rows before it joins them to their participant and
+    site."""
+    by_zone = or_(*[and_(Site.timezone == zone, _on_assessment(name, today)) for zone, today in todays.items()])
+    return and_(or_(*[_on_assessment(name, today) for today in set(todays.values())]), _active(), by_zone)
+
+
+def _counts(user: User, study: Study, todays: dict[str, date]) -> dict[str, int]:
+    """How many of the study's assessments the user may see are in each bucket: one pass per time zone of the
+    study's sites, each bucket a sum over the assessments of its participants still on study."""
+    counts = dict.fromkeys(BUCKETS, 0)
+    for zone, today in todays.items():
+        sums = [func.coalesce(func.sum(case((_on_assessment(name, today), 1), else_=0)), 0) for name in BUCKETS]
+        totals = db.session.execute(_study_assessments(user, study, *sums)
+                                    .where(Site.timezone == zone, _active())).one()
+        for name, n in zip(BUCKETS, totals, strict=True):
+            counts[name] += int(n)
+    return counts
+
+
+def _study_assessments(user: User, study: Study, *columns) -> Select:
+    return (select(*columns).select_from(Assessment)
+            .join(Participant, Assessment.participant_id == Participant.id)
+            .join(Site, Participant.site_id == Site.id)
+            .where(Participant.study_id == study.id, access.visible_participants(user).whereclause))
+
+
+def _bucket_rows(user: User, study: Study, name: str, todays: dict[str, date], limit: int) -> list[dict]:
+    order = ((Assessment.window_end.desc(), Participant.study_code, Timepoint.position) if name == "missed"
+             else (Assessment.target_date, Participant.study_code, Timepoint.position))
+    stmt = (_study_assessments(user, study, Assessment.id, Participant.id, Participant.study_code, Site.code,
+                               Site.timezone, Timepoint.code, Timepoint.label, Timepoint.position,
+                               Assessment.target_date, Assessment.window_start, Assessment.window_end,
+                               Assessment.status, Assessment.early)
+            .join(Timepoint, Assessment.timepoint_id == Timepoint.id)
+            .where(_in_bucket(name, todays)).order_by(*order).limit(limit))
+    rows = [dict(zip(ROW_COLUMNS, row, strict=True)) for row in db.session.execute(stmt)]
+    for row in rows:
+        row["today"] = todays[row["timezone"]]
+        row["status"] = displayed_status(row["stored_status"], row["window_start"], row["window_end"], row["today"],
+                                         bool(row["early"]))
+    return rows
 
 
 @dataclass(frozen=True)
 class Dashboard:
     study: Study
-    buckets: dict[str, pd.DataFrame]  # bucket name → its rows (ROW_COLUMNS + today, status)
+    counts: dict[str, int]  # bucket name → how many assessments are in it
+    shown: dict[str, list[dict]]  # bucket name → its first rows (ROW_COLUMNS + today, status)
     open_alerts: int
 
     def count(self, name: str) -> int:
-        return len(self.buckets[name])
+        return self.counts[name]
 
     def rows(self, name: str, limit: int | None = None) -> list[dict]:
-        """The bucket's rows, the first `limit` of them when given (a page stays small in a large study)."""
-        rows = self.buckets[name] if limit is None else self.buckets[name].head(limit)
-        return rows.to_dict("records")
+        """The bucket's first rows (at most the number the dashboard read)."""
+        return self.shown[name][:limit]
 
 
-def dashboard(user: User, study: Study, now: datetime) -> Dashboard:
-    frame = assessments_frame(user, study, now)
-    masks = bucket_masks(frame)
-    buckets = {}
-    for name in BUCKETS:
-        rows = frame[masks[name]] if not frame.empty else frame
-        if name == "missed":  # most recently closed first: those are the ones still worth a call
-            rows = rows.sort_values(["window_end", "participant"], ascending=[False, True])
-        buckets[name] = rows.reset_index(drop=True)
-    return Dashboard(study, buckets, open_alert_count(user, study))
+def dashboard(user: User, study: Study, now: datetime, rows: int = BUCKET_ROWS,
+              listed: tuple[str, ...] = BUCKETS) -> Dashboard:
+    """The bucket counts of the study's assessments the user may see, and the first `rows` rows of each
+    bucket in `listed` (by target date; missed: most recently closed first, those are the ones still worth
+    a call)."""
+    todays = {zone: local_today(zone, now) for zone in {s.timezone for s in study.sites}}
+    counts = dict.fromkeys(BUCKETS, 0)
+    shown: dict[str, list[dict]] = {name: [] for name in BUCKETS}
+    if todays:
+        counts = _counts(user, study, todays)
+        if rows:
+            shown |= {name: _bucket_rows(user, study, name, todays, rows) for name in listed if counts[name]}
+    return Dashboard(study, counts, shown, open_alert_count(user, study))
 
 
 def every_assessment(user: User, now) -> list[tuple[Participant, Assessment, str]]:
@@ -151,9 +173,9 @@ LIST_STATUSES = tuple(AssessmentStatus)
 
 
 def assessment_listing(user: User, now: datetime, *, search: str = "", site: str = "", timepoint: str = "",
-                       status: str = "") -> Select:
+                       status: str = "", arm: str = "") -> Select:
     """The assessments the user may see, filtered (participant code containing `search`, site code,
-    timepoint code, the status a coordinator sees today at each site), by study, participant and visit:
+    timepoint code, arm, the status a coordinator sees today at each site), by study, participant and visit:
     a query to page through, so a study of any size lists one page at a time."""
     query = (select(Assessment).join(Assessment.participant).join(Participant.site).join(Assessment.timepoint)
              .join(Participant.study).where(access.visible_participants(user).whereclause)
@@ -167,6 +189,8 @@ def assessment_listing(user: User, now: datetime, *, search: str = "", site: str
         query = query.where(Site.code == site)
     if timepoint:
         query = query.where(Timepoint.code == timepoint)
+    if arm:
+        query = query.where(Participant.arm == arm)
     if status in ("in_progress", "completed", "partial", "not_done"):
         query = query.where(Assessment.status == status)
     elif status in ("scheduled", "open", "missed"):

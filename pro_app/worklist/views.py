@@ -25,24 +25,31 @@ bp = Blueprint("worklist", __name__, url_prefix="/staff")
 navigation.register("worklist.today", _l("Today"), order=5)
 navigation.register("worklist.index", _l("Assessments"), order=10)
 
+#: The landing page lists today's work of each study (the rest is counted, and on the study's dashboard).
+TODAY_LISTED = ("due_today", "overdue", "in_progress")
+TODAY_ROWS = 10
+
 
 @bp.get("/")
 @staff_required
 def index():
     now = utcnow()
     studies = db.session.scalars(access.visible_studies(g.user)).all()
-    chosen = {name: request.args.get(name, "").strip()[:64] for name in ("q", "site", "timepoint", "status")}
+    chosen = {name: request.args.get(name, "").strip()[:64] for name in ("q", "site", "timepoint", "status", "arm")}
     if chosen["status"] not in services.LIST_STATUSES:
         chosen["status"] = ""
     page = paginate(services.assessment_listing(g.user, now, search=chosen["q"], site=chosen["site"],
-                                                timepoint=chosen["timepoint"], status=chosen["status"]),
+                                                timepoint=chosen["timepoint"], status=chosen["status"],
+                                                arm=chosen["arm"]),
                     page_number(request.args.get("page")))
     rows = [(a.participant, a, a.effective_status(local_today(a.participant.site.timezone, now)))
             for a in page.items]
     sites = sorted({s.code for study in studies for s in study.sites})
     timepoints = sorted({t.code for study in studies for t in study.timepoints})
+    arms = sorted({arm for study in studies for arm in (study.arms or ())})
     return render_template("worklist/index.html", studies=studies, rows=rows, form=ActionForm(), page=page,
-                           chosen=chosen, sites=sites, timepoints=timepoints, statuses=services.LIST_STATUSES)
+                           chosen=chosen, sites=sites, timepoints=timepoints, arms=arms,
+                           statuses=services.LIST_STATUSES)
 
 
 @bp.get("/today")
@@ -50,9 +57,9 @@ def index():
 def today():
     now = utcnow()
     studies = db.session.scalars(access.visible_studies(g.user)).all()
-    panels = [services.dashboard(g.user, study, now) for study in studies]
+    panels = [services.dashboard(g.user, study, now, rows=TODAY_ROWS, listed=TODAY_LISTED) for study in studies]
     return render_template("worklist/today.html", panels=panels, buckets=services.BUCKETS,
-                           bucket_labels=services.BUCKET_LABELS)
+                           bucket_labels=services.BUCKET_LABELS, listed=TODAY_LISTED, form=ActionForm())
 
 
 @bp.get("/studies/<code>/dashboard")

@@ -275,3 +275,22 @@ def test_the_alerts_data_set_has_one_row_per_alert_and_the_pages_figures(app, cl
     # Only the MIA alert is open beyond 24 h (P-B's is 2 h old).
     open_rows = exported[exported["status"] == "open"]
     assert len(open_rows) == 2 and 'data-testid="overdue">1<' in figures
+
+
+def test_filters_by_participant_code_timepoint_and_arm(app, client, study, clinic, create_staff):
+    a, b, m, ids = clinic
+    with app.app_context():
+        db.session.get(Study, study.id).arms = ["SBRT", "CONTROL"]
+        for participant, arm in ((a, "SBRT"), (b, "CONTROL"), (m, "SBRT")):
+            db.session.get(Assessment, participant.assessments["wk12"]).participant.arm = arm
+        db.session.commit()
+    login(client, create_staff(studies=[study]).email)
+    get = lambda q: visits(html(client.get(f"/staff/alerts?{q}")))  # noqa: E731
+    assert get("q=p-b") == [b.assessments["wk12"]]  # any case, part of the code
+    assert get("q=P-%25") == []  # a % is matched as itself
+    assert get("arm=SBRT") == [m.assessments["wk12"], a.assessments["wk12"]]
+    assert get("timepoint=wk12&arm=CONTROL") == [b.assessments["wk12"]]
+    assert get("timepoint=baseline") == []
+    page = html(client.get(f"/staff/studies/{study.code}/alerts?q=P-A&lang=es"))
+    assert 'value="P-A"' in page and "Código del participante" in page
+    assert client.get("/staff/alerts?q=" + "x" * 500 + "&timepoint=" + "y" * 500).status_code == 200

@@ -15,7 +15,7 @@ from tests.support.kiosk import html
 
 
 def codes_on(page: str) -> list[str]:
-    return re.findall(r'/staff/participants/\d+">([^<]+)</a>', page)
+    return re.findall(r'/staff/participants/\d+(?:\?back=[^"]*)?">([^<]+)</a>', page)
 
 
 def test_search_filters_and_paging(app, client, study, coordinator, create_participant):  # noqa: F811

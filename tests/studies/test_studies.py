@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import html as htmllib
 import io
+import re
 
 import pytest
 import yaml
@@ -42,6 +44,15 @@ def study_form(**changes) -> dict:
 def post(client, url: str, data: dict, **kwargs):
     token = csrf_token(html(client.get(url)))
     return client.post(url, data={**study_fields(data), "csrf_token": token}, **kwargs)
+
+
+def confirm(client, code: str, preview: str, **changes):
+    """Press Confirm on a schedule change's preview page, with the fields it carries (and any changed)."""
+    fields = {name: htmllib.unescape(re.search(rf'name="{name}"[^>]*value="([^"]*)"', preview).group(1))
+              for name in ("csrf_token", "fingerprint", "reason")}
+    fields["definition"] = htmllib.unescape(re.search(r'<textarea name="definition"[^>]*>(.*?)</textarea>', preview,
+                                                      re.S).group(1))
+    return client.post(f"/staff/studies/{code}/schedule/confirm", data={**fields, **changes})
 
 
 def errors_of(page: str) -> str:
@@ -136,6 +147,8 @@ def test_edit_needs_a_reason_and_moves_assessments_not_started(app, client, admi
     r = post(client, url, form)
     assert r.status_code == 400 and "Give a reason for the change." in html(r)
     r = post(client, url, {**form, "reason": "Protocol amendment 2"})
+    assert r.status_code == 200 and "Confirm the schedule change" in html(r)  # the preview (test_schedule_change)
+    r = confirm(client, study.code, html(r))
     assert r.status_code == 302, errors_of(html(r))
     with app.app_context():
         after = {code: db.session.get(Assessment, i).target_date for code, i in participant.assessments.items()}

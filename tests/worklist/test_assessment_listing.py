@@ -12,7 +12,7 @@ from tests.support.kiosk import html
 
 
 def rows_on(page: str) -> list[str]:
-    return re.findall(r'/staff/participants/\d+">([^<]+)</a>', page)
+    return re.findall(r'/staff/participants/\d+(?:\?back=[^"]*)?">([^<]+)</a>', page)
 
 
 def test_assessments_are_searched_filtered_and_paged(client, logged_in_coordinator, create_participant):

@@ -104,7 +104,7 @@ def test_dashboard_buckets(client, study, scene, create_staff):
     # The window of P-TODAY's baseline (target today, 14 days before, 3 after) in site-local dates, per locale.
     start, end = scene.today - timedelta(days=14), scene.today + timedelta(days=3)
     assert format_date(start, "medium", locale="en") in page and format_date(end, "medium", locale="en") in page
-    assert re.search(r'<a href="/staff/participants/\d+">P-TODAY</a>', page)  # one tap to the participant
+    assert re.search(r'<a href="/staff/participants/\d+\?back=[^"]*">P-TODAY</a>', page)  # one tap to the participant
     spanish = html(client.get(f"/staff/studies/{study.code}/dashboard?lang=es"))
     assert format_date(start, "medium", locale="es") in spanish
 
