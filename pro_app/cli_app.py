@@ -30,7 +30,7 @@ from .exports.datasets import DATASETS, ExportError, Filters, study_by_code
 from .exports.labelled import STATA_VERSIONS
 from .exports.service import prepare as prepare_export
 from .exports.service import stream as stream_export
-from .exports.writers import FORMATS
+from .exports.writers import FORMATS, RESOURCE_FORMATS
 from .extensions import db
 from .models import ROLES
 from .users.services import UserError, create_user, generate_password
@@ -250,10 +250,15 @@ def define_command(study_code, stylesheet, output) -> None:
         output.write_bytes(data)
 
 
+#: Formats fit for a terminal (the others need -o).
+TEXT_FORMATS = ("csv", *RESOURCE_FORMATS)
+
+
 @click.command("export", help=_help("export"))
 @click.option("--study", "study_code", required=True, help="Study code, e.g. DEMO")
 @click.option("--dataset", required=True, type=click.Choice(DATASETS))
-@click.option("--format", "fmt", default="csv", show_default=True, type=click.Choice(list(FORMATS)))
+@click.option("--format", "fmt", type=click.Choice(list(FORMATS)),
+              help="default csv; the fhir data set is ndjson (default) or json (a Bundle), and only those")
 @click.option("--stata-version", type=click.Choice([str(v) for v in STATA_VERSIONS]),
               help="dta only: 14 (default; Stata 14 and later), 13, or 12 (Stata 12 format 115, which R's "
                    "foreign::read.dta opens; text cut at 243 bytes).")
@@ -277,8 +282,8 @@ def export_command(study_code, dataset, fmt, stata_version, output, sites, timep
         raise click.ClickException(str(exc)) from exc
     chunks = stream_export(export, actor="system", user_id=None, via="cli", excel=excel)
     if output is None:
-        if fmt != "csv" and sys.stdout.isatty():
-            raise click.ClickException(f"{fmt} is binary: give a file with -o")
+        if export.format not in TEXT_FORMATS and sys.stdout.isatty():
+            raise click.ClickException(f"{export.format} is binary: give a file with -o")
         out = sys.stdout.buffer
         for data in chunks:
             out.write(data)

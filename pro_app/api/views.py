@@ -10,8 +10,7 @@ from .. import access
 from ..exports.chunks import FilterError
 from ..exports.datasets import DATASETS, ExportError, Filters, study_by_code
 from ..exports.labelled import STATA_VERSIONS
-from ..exports.service import prepare, stream
-from ..exports.writers import FORMATS
+from ..exports.service import default_format, formats_for, prepare, stream
 from ..extensions import csrf
 from ..tokens import services as tokens
 from .openapi import EXCEL, openapi
@@ -69,9 +68,9 @@ def dataset(code: str, name: str):
         return _problem(403, f"this token does not give access to study {code!r}")
     if name not in DATASETS:
         return _problem(404, f"unknown data set {name!r} (one of: {', '.join(DATASETS)})")
-    fmt = request.args.get("format", "csv")
-    if fmt not in FORMATS:
-        return _problem(400, f"format must be one of: {', '.join(FORMATS)}")
+    fmt = request.args.get("format", default_format(name))
+    if fmt not in formats_for(name):
+        return _problem(400, f"format for the {name} data set must be one of: {', '.join(formats_for(name))}")
     stata_version = request.args.get("stata_version")
     if stata_version is not None and (fmt != "dta" or stata_version not in {str(v) for v in STATA_VERSIONS}):
         return _problem(400, f"stata_version is for format=dta only, one of: {', '.join(map(str, STATA_VERSIONS))}")

@@ -11,13 +11,30 @@ from .. import audit
 from ..database import READ_ONLY
 from ..extensions import db
 from ..models import Study
-from .chunks import check_filters
+from .chunks import FilterError, check_filters
 from .codebook import TITLES, labelled_columns
 from .datasets import DATASETS, ExportError, Filters, build, study_by_code
 from .labelled import DEFAULT_STATA_VERSION, LABELLED_FORMATS, STATA_VERSIONS, Layout, writer
-from .writers import FORMATS, WRITERS
+from .writers import FORMATS, RESOURCE_FORMATS, WRITERS
 
 EXTENSIONS = {fmt: fmt for fmt in FORMATS}
+#: Data sets of resources rather than rows, written only in RESOURCE_FORMATS.
+RESOURCE_DATASETS = ("fhir",)
+TABULAR_FORMATS = tuple(f for f in FORMATS if f not in RESOURCE_FORMATS)
+
+
+class FormatError(FilterError):
+    """A format the data set is not written in (or an option of another format): a usage error like a bad
+    filter (the CLI exits 2, the API answers 400)."""
+
+
+def formats_for(dataset: str) -> tuple[str, ...]:
+    """The formats a data set is written in (the first is its default)."""
+    return RESOURCE_FORMATS if dataset in RESOURCE_DATASETS else TABULAR_FORMATS
+
+
+def default_format(dataset: str) -> str:
+    return formats_for(dataset)[0]
 
 
 def write(fmt: str, chunks: Iterable[pd.DataFrame], study: Study, dataset: str, *, excel: bool = False,
@@ -50,15 +67,19 @@ class Export:
         return FORMATS[self.format]
 
 
-def prepare(study_code: str, dataset: str, fmt: str = "csv", filters: Filters | None = None,
+def prepare(study_code: str, dataset: str, fmt: str | None = None, filters: Filters | None = None,
             stata_version: int | None = None) -> Export:
-    """Check the request (raises ExportError with a clear message) before anything is sent."""
+    """Check the request (raises ExportError with a clear message) before anything is sent; no format is the
+    data set's default (csv, or ndjson for fhir)."""
     if dataset not in DATASETS:
         raise ExportError(f"unknown data set {dataset!r} (one of: {', '.join(DATASETS)})")
+    fmt = fmt or default_format(dataset)
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r} (one of: {', '.join(FORMATS)})")
+    if fmt not in formats_for(dataset):
+        raise FormatError(f"the {dataset} data set is written as {' or '.join(formats_for(dataset))}, not {fmt}")
     if stata_version is not None and fmt != "dta":
-        raise ExportError("a Stata version is for the dta format only")
+        raise FormatError("a Stata version is for the dta format only")
     if stata_version is not None and stata_version not in STATA_VERSIONS:
         raise ExportError(f"unknown Stata version {stata_version!r} (one of: {', '.join(map(str, STATA_VERSIONS))})")
     if fmt == "dta" and stata_version is None:
