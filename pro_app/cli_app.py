@@ -28,6 +28,7 @@ from .exports import datapackage
 from .exports.chunks import FilterError
 from .exports.datasets import DATASETS, ExportError, Filters, study_by_code
 from .exports.labelled import STATA_VERSIONS
+from .exports.service import define as define_download
 from .exports.service import prepare as prepare_export
 from .exports.service import stream as stream_export
 from .exports.writers import FORMATS, RESOURCE_FORMATS
@@ -236,13 +237,12 @@ def datapackage_command(study_code, output) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="file (default: stdout)")
 @with_app
 def define_command(study_code, stylesheet, output) -> None:
-    from .exports.define import define_xml
-
     try:
-        data = define_xml(study_by_code(study_code), stylesheet=stylesheet)
+        data = define_download(study_code, actor="system", user_id=None, via="cli", stylesheet=stylesheet)
+    except FilterError as exc:
+        raise click.UsageError(str(exc)) from exc
     except ExportError as exc:
         raise click.ClickException(str(exc)) from exc
-    db.session.rollback()
     if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()

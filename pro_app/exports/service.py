@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -14,6 +15,8 @@ from ..models import Study
 from .chunks import FilterError, check_filters
 from .codebook import TITLES, labelled_columns
 from .datasets import DATASETS, ExportError, Filters, build, study_by_code
+from .define import DATASETS as DEFINE_DATASETS
+from .define import define_xml
 from .labelled import DEFAULT_STATA_VERSION, LABELLED_FORMATS, STATA_VERSIONS, Layout, writer
 from .writers import FORMATS, RESOURCE_FORMATS, WRITERS
 
@@ -113,3 +116,28 @@ def stream(export: Export, *, actor: str, user_id: int | None, via: str, excel: 
         taken["stata_version"] = export.stata_version
     audit.record("export", "study", study.id, actor=actor, user_id=user_id, study_id=study.id, new=taken)
     db.session.commit()
+
+
+#: A stylesheet named in define.xml: a plain file name next to it (it is written into a processing instruction).
+STYLESHEET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.xsl")
+DEFINE_FILENAME = "define.xml"
+DEFINE_MIMETYPE = "application/xml"
+
+
+def define(study_code: str, *, actor: str, user_id: int | None, via: str, stylesheet: str | None = None) -> bytes:
+    """define.xml for the study's CDISC data sets (read in a read-only transaction, like an export), audited as
+    an export of `define` once built."""
+    if stylesheet is not None and not STYLESHEET.fullmatch(stylesheet):
+        raise FormatError(f"stylesheet must be a file name ending in .xsl (letters, digits, . _ -), got {stylesheet!r}")
+    db.session.commit()
+    db.session.connection(execution_options={READ_ONLY: True})
+    study = study_by_code(study_code)
+    data = define_xml(study, stylesheet=stylesheet)
+    db.session.commit()
+    taken = {"dataset": "define", "format": "xml", "filters": Filters().describe(), "via": via,
+             "datasets": [name for name, *_ in DEFINE_DATASETS]}
+    if stylesheet:
+        taken["stylesheet"] = stylesheet
+    audit.record("export", "study", study.id, actor=actor, user_id=user_id, study_id=study.id, new=taken)
+    db.session.commit()
+    return data
