@@ -7,6 +7,7 @@ import json
 import re
 
 from lxml import etree
+
 from tests.api.test_api import bearer, export_events, fetch
 from tests.support.exports import cli_export, run_cli
 
