@@ -15,12 +15,11 @@ import re
 from collections.abc import Iterator
 
 import pandas as pd
-import pyarrow as pa
 
 from ..instruments import Instrument
 from ..instruments.model import Item, Option, Text
-from ..models import Score, Study
-from . import bulk, chunks
+from ..models import Study
+from . import chunks
 from .chunks import Filters
 from .layout import study_instruments
 
@@ -145,19 +144,6 @@ def _dumps(resource: dict) -> str:
     return json.dumps(resource, ensure_ascii=False, separators=(",", ":"))
 
 
-def _scores(assessment_ids: list[int]) -> pd.DataFrame:
-    return bulk.table_rows(Score, {
-        "assessment_id": (Score.assessment_id, pa.int64()),
-        "instrument": (Score.instrument_id, pa.string()),
-        "instrument_version": (Score.instrument_version, pa.string()),
-        "scale": (Score.scale_code, pa.string()),
-        "value": (bulk.exact_number(Score.value), pa.float64()),
-        "status": (Score.status, pa.string()),
-        "n_items": (Score.n_items, pa.int64()),
-        "scoring_version": (Score.scoring_version, pa.string()),
-    }, assessment_ids)
-
-
 class _Builder:
     """Turns one chunk's reads into resources (the study's instruments looked up once)."""
 
@@ -248,7 +234,7 @@ def _frame(resources: list[dict]) -> pd.DataFrame:
 def fhir(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
     """The Questionnaires first, then a chunk of participants at a time: each assessment's responses (one per
     instrument it asked that has item records) and the Observations of their scores."""
-    from .datasets import _responses  # the items data set's reads
+    from .datasets import _responses, _scores  # the items and scores data sets' reads
     instruments = study_instruments(study)
     yield _frame([questionnaire(i) for i in instruments])
     builder = _Builder(study, instruments)
