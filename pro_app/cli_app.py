@@ -28,9 +28,10 @@ from .exports import datapackage
 from .exports.chunks import FilterError
 from .exports.datasets import DATASETS, ExportError, Filters, study_by_code
 from .exports.labelled import STATA_VERSIONS
+from .exports.service import define as define_download
 from .exports.service import prepare as prepare_export
 from .exports.service import stream as stream_export
-from .exports.writers import FORMATS
+from .exports.writers import FORMATS, RESOURCE_FORMATS
 from .extensions import db
 from .models import ROLES
 from .users.services import UserError, create_user, generate_password
@@ -236,13 +237,12 @@ def datapackage_command(study_code, output) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="file (default: stdout)")
 @with_app
 def define_command(study_code, stylesheet, output) -> None:
-    from .exports.define import define_xml
-
     try:
-        data = define_xml(study_by_code(study_code), stylesheet=stylesheet)
+        data = define_download(study_code, actor="system", user_id=None, via="cli", stylesheet=stylesheet)
+    except FilterError as exc:
+        raise click.UsageError(str(exc)) from exc
     except ExportError as exc:
         raise click.ClickException(str(exc)) from exc
-    db.session.rollback()
     if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
@@ -250,10 +250,15 @@ def define_command(study_code, stylesheet, output) -> None:
         output.write_bytes(data)
 
 
+#: Formats fit for a terminal (the others need -o).
+TEXT_FORMATS = ("csv", *RESOURCE_FORMATS)
+
+
 @click.command("export", help=_help("export"))
 @click.option("--study", "study_code", required=True, help="Study code, e.g. DEMO")
 @click.option("--dataset", required=True, type=click.Choice(DATASETS))
-@click.option("--format", "fmt", default="csv", show_default=True, type=click.Choice(list(FORMATS)))
+@click.option("--format", "fmt", type=click.Choice(list(FORMATS)),
+              help="default csv; the fhir data set is ndjson (default) or json (a Bundle), and only those")
 @click.option("--stata-version", type=click.Choice([str(v) for v in STATA_VERSIONS]),
               help="dta only: 14 (default; Stata 14 and later), 13, or 12 (Stata 12 format 115, which R's "
                    "foreign::read.dta opens; text cut at 243 bytes).")
@@ -277,8 +282,8 @@ def export_command(study_code, dataset, fmt, stata_version, output, sites, timep
         raise click.ClickException(str(exc)) from exc
     chunks = stream_export(export, actor="system", user_id=None, via="cli", excel=excel)
     if output is None:
-        if fmt != "csv" and sys.stdout.isatty():
-            raise click.ClickException(f"{fmt} is binary: give a file with -o")
+        if export.format not in TEXT_FORMATS and sys.stdout.isatty():
+            raise click.ClickException(f"{export.format} is binary: give a file with -o")
         out = sys.stdout.buffer
         for data in chunks:
             out.write(data)

@@ -47,6 +47,31 @@ def openapi() -> dict:
                     },
                 }
             },
+            "/studies/{code}/define.xml": {
+                "get": {
+                    "summary": "Download define.xml (Define-XML 2.1) for the study's CDISC data sets",
+                    "description": "Describes sdtm_qs, suppqs, adsl and adqs as their xpt files hold them "
+                                   "(variables, labels, lengths from the data, code lists, origins, methods). "
+                                   "Recorded in the audit trail as an export of `define`.",
+                    "parameters": [
+                        {"name": "code", "in": "path", "required": True, "schema": TEXT,
+                         "description": "Study code, e.g. DEMO"},
+                        {"name": "stylesheet", "in": "query",
+                         "schema": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\\.xsl$"},
+                         "description": "Name a stylesheet next to the file (e.g. define2-1.xsl, from CDISC), so a "
+                                        "browser shows it formatted; another value is a 400"},
+                    ],
+                    "responses": {
+                        "200": {"description": "define.xml",
+                                "content": {"application/xml": {"schema": {"type": "string", "format": "binary"}}}},
+                        "400": error | {"description": "A stylesheet that is not a plain .xsl file name, NUL or "
+                                                        "control characters"},
+                        "401": error | {"description": "Missing, unknown, revoked or expired token"},
+                        "403": error | {"description": "The token does not give access to this study, or only "
+                                                        "to some of its sites"},
+                    },
+                }
+            },
             "/studies/{code}/datasets/{name}": {
                 "get": {
                     "summary": "Download one data set of a study",
@@ -60,7 +85,10 @@ def openapi() -> dict:
                          "description": "csv, parquet, xlsx; dta (Stata), sav (SPSS) and xpt (SAS transport "
                                         "version 5) with the codebook's variable labels, and value labels for "
                                         "every coded variable in dta and sav (xpt: names of 8 characters at most, "
-                                        "see the codebook's xpt_name)"},
+                                        "see the codebook's xpt_name). The fhir data set (FHIR R4 Questionnaire, "
+                                        "QuestionnaireResponse and Observation resources) is ndjson (its default) "
+                                        "or json (a Bundle of type collection), and no other data set is; another "
+                                        "combination is a 400"},
                         {"name": "stata_version", "in": "query",
                          "schema": {"type": "string", "enum": [str(v) for v in STATA_VERSIONS],
                                     "default": str(DEFAULT_STATA_VERSION)},

@@ -10,8 +10,7 @@ from .. import access
 from ..exports.chunks import FilterError
 from ..exports.datasets import DATASETS, ExportError, Filters, study_by_code
 from ..exports.labelled import STATA_VERSIONS
-from ..exports.service import prepare, stream
-from ..exports.writers import FORMATS
+from ..exports.service import DEFINE_FILENAME, DEFINE_MIMETYPE, default_format, define, formats_for, prepare, stream
 from ..extensions import csrf
 from ..tokens import services as tokens
 from .openapi import EXCEL, openapi
@@ -58,20 +57,44 @@ def studies():
     return jsonify([{"code": s.code, "title": s.title} for s in visible])
 
 
-@bp.get("/studies/<code>/datasets/<name>")
-def dataset(code: str, name: str):
-    token = _token_or_401()
+def _study_or_403(token, code: str):
     try:
         study = study_by_code(code)
     except ExportError:
         study = None
     if study is None or not tokens.allows(token, study):
-        return _problem(403, f"this token does not give access to study {code!r}")
+        abort(_problem(403, f"this token does not give access to study {code!r}"))
+    return study
+
+
+@bp.get("/studies/<code>/define.xml")
+def define_document(code: str):
+    """define.xml (Define-XML 2.1) for the study's CDISC data sets; audited as an export."""
+    token = _token_or_401()
+    study = _study_or_403(token, code)
+    if access.granted_site_codes(token.user, study):  # define.xml's lengths come from every site's data
+        return _problem(403, "this token gives access to some sites only; define.xml describes every site's data")
+    user_id, token_name = token.user_id, token.name
+    try:
+        data = define(study.code, actor="user", user_id=user_id, via=f"api:{token_name}",
+                      stylesheet=request.args.get("stylesheet"))
+    except FilterError as exc:
+        return _problem(400, str(exc))
+    response = Response(data, content_type=f"{DEFINE_MIMETYPE}; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{DEFINE_FILENAME}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/studies/<code>/datasets/<name>")
+def dataset(code: str, name: str):
+    token = _token_or_401()
+    study = _study_or_403(token, code)
     if name not in DATASETS:
         return _problem(404, f"unknown data set {name!r} (one of: {', '.join(DATASETS)})")
-    fmt = request.args.get("format", "csv")
-    if fmt not in FORMATS:
-        return _problem(400, f"format must be one of: {', '.join(FORMATS)}")
+    fmt = request.args.get("format", default_format(name))
+    if fmt not in formats_for(name):
+        return _problem(400, f"format for the {name} data set must be one of: {', '.join(formats_for(name))}")
     stata_version = request.args.get("stata_version")
     if stata_version is not None and (fmt != "dta" or stata_version not in {str(v) for v in STATA_VERSIONS}):
         return _problem(400, f"stata_version is for format=dta only, one of: {', '.join(map(str, STATA_VERSIONS))}")

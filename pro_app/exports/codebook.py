@@ -33,6 +33,7 @@ def dataset_columns(study: Study) -> dict[str, list[C.Column]]:
         "suppqs": C.SUPPQS,
         "adsl": [replace(c, values=arms) if c.name in ("ARM", "TRT01P", "TRT01A") else c for c in C.ADSL],
         "adqs": [_adqs_values(c, list(instruments.values()), arms) for c in C.ADQS],
+        "fhir": C.FHIR,
         "wide": C.IDENTIFIERS + C.WIDE_ROW + [C.item_column(owner[i], i) for i in item_cols]
         + [C.scale_column(owner[s], s) for s in scale_cols],
     }
@@ -106,6 +107,7 @@ TITLES = {
     "suppqs": "SDTM SUPPQS: language and mode",
     "adsl": "ADaM ADSL: subject-level analysis data",
     "adqs": "ADaM ADQS: questionnaire scores",
+    "fhir": "FHIR R4: Questionnaire, QuestionnaireResponse, Observation",
     "codebook": "Codebook: every column of every data set",
 }
 

@@ -287,3 +287,15 @@ ADQS = [
     Column("SRCSEQ", "Source Sequence Number", "integer",
            missing="assessment_id of the scores row (with the scale of PARAMCD)"),
 ]
+
+#: The fhir data set: one row per resource; the ndjson and json (Bundle) files hold the `resource` column.
+FHIR = [
+    Column("resource_type", "FHIR R4 resource type", "string",
+           "Questionnaire = an instrument (items, answer codings, English and Spanish); QuestionnaireResponse = "
+           "one instrument of one assessment (answers as codings, unanswered items with a data-absent reason); "
+           "Observation = one scale score of one assessment (derived from its QuestionnaireResponse)"),
+    Column("id", "Resource id (unique per resource type; assessment id and instrument or scale)", "string"),
+    Column("resource", "The resource as FHIR R4 JSON (subject: the pseudonymous study code, never a name; "
+           "data-absent reasons: asked-declined = skipped; not-applicable = branched or gated out; not-asked = "
+           "not reached)", "string"),
+]

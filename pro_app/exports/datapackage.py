@@ -9,6 +9,7 @@ import re
 from ..models import Study
 from .codebook import TITLES, dataset_columns
 from .labelled import coded_values
+from .service import RESOURCE_DATASETS
 
 _TYPES = {"string": "string", "integer": "integer", "number": "number", "date": "date", "datetime": "datetime",
           "boolean": "boolean"}
@@ -32,6 +33,8 @@ def field(column) -> dict:
 def descriptor(study: Study) -> dict:
     resources = []
     for name, columns in dataset_columns(study).items():
+        if name in RESOURCE_DATASETS:  # FHIR resources, not a CSV table
+            continue
         resources.append({
             "name": name, "title": TITLES.get(name, name), "path": f"{study.code}_{name}.csv",
             "profile": "tabular-data-resource", "format": "csv", "mediatype": "text/csv", "encoding": "utf-8",

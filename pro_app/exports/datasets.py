@@ -16,7 +16,7 @@ from ..instruments import Instrument
 from ..models import Assessment, ItemResponse, Participant, Score, Site, Study, Timepoint
 from ..results import datasets as results
 from ..vocabulary import NotExpectedReason
-from . import adqs, bulk, cdisc, chunks
+from . import adqs, bulk, cdisc, chunks, fhir
 from . import columns as C
 from .alerts import alerts
 from .chunks import ExportError, Filters
@@ -24,7 +24,7 @@ from .codebook import codebook, dataset_columns
 from .layout import proae_instruments, study_by_code, study_instruments, study_items, study_scales, wide_columns
 
 DATASETS = ("items", "scores", "wide", "proae", "compliance", "subjects", "alerts", "sdtm_qs", "suppqs", "adsl",
-            "adqs", *results.RESULT_DATASETS, "codebook")
+            "adqs", "fhir", *results.RESULT_DATASETS, "codebook")
 
 __all__ = ["DATASETS", "ExportError", "Filters", "IDENTIFIER_NAMES", "build", "codebook", "dataset_columns",
            "study_by_code", "study_instruments", "study_items", "study_scales", "wide_columns"]
@@ -314,7 +314,7 @@ def _on_or_before(day: pd.Series, limit: pd.Series) -> np.ndarray:
 
 BUILDERS = {"items": items, "scores": scores, "wide": wide, "proae": proae, "compliance": compliance,
             "subjects": subjects, "alerts": alerts, "sdtm_qs": cdisc.sdtm_qs, "suppqs": cdisc.suppqs,
-            "adsl": cdisc.adsl, "adqs": adqs.adqs, "codebook": codebook, **results.BUILDERS}
+            "adsl": cdisc.adsl, "adqs": adqs.adqs, "fhir": fhir.fhir, "codebook": codebook, **results.BUILDERS}
 
 
 def build(study: Study, dataset: str, filters: Filters | None = None) -> Iterator[pd.DataFrame]:

@@ -1,6 +1,6 @@
-"""Writing data-set chunks as CSV, Parquet or XLSX (Stata, SPSS and SAS files: labelled.py). Text cells are
-neutralised against spreadsheet formula injection (SECURITY.md §9); numbers stay numbers. CSV, Parquet and
-XLSX stream chunk by chunk."""
+"""Writing data-set chunks as CSV, Parquet or XLSX (Stata, SPSS and SAS files: labelled.py), and the FHIR
+data set's resources as NDJSON or a Bundle. Text cells are neutralised against spreadsheet formula injection
+(SECURITY.md §9); numbers stay numbers. Every writer here streams chunk by chunk."""
 
 from __future__ import annotations
 
@@ -22,7 +22,10 @@ from ..instruments.scorefile import FORMULA_STARTS
 
 FORMATS = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-           "dta": "application/x-stata-dta", "sav": "application/x-spss-sav", "xpt": "application/x-sas-xport"}
+           "dta": "application/x-stata-dta", "sav": "application/x-spss-sav", "xpt": "application/x-sas-xport",
+           "json": "application/fhir+json; charset=utf-8", "ndjson": "application/fhir+ndjson; charset=utf-8"}
+#: The formats of the fhir data set (and only of it): its resources, one JSON object per line or in a Bundle.
+RESOURCE_FORMATS = ("ndjson", "json")
 FIXED_TIME = datetime(2000, 1, 1)  # workbook properties: no wall-clock time in the file
 
 
@@ -187,5 +190,27 @@ def _without_timestamps(xlsx: bytes) -> bytes:
     return out.getvalue()
 
 
+def write_ndjson(chunks: Iterable[pd.DataFrame]) -> Iterator[bytes]:
+    """The `resource` column's JSON objects, one per line (FHIR NDJSON), UTF-8."""
+    for chunk in chunks:
+        if len(chunk):
+            yield ("\n".join(chunk["resource"]) + "\n").encode("utf-8")
+
+
+def write_bundle(chunks: Iterable[pd.DataFrame]) -> Iterator[bytes]:
+    """The `resource` column's JSON objects as the entries of one FHIR Bundle of type collection, streamed
+    (no timestamp: one data set always gives the same bytes)."""
+    yield b'{"resourceType":"Bundle","type":"collection","entry":['
+    first = True
+    for chunk in chunks:
+        if not len(chunk):
+            continue
+        entries = ",".join(f'{{"resource":{resource}}}' for resource in chunk["resource"])
+        yield (entries if first else "," + entries).encode("utf-8")
+        first = False
+    yield b"]}\n"
+
+
 #: The formats written here; xpt, sav and dta are labelled.py's (they need the codebook columns).
-WRITERS = {"csv": write_csv, "parquet": write_parquet, "xlsx": write_xlsx}
+WRITERS = {"csv": write_csv, "parquet": write_parquet, "xlsx": write_xlsx, "ndjson": write_ndjson,
+           "json": write_bundle}

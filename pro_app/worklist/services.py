@@ -17,6 +17,7 @@ from .. import access
 from ..alerts.services import open_alert_count
 from ..assessments.schedule import local_today, site_today
 from ..assessments.status import displayed_status
+from ..exports.service import RESOURCE_DATASETS
 from ..extensions import db
 from ..models import Assessment, Participant, Site, Study, Timepoint, User
 from ..search import code_contains
@@ -233,6 +234,14 @@ DOWNLOAD_DATASETS = {
     "suppqs": _l("CDISC SDTM SUPPQS (language and mode of the QS records)"),
     "adsl": _l("CDISC ADaM ADSL (one record per participant)"),
     "adqs": _l("CDISC ADaM ADQS (one record per score per assessment)"),
+    "fhir": _l("FHIR R4 (questionnaires, responses and score observations)"),
     "codebook": _l("Codebook"),
 }
 DOWNLOAD_FORMATS = {"csv": "CSV", "xlsx": "XLSX", "sav": "SPSS", "dta": "Stata", "xpt": "SAS (XPT)"}
+#: The formats of a data set of resources (fhir) on the downloads list.
+RESOURCE_DOWNLOAD_FORMATS = {"ndjson": "NDJSON", "json": _l("JSON (Bundle)")}
+
+
+def download_formats(dataset: str) -> dict:
+    """The formats a data set is offered in on the downloads list ({format: label})."""
+    return RESOURCE_DOWNLOAD_FORMATS if dataset in RESOURCE_DATASETS else DOWNLOAD_FORMATS

@@ -10,7 +10,7 @@ from .. import access
 from ..assessments.schedule import local_today
 from ..clock import utcnow
 from ..exports.datasets import Filters
-from ..exports.service import prepare, stream
+from ..exports.service import DEFINE_FILENAME, DEFINE_MIMETYPE, define, prepare, stream
 from ..extensions import db
 from ..vocabulary import NOT_DONE_LABELS, NotDoneReason
 from ..web import navigation
@@ -69,8 +69,8 @@ def study(code: str):
     board = services.dashboard(g.user, found, utcnow())
     return render_template("worklist/study.html", study=found, board=board, buckets=services.BUCKETS,
                            bucket_labels=services.BUCKET_LABELS, bucket_help=services.BUCKET_HELP,
-                           bucket_rows=services.BUCKET_ROWS,
-                           datasets=services.DOWNLOAD_DATASETS, formats=services.DOWNLOAD_FORMATS)
+                           bucket_rows=services.BUCKET_ROWS, limited_to=access.granted_site_codes(g.user, found),
+                           datasets=services.DOWNLOAD_DATASETS, formats=services.download_formats)
 
 
 @bp.get("/studies/<code>/compliance")
@@ -82,18 +82,32 @@ def compliance(code: str):
     return render_template("worklist/compliance.html", study=found, rows=table.to_dict("records"),
                            sites=sites, reasons=tuple(NotDoneReason), reason_labels=NOT_DONE_LABELS,
                            limited_to=access.granted_site_codes(g.user, found),
-                           datasets=services.DOWNLOAD_DATASETS, formats=services.DOWNLOAD_FORMATS)
+                           datasets=services.DOWNLOAD_DATASETS, formats=services.download_formats)
 
 
 @bp.get("/studies/<code>/download/<dataset>/<fmt>")
 @staff_required
 def download(code: str, dataset: str, fmt: str):
     found = study_or_404(code)
-    if dataset not in services.DOWNLOAD_DATASETS or fmt not in services.DOWNLOAD_FORMATS:
+    if dataset not in services.DOWNLOAD_DATASETS or fmt not in services.download_formats(dataset):
         abort(404)
     export = prepare(found.code, dataset, fmt, Filters(sites=access.granted_site_codes(g.user, found)))
     # The body runs after this view has committed, in a read-only transaction of its own.
     body = stream(export, actor="user", user_id=g.user.id, via="staff", excel=fmt == "csv")
     response = Response(stream_with_context(body), mimetype=export.mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    return response
+
+
+@bp.get("/studies/<code>/download/define.xml")
+@staff_required
+def download_define(code: str):
+    """define.xml for the study's CDISC data sets (audited as an export). Its variable lengths come from every
+    site's data, so a site-limited grant is refused."""
+    found = study_or_404(code)
+    if access.granted_site_codes(g.user, found):
+        abort(403)
+    data = define(found.code, actor="user", user_id=g.user.id, via="staff")
+    response = Response(data, mimetype=DEFINE_MIMETYPE)
+    response.headers["Content-Disposition"] = f'attachment; filename="{DEFINE_FILENAME}"'
     return response

@@ -18,6 +18,7 @@ from sqlalchemy import delete, select
 
 from pro_app.clock import utcnow
 from pro_app.exports.datasets import DATASETS
+from pro_app.exports.service import formats_for
 from pro_app.exports.writers import FORMATS
 from pro_app.extensions import db
 from pro_app.models import ApiToken, AuditEvent, Site, StudyGrant, User
@@ -205,7 +206,7 @@ def test_token_form_refuses_a_study_the_analyst_cannot_see(app, client, study, a
 
 @pytest.mark.parametrize("dataset", DATASETS)
 def test_api_serves_the_same_bytes_as_the_command_line(demo_api, tmp_path, dataset):
-    for fmt in ("csv", "parquet", "xlsx"):
+    for fmt in [f for f in ("csv", "parquet", "xlsx", "ndjson", "json") if f in formats_for(dataset)]:
         response = fetch(demo_api.client, url("DEMO", dataset, format=fmt), headers=bearer(demo_api.token))
         assert response.status_code == 200, response.data[:300]
         cli = cli_export(demo_api.settings, tmp_path / f"{dataset}.{fmt}", dataset, fmt)
@@ -407,6 +408,8 @@ def test_a_site_restricted_analyst_gets_only_that_sites_rows(app, study, create_
     _, plain = make_token(app, analyst.id, [study.id])
     response = fetch(app.test_client(), url(study.code), headers=bearer(plain))
     assert response.status_code == 403 or set(read_csv(response.data)["participant"]) == {"P-BCN"}
+    define = fetch(app.test_client(), f"/api/v1/studies/{study.code}/define.xml", headers=bearer(plain))
+    assert define.status_code == 403 and "some sites" in define.json["detail"]  # its lengths are every site's
 
 
 # --- audit, cookies, read-only ----------------------------------------------------------------------------

@@ -218,6 +218,7 @@ def test_codebook_has_one_row_per_exported_column(demo):
     headers = {name: list(read_csv(export_bytes(demo.app, "DEMO", name)).columns)
                for name in ("items", "scores", "wide", "proae", "compliance", "subjects", "alerts", "sdtm_qs",
                             "suppqs", "adsl", "adqs", "results_scales", "results_terms", "ttd")}
+    headers["fhir"] = list(frame(demo.app, "DEMO", "fhir").columns)  # resources, never CSV: the builder's frame
     described = {name: list(group["column"]) for name, group in codebook.groupby("dataset", sort=False)}
     assert described == headers
     assert (codebook["label"].str.strip() != "").all()

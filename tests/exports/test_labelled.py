@@ -14,7 +14,8 @@ from pro_app.exports.columns import Column
 from pro_app.exports.labelled import ascii_text, coded_values, cut, sas_names
 from tests.support.exports import export_bytes, frame, run_cli
 
-DATASETS = ("items", "scores", "wide", "proae", "compliance", "subjects", "codebook")
+DATASETS = ("items", "scores", "wide", "proae", "compliance", "subjects", "alerts", "sdtm_qs", "suppqs", "adsl", "adqs",
+            "codebook")
 READERS = {"xpt": pyreadstat.read_xport, "sav": pyreadstat.read_sav, "dta": pyreadstat.read_dta}
 
 

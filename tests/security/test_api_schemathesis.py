@@ -25,6 +25,7 @@ from schemathesis import GenerationMode
 from sqlalchemy import select
 
 from pro_app.api.openapi import openapi
+from pro_app.exports.service import formats_for
 from pro_app.extensions import db
 from pro_app.models import Site, Study, Timepoint
 from pro_app.tokens import services as tokens
@@ -92,7 +93,7 @@ def _fuzz(api, operation: str, mode: GenerationMode, caller: str, examples: int,
 def _mostly_real_values(api):
     """Positive cases that reach the data: the study the token reads (sometimes another code, a 403), its
     sites and timepoints (an unknown one is a documented 400, tested in tests/api), a date range that is not
-    empty, and stata_version only with format=dta, as the document says."""
+    empty, stata_version only with format=dta, and a format the data set is written in, as the document says."""
     def adjust(case, data):
         if "code" in (case.path_parameters or {}) and data.draw(st.integers(0, 4), label="study") > 0:
             case.path_parameters["code"] = api.study
@@ -102,6 +103,9 @@ def _mostly_real_values(api):
                 query[name] = data.draw(st.lists(st.sampled_from(known), min_size=1, max_size=2), label=name)
         if query.get("from") and query.get("to") and query["from"] > query["to"]:
             query["from"], query["to"] = query["to"], query["from"]
+        name = (case.path_parameters or {}).get("name")
+        if name is not None and "format" in query and query["format"] not in formats_for(name):
+            query["format"] = formats_for(name)[0]  # fhir is ndjson or json, the others never are
         if query.get("format") != "dta":
             query.pop("stata_version", None)
     return adjust

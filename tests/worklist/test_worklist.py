@@ -297,6 +297,42 @@ def test_study_download_offers_the_cdisc_data_sets_as_sas_transport(app, client,
         assert (event.user_id, event.new["dataset"], event.new["format"]) == (staff.id, "adqs", "xpt")
 
 
+def test_study_download_offers_fhir_as_ndjson_and_json_and_define_xml(app, client, study, create_staff):
+    staff = create_staff(role="analyst", studies=[study])
+    login(client, staff.email)
+    dashboard = html(client.get(f"/staff/studies/{study.code}/dashboard"))
+    for fmt in ("ndjson", "json"):
+        assert f'href="/staff/studies/{study.code}/download/fhir/{fmt}"' in dashboard, fmt
+    assert f'href="/staff/studies/{study.code}/download/fhir/csv"' not in dashboard
+    assert f'href="/staff/studies/{study.code}/download/define.xml"' in dashboard
+    r = client.get(f"/staff/studies/{study.code}/download/fhir/ndjson")
+    assert r.status_code == 200 and r.mimetype == "application/fhir+ndjson"
+    assert r.get_data(as_text=True).startswith('{"resourceType":"Questionnaire"')
+    assert client.get(f"/staff/studies/{study.code}/download/fhir/csv").status_code == 404
+    assert client.get(f"/staff/studies/{study.code}/download/items/ndjson").status_code == 404
+    r = client.get(f"/staff/studies/{study.code}/download/define.xml")
+    assert r.status_code == 200 and r.mimetype == "application/xml"
+    assert r.headers["Content-Disposition"] == 'attachment; filename="define.xml"'
+    assert b"<def:Standards>" in r.get_data() or b"def:Standard " in r.get_data()
+    with app.app_context():
+        events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "export")
+                                    .order_by(AuditEvent.id)).all()
+        assert [(e.user_id, e.new["dataset"], e.new["format"], e.new["via"]) for e in events] == [
+            (staff.id, "fhir", "ndjson", "staff"), (staff.id, "define", "xml", "staff")]
+
+
+def test_a_site_limited_grant_gets_no_define_xml(app, client, study, create_staff):
+    staff = create_staff(role="analyst")
+    with app.app_context():
+        site = db.session.scalar(select(Site).where(Site.study_id == study.id, Site.code == "BCN"))
+        db.session.add(StudyGrant(user_id=staff.id, study_id=study.id, site_id=site.id))
+        db.session.commit()
+    login(client, staff.email)
+    dashboard = html(client.get(f"/staff/studies/{study.code}/dashboard"))
+    assert "download/define.xml" not in dashboard and "download/fhir/ndjson" in dashboard
+    assert client.get(f"/staff/studies/{study.code}/download/define.xml").status_code == 403
+
+
 def test_study_download_refuses_unknown_data_sets_and_formats(client, study, create_staff):
     staff = create_staff(studies=[study])
     login(client, staff.email)
