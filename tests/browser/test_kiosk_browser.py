@@ -14,7 +14,7 @@ from sqlalchemy import select
 from pro_app.extensions import db
 from pro_app.instruments import get_instrument
 from pro_app.models import Assessment, AuditEvent, ItemResponse, Score
-from tests.support.browser import PORTRAIT, VIEWPORTS, Kiosk, check_patient_page, item_text, option_label
+from tests.support.browser import PATIENT_SIZES, PORTRAIT, VIEWPORTS, Kiosk, check_patient_page, item_text, option_label
 from tests.support.http import PASSWORD
 
 AXE = Axe()
@@ -475,6 +475,10 @@ def test_every_patient_page_fits_the_tablet_and_passes_axe(app, touch_kiosk, enr
     kiosk.button("Next").tap()
     expect(page.locator("#connection-banner")).to_be_visible()
     look("connection-lost")
+    for size in PATIENT_SIZES.values():  # the banner sits over the top of the screen: the question stays in view
+        page.set_viewport_size(size)
+        assert page.locator("#connection-banner").bounding_box()["height"] <= size["height"] / 4, size
+    page.set_viewport_size(PORTRAIT)
     page.context.set_offline(False)
     page.wait_for_url("**/kiosk/a/intro/qlq_br45", timeout=15_000)
     kiosk.wait_until_taps_count()

@@ -217,7 +217,8 @@ WIDER_THAN_THE_SCREEN = """() => [...document.querySelectorAll('body *')]
   .filter(([el]) => !el.classList.contains('skip-link') && !el.closest('.visually-hidden'))
   .map(([el, box]) => `${el.outerHTML.slice(0, 80)}: ${box.left}..${box.right}`).slice(0, 5)"""
 
-# Words too wide for their box (the stylesheet's overflow-wrap then breaks them in the middle: "(Excelente" / ")").
+# Words too wide for their box, which the stylesheet's overflow-wrap then breaks in the middle ("(Excelente" / ")");
+# a line may break after a hyphen ("PRO-CTCAE-style").
 WORDS_BROKEN = """() => {
   const ctx = document.createElement('canvas').getContext('2d');
   const texts = 'main h1, main h2, main h3, .question-text, .option-label, .review-text, .review-state, '
@@ -230,7 +231,7 @@ WORDS_BROKEN = """() => {
       const room = el.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
       const shown = el.cloneNode(true);  // the text on the screen, not what is there for a screen reader only
       shown.querySelectorAll('.visually-hidden').forEach(node => node.remove());
-      return shown.textContent.trim().split(/\\s+/).filter(w => ctx.measureText(w).width > room + 1)
+      return shown.textContent.trim().split(/\\s+|(?<=-)/).filter(w => ctx.measureText(w).width > room + 1)
         .map(w => `${w} (${Math.round(ctx.measureText(w).width)} px in ${Math.round(room)} px)`);
     });
 }"""
