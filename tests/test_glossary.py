@@ -80,3 +80,28 @@ def test_no_avoided_word_in_the_spanish(source):
 def test_one_term_for_hair_and_breast_across_instruments():
     texts = " ".join(text for _, text in spanish_of_instruments())
     assert "cabello" in texts and "seno" in texts and "bochornos" in texts and "moretones" in texts
+
+
+# The items the sites found awkward (issue 10): what each now asks, and the wording it must not go back to.
+REWORDED = {
+    ("qlq_c30", "q4"): ("quedarse en la cama", "pasar tiempo en la cama"),  # stay in bed, not spend time there
+    ("qlq_br45", "q31"): ("ha tenido la boca seca", "ha notado la boca seca"),  # a dry mouth had, not noticed
+    ("qlq_br45", "q55"): ("cambios repentinos de humor", "cambios bruscos de humor"),
+}
+
+
+@pytest.mark.parametrize("item", list(REWORDED), ids=lambda item: "-".join(item))
+def test_the_awkward_items_read_plainly(item):
+    from pro_app.instruments import get_instrument
+
+    says, not_ = REWORDED[item]
+    text = get_instrument(item[0]).item(item[1]).text.get("es")
+    assert says in text and not_ not in text, text
+    assert text.startswith("¿En qué medida "), text  # "How much" of a state, as the other C30/BR45 items ask it
+
+
+def test_the_skip_page_has_no_double_negative():
+    """The skip page said "No tiene que responder ninguna pregunta que prefiera no contestar": three negations."""
+    [message] = [m for m in read_catalog("es") if m.id and str(m.id).startswith("You do not have to answer")]
+    negations = re.findall(r"(?<!\w)(no|ninguna|ninguno|nunca|nada|tampoco)(?!\w)", message.string, re.IGNORECASE)
+    assert len(negations) <= 1, message.string

@@ -3,6 +3,7 @@ review, idle reset and resume, the browser's Back button after a patient is done
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy import select
 from pro_app.extensions import db
 from pro_app.instruments import get_instrument
 from pro_app.models import Assessment, AuditEvent, ItemResponse, Score
-from tests.support.browser import PORTRAIT, VIEWPORTS, item_text, option_label
+from tests.support.browser import PATIENT_SIZES, PORTRAIT, VIEWPORTS, Kiosk, check_patient_page, item_text, option_label
 from tests.support.http import PASSWORD
 
 AXE = Axe()
@@ -402,38 +403,104 @@ def check_layout_and_accessibility(kiosk, name: str, screenshots, *, next_on_scr
     page.set_viewport_size(PORTRAIT)
 
 
+@pytest.fixture
+def touch_kiosk(browser, live_server, app):
+    """A touch screen with a clean profile (the walk below sets each size in turn)."""
+    context = browser.new_context(base_url=live_server, viewport=PORTRAIT, has_touch=True, is_mobile=True,
+                                  locale="en-US")
+    context.set_default_timeout(10_000)
+    yield Kiosk(context.new_page(), app)
+    context.set_offline(False)
+    context.close()
+
+
+@pytest.mark.parametrize("text_size", ["normal", "larger"])
 @pytest.mark.parametrize("lang", ["en", "es"])
-def test_every_patient_page_fits_the_tablet_and_passes_axe(app, kiosk, enrol, screenshots, lang):
-    """Start, instructions, question (also the tallest, and with an error), skip confirmation, review,
-    staff exit and thank-you screens, in portrait and landscape."""
-    patient = enrol(["pro_ctcae", "qlq_c30"], terms=[17], language=lang)
+def test_every_patient_page_fits_the_tablet_and_passes_axe(app, touch_kiosk, enrol, screenshots, lang, text_size):
+    """Every patient page at 768x1024, 1024x768 and 390x844 (check_patient_page), at the normal and at the
+    largest text size of the text-size control: start screen and a wrong code, instructions, items of each
+    instrument (also the tallest, one with its "answer only if" note, and one with an error), skip
+    confirmation, a page after a language switch, the connection-lost banner, the review, the idle warning,
+    staff exit and thank-you screens."""
+    kiosk = touch_kiosk
+    patient = enrol(["pro_ctcae", "qlq_c30", "qlq_br45"], terms=[17], language=lang)
     page = kiosk.page
+    larger = text_size == "larger"
+
+    def look(name: str, **kwargs) -> None:
+        check_patient_page(kiosk, name, screenshots, text_size=text_size, **kwargs)
+
     kiosk.open_start(lang)
-    check_layout_and_accessibility(kiosk, "start", screenshots)
+    if not larger:  # before the code, there is no text size to choose
+        check_patient_page(kiosk, "start", screenshots)
+        page.get_by_label(kiosk.t("Your code"), exact=True).fill("ACDE-FGH3")
+        kiosk.tap_and_wait(kiosk.button("Start"))
+        expect(page.get_by_role("status")).to_have_text(kiosk.t(
+            "That code was not recognised. Please check it and try again, or ask a member of staff."))
+        check_patient_page(kiosk, "start-wrong-code", screenshots)
     kiosk.start_with_code(patient.code)
     assert kiosk.lang == lang
-    check_layout_and_accessibility(kiosk, "intro", screenshots)
+    if larger:
+        page.get_by_role("button", name=kiosk.t("Largest text"), exact=True).click()
+        expect(page.locator("html")).to_have_class(re.compile(r"\btext-larger\b"))
+    look("intro")
     kiosk.continue_()
     expect(page.locator(".progress-text")).to_be_visible()
-    check_layout_and_accessibility(kiosk, "item", screenshots, next_on_screen=True)
+    assert kiosk.item_id == "PROCTCAE_17A_SCL"
+    look("item", next_on_screen=True)
     kiosk.skip()
-    check_layout_and_accessibility(kiosk, "skip-confirm", screenshots)
+    look("skip-confirm")
     kiosk.confirm_skip()
     kiosk.answer(option_label("pro_ctcae", "PROCTCAE_17B_SCL", 1, lang))
     kiosk.next()
     kiosk.skip_confirm()
     # The tallest question (a 7-point scale), opened directly, then with the "please choose" error.
     page.goto("/kiosk/a/item/q29")
-    check_layout_and_accessibility(kiosk, "item-7-point", screenshots, next_on_screen=True)
+    look("item-7-point", next_on_screen=True)
     kiosk.next()
     expect(page.get_by_role("alert")).to_have_text(kiosk.t("Please choose an answer, or press Skip."))
-    check_layout_and_accessibility(kiosk, "item-error", screenshots)
-    page.goto("/kiosk/a/review")  # 32 questions without an answer
-    check_layout_and_accessibility(kiosk, "review", screenshots)
+    look("item-error")
+
+    # A choice made, then the other language: the same question, the choice kept.
+    other = "es" if lang == "en" else "en"
+    page.goto("/kiosk/a/item/q30")
+    kiosk.answer(option_label("qlq_c30", "q30", 6, lang))
+    kiosk.switch_language(other)
+    assert kiosk.selected() == [option_label("qlq_c30", "q30", 6, other)]
+    look("item-language-switched", next_on_screen=True)
+    kiosk.switch_language(lang)
+
+    # The Wi-Fi drops as Next is pressed: the banner over the question, the choice kept.
+    page.context.set_offline(True)
+    kiosk.button("Next").tap()
+    expect(page.locator("#connection-banner")).to_be_visible()
+    look("connection-lost")
+    for size in PATIENT_SIZES.values():  # the banner sits over the top of the screen: the question stays in view
+        page.set_viewport_size(size)
+        assert page.locator("#connection-banner").bounding_box()["height"] <= size["height"] / 4, size
+    page.set_viewport_size(PORTRAIT)
+    page.context.set_offline(False)
+    page.wait_for_url("**/kiosk/a/intro/qlq_br45", timeout=15_000)
+    kiosk.wait_until_taps_count()
+
+    # The breast module: its instructions, and an item with its "answer only if" note above the question.
+    look("intro-br45")
+    page.goto("/kiosk/a/item/q35")
+    expect(page.locator(".gate")).to_be_visible()
+    look("item-gated", next_on_screen=True)
+
+    page.goto("/kiosk/a/review")  # most questions without an answer, three answered or not asked
+    look("review")
+    # The idle warning over the review, as kiosk.js opens it when the idle time is nearly up.
+    page.evaluate("document.getElementById('idle-dialog').showModal()")
+    expect(page.locator("#idle-countdown")).not_to_be_empty()
+    look("idle-warning")
+    kiosk.button("I am still here").click()
     kiosk.tap_and_wait(kiosk.link("Staff only: leave patient mode"))
-    check_layout_and_accessibility(kiosk, "exit", screenshots)
+    look("exit")
     kiosk.tap_and_wait(kiosk.link("Return to the questionnaire"))
-    assert kiosk.path == "/kiosk/a/intro/qlq_c30"  # where the patient carries on
+    assert kiosk.path == "/kiosk/a/item/q1"  # where the patient carries on
     page.goto("/kiosk/a/review")
     kiosk.submit()
-    check_layout_and_accessibility(kiosk, "thanks", screenshots)
+    if not larger:  # the patient's session is over: the normal size again
+        check_patient_page(kiosk, "thanks", screenshots)

@@ -1,34 +1,27 @@
-"""The review screen, the breast module's gates and the language choice, on a touch tablet in Chromium
-(portrait 768 x 1024 and landscape 1024 x 768): review → Change → the follow-ups → back to the review; a gate
+"""The review screen, the breast module's gates and the language choice, on a touch screen in Chromium
+(768 x 1024, 1024 x 768 and a phone at 390 x 844): review → Change → the follow-ups → back to the review; a gate
 answer that skips items and a changed one that brings them back; the start screen's language choice over the
 registered one, and a language switch that keeps an unsent choice and the review context. Every new screen is
-checked with axe and saved as a screenshot in both languages and both orientations."""
+checked with axe and saved as a screenshot in both languages and at the three sizes."""
 
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from sqlalchemy import select
 
 from pro_app.assessments import answers
 from pro_app.extensions import db, library
 from pro_app.instruments import get_instrument
 from pro_app.models import Assessment, ItemResponse
-from tests.support.browser import Kiosk, option_label
+from tests.support.browser import PATIENT_SIZES, Kiosk, check_patient_page, option_label
 
-AXE = Axe()
-TABLET = {"portrait": {"width": 768, "height": 1024}, "landscape": {"width": 1024, "height": 768}}
 A, B, C = "PROCTCAE_17A_SCL", "PROCTCAE_17B_SCL", "PROCTCAE_17C_SCL"
-SMALL_TARGETS = """() => [...document.querySelectorAll('a[href], button, label.option-label')]
-  .filter(e => e.offsetParent !== null && !e.classList.contains('skip-link'))
-  .map(e => [e.textContent.trim(), e.getBoundingClientRect()])
-  .filter(([, r]) => r.width < 48 || r.height < 48).map(([t, r]) => `${t}: ${r.width}x${r.height}`)"""
 
 
 @pytest.fixture
 def touch_kiosk(browser, live_server, app):
     """A touch tablet in portrait with a clean profile."""
-    context = browser.new_context(base_url=live_server, viewport=TABLET["portrait"], has_touch=True,
+    context = browser.new_context(base_url=live_server, viewport=PATIENT_SIZES["portrait"], has_touch=True,
                                   is_mobile=True, locale="en-US")
     context.set_default_timeout(10_000)
     yield Kiosk(context.new_page(), app)
@@ -36,20 +29,9 @@ def touch_kiosk(browser, live_server, app):
 
 
 def look(kiosk: Kiosk, name: str, screenshots) -> None:
-    """At both tablet sizes: no sideways scrolling, targets of 48 px or more, no axe violation; a screenshot
-    of what the tablet shows and of the whole page, to look at."""
-    page = kiosk.page
-    for orientation, size in TABLET.items():
-        page.set_viewport_size(size)
-        where = f"{name} ({kiosk.lang}, {orientation})"
-        widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
-        assert widths[0] <= widths[1], f"{where}: scrolls sideways {widths}"
-        assert page.evaluate(SMALL_TARGETS) == [], where
-        results = AXE.run(page)
-        assert results.violations_count == 0, f"{where}: {results.generate_report()}"
-        page.screenshot(path=screenshots / f"{name}-{kiosk.lang}-{orientation}.png")
-        page.screenshot(path=screenshots / f"{name}-{kiosk.lang}-{orientation}-full.png", full_page=True)
-    page.set_viewport_size(TABLET["portrait"])
+    """At 768x1024, 1024x768 and 390x844: no sideways scrolling, targets of 48 px or more, no word broken in the
+    middle, no axe violation; a screenshot of each to look at (tests.support.browser.check_patient_page)."""
+    check_patient_page(kiosk, name, screenshots)
 
 
 def record(app, assessment_id: int, instrument_id: str, given: dict[str, int]) -> None:
@@ -113,7 +95,7 @@ def test_review_change_asks_the_follow_ups_and_returns_to_the_review(app, touch_
     assert option_label("pro_ctcae", C, 1, lang) in kiosk.review_entry(C)
     # The row just changed is on screen (the patient is back where they were).
     box = page.locator(f"#entry-{C}").bounding_box()
-    assert 0 <= box["y"] < TABLET["portrait"]["height"]
+    assert 0 <= box["y"] < PATIENT_SIZES["portrait"]["height"]
 
     # A plain change, and Back from an item opened from the review, both return to it.
     kiosk.change_from_review("q10")

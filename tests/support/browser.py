@@ -194,3 +194,80 @@ class Kiosk:
         # The review screen has Finish at the top and, below the answers, at the end.
         self.tap_and_wait(self.button("Finish and send my answers").first)
         assert self.path == "/kiosk/thanks", self.path
+
+
+# The sizes a patient page must work at: a tablet in portrait and in landscape, and a phone in portrait.
+PATIENT_SIZES = {"portrait": {"width": 768, "height": 1024}, "landscape": {"width": 1024, "height": 768},
+                 "phone": {"width": 390, "height": 844}}
+
+# Every control a finger has to hit: links, buttons, option labels, text fields (the radio inputs are visually
+# hidden on purpose: their labels are the targets; the skip link shows only on keyboard focus).
+TARGETS_TOO_SMALL = """() => [...document.querySelectorAll(
+    'a[href], button, label.option-label, input:not([type=hidden]):not([type=radio]), select, textarea')]
+  .filter(el => el.checkVisibility() && !el.classList.contains('skip-link'))
+  .map(el => [el, el.getBoundingClientRect()])
+  .filter(([el, box]) => box.width < 48 || box.height < 48)
+  .map(([el, box]) => `${el.outerHTML.slice(0, 100)}: ${box.width} x ${box.height}`)"""
+
+# Elements wider than the screen, or reaching past its right edge (what makes a page scroll sideways).
+WIDER_THAN_THE_SCREEN = """() => [...document.querySelectorAll('body *')]
+  .filter(el => el.checkVisibility() && getComputedStyle(el).position !== 'fixed')
+  .map(el => [el, el.getBoundingClientRect()])
+  .filter(([el, box]) => box.right > document.documentElement.clientWidth + 0.5 || box.left < -0.5)
+  .filter(([el]) => !el.classList.contains('skip-link') && !el.closest('.visually-hidden'))
+  .map(([el, box]) => `${el.outerHTML.slice(0, 80)}: ${box.left}..${box.right}`).slice(0, 5)"""
+
+# Words too wide for their box, which the stylesheet's overflow-wrap then breaks in the middle ("(Excelente" / ")");
+# a line may break after a hyphen ("PRO-CTCAE-style").
+WORDS_BROKEN = """() => {
+  const ctx = document.createElement('canvas').getContext('2d');
+  const texts = 'main h1, main h2, main h3, .question-text, .option-label, .review-text, .review-state, '
+    + '.review-answer, .button, .lead, .message, .error';
+  return [...document.querySelectorAll(texts)]
+    .filter(el => el.checkVisibility() && el.clientWidth > 0)
+    .flatMap(el => {
+      const cs = getComputedStyle(el);
+      ctx.font = `${cs.fontStyle} ${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
+      const room = el.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+      const shown = el.cloneNode(true);  // the text on the screen, not what is there for a screen reader only
+      shown.querySelectorAll('.visually-hidden').forEach(node => node.remove());
+      return shown.textContent.trim().split(/\\s+|(?<=-)/).filter(w => ctx.measureText(w).width > room + 1)
+        .map(w => `${w} (${Math.round(ctx.measureText(w).width)} px in ${Math.round(room)} px)`);
+    });
+}"""
+
+_axe = None
+
+
+def check_patient_page(kiosk: Kiosk, name: str, screenshots, *, text_size: str = "normal", min_text: float = 18,
+                       next_on_screen: bool = False) -> None:
+    """At each of PATIENT_SIZES: no sideways scrolling, base text >= `min_text` px, targets >= 48 x 48 px, no axe
+    violation (and, for a question, Next on a tablet's screen without scrolling); a screenshot of each, to look
+    at. `text_size` is the text size the page must show (the patient's choice, kept in the session)."""
+    global _axe
+    from axe_playwright_python.sync_playwright import Axe
+    _axe = _axe or Axe()
+    page = kiosk.page
+    lang = kiosk.lang
+    shown_size = page.evaluate(
+        "(document.documentElement.className.match(/\\btext-(large|larger)\\b/) || [, 'normal'])[1]")
+    assert shown_size == text_size, f"{name} ({lang}): text size {shown_size}, not {text_size}"
+    suffix = "" if text_size == "normal" else f"-text-{text_size}"
+    for orientation, size in PATIENT_SIZES.items():
+        page.set_viewport_size(size)
+        where = f"{name} ({lang}, {orientation} {size['width']}x{size['height']}, text {text_size})"
+        # First, so that a failure can be looked at too.
+        page.screenshot(path=screenshots / f"{name}-{lang}-{orientation}{suffix}.png", full_page=True)
+        widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert widths[0] <= widths[1], f"{where}: scrolls sideways {widths}: {page.evaluate(WIDER_THAN_THE_SCREEN)}"
+        font_size = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+        assert font_size >= min_text, f"{where}: body text {font_size}px"
+        assert page.evaluate(TARGETS_TOO_SMALL) == [], where
+        broken = page.evaluate(WORDS_BROKEN)
+        assert broken == [], f"{where}: words broken in the middle: {broken}"
+        if next_on_screen and orientation != "phone" and text_size == "normal":
+            box = kiosk.button("Next").bounding_box()
+            assert box["y"] + box["height"] <= size["height"], f"{where}: Next is below the fold ({box})"
+        results = _axe.run(page)
+        assert results.violations_count == 0, f"{where}: {results.generate_report()}"
+    page.set_viewport_size(PATIENT_SIZES["portrait"])
