@@ -4,6 +4,7 @@ in their place, marked (issue 14, deliverable 5)."""
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from pro_app.extensions import db
 from pro_app.models import Participant, Study, Timepoint
 from pro_app.reports import services as reports
+from pro_app.reports import views
 from tests.results.study import ANCHOR, Person, build
 
 
@@ -53,3 +55,19 @@ def test_a_timepoint_not_yet_reached_or_without_an_anchor_date_is_pending(app):
         assert axis.loc["baseline", "state"] == reports.DONE
         assert axis.loc["wk12", "state"] == reports.PENDING and axis.loc["wk12", "day"] == 84.0
         assert axis.loc["fu30", "state"] == reports.PENDING and math.isnan(axis.loc["fu30", "day"])
+
+
+def test_the_heat_map_shows_each_timepoints_day_and_marks_not_done_and_missed_in_place(app):
+    with app.test_request_context():
+        study_id = build([Person("T3", scores={"baseline": {"PROCTCAE_17_COMP": 1}, "wk12": {"PROCTCAE_17_COMP": 2},
+                                               "wk24": {}, "fu30": {}},
+                                 statuses={"wk24": "not_done", "fu30": "missed"})], code="TL-3")
+        participant = db.session.scalar(select(Participant).where(Participant.study_id == study_id))
+        report = reports.report(participant)
+        axis = reports.timeline(participant, today=date(2026, 1, 1))
+
+        drawn = str(views.heat_map(participant, report.grades[0], "en", axis))
+
+        texts = [t.strip() for t in re.findall(r">([^<>]+)</text>", drawn)]
+        assert texts[:4] == ["BASELINE", "day 0", "WK12", "day 84"]
+        assert texts[4:10] == ["WK24", "day 168", "not done", "FU30", "day 198", "missed"]
