@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import date
 
 import pandas as pd
 from sqlalchemy import select
@@ -160,3 +161,42 @@ def report(participant: Participant) -> Report:
                                      [(instrument.scale(code), [values[t] for t in labels])
                                       for code, values in graded.iterrows()]))
     return Report(groups, grades, available_charts(frame))
+
+
+#: How the report's time axis shows a timepoint: scored, not done (staff recorded why), missed (the window
+#: closed with nothing answered), or still to come.
+DONE, NOT_DONE, MISSED, PENDING = "done", "not_done", "missed", "pending"
+
+
+def timeline(participant: Participant, today: date) -> pd.DataFrame:
+    """One row per timepoint of the study, in schedule order, for the report's time axis: `day` counts from
+    the timepoint's own anchor (enrolment, start or end of treatment: schedule.anchor_dates), the day the
+    assessment was done when it was, else its target day; `state` is DONE, NOT_DONE, MISSED or PENDING, so
+    a timepoint not done stays in its place on the axis, marked, instead of being dropped. A timepoint
+    whose anchor date is not known yet has no day (NaN) and is PENDING."""
+    from ..assessments.schedule import anchor_dates, anchor_of, local_today
+    from ..assessments.status import displayed_status
+
+    dates = anchor_dates(participant)
+    found = {a.timepoint_id: a for a in db.session.scalars(
+        select(Assessment).where(Assessment.participant_id == participant.id))}
+    rows = []
+    for timepoint in participant.study.timepoints:
+        anchor = dates.get(anchor_of(timepoint))
+        assessment = found.get(timepoint.id)
+        state, day = PENDING, math.nan if anchor is None else float(timepoint.target_day)
+        if assessment is not None:
+            shown = displayed_status(assessment.status, assessment.window_start, assessment.window_end, today,
+                                     assessment.early)
+            when = assessment.completed_at or assessment.started_at
+            if shown in ("completed", "partial"):
+                state = DONE
+                if when is not None and anchor is not None:
+                    day = float((local_today(participant.site.timezone, when) - anchor).days)
+            elif shown == "not_done":
+                state = NOT_DONE
+            elif shown == "missed":
+                state = MISSED
+        rows.append({"timepoint": timepoint.code, "label": timepoint.label, "position": timepoint.position,
+                     "anchor": anchor_of(timepoint), "day": day, "state": state})
+    return pd.DataFrame(rows, columns=["timepoint", "label", "position", "anchor", "day", "state"])

@@ -7,14 +7,22 @@ from flask import Blueprint, Response, abort, g, render_template
 from flask_babel import lazy_gettext as _l
 
 from .. import audit
+from ..assessments.schedule import site_today
+from ..clock import utcnow
 from ..i18n import current_language
 from ..results import svg
+from ..vocabulary import Anchor
 from ..web.guards import staff_required
 from ..web.lookups import participant_or_404
 from ..worklist.services import participant_assessments
 from . import charts, services
 
 bp = Blueprint("reports", __name__, url_prefix="/staff")
+
+#: Under a timepoint counted from another anchor than the start of treatment: which one, in short.
+ANCHOR_SHORT = {Anchor.ENROLMENT: _l("from enrolment"), Anchor.TREATMENT_END: _l("from end of treatment")}
+#: The timepoints the report marks in place.
+STATE_NOTES = {services.NOT_DONE: _l("not done"), services.MISSED: _l("missed")}
 
 #: The SVG image's own policy: it holds no script and loads nothing; matplotlib writes style attributes.
 CHART_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'"
@@ -29,17 +37,35 @@ def participant(participant_id: int):
     lang = current_language()
     # grades are drawn as a heat map on the page; scores as line charts (images)
     titles = [(c.name, c.group.title.get(lang)) for c in report.charts if not charts.is_grade_chart(c)]
-    heat_maps = [heat_map(found, grade, lang) for grade in report.grades]
+    axis = services.timeline(found, site_today(found, utcnow()))
+    heat_maps = [heat_map(found, grade, lang, axis) for grade in report.grades]
     return render_template(
         "reports/participant.html", participant=found, assessments=participant_assessments(found),
         groups=report.groups, grades=report.grades, charts=titles, meaningful=services.MEANINGFUL_CHANGE,
         baseline=services.baseline_position(found), heat_maps=heat_maps)
 
 
-def heat_map(participant, grade: services.GradeGroup, lang: str):
+def axis_notes(axis_row) -> list[str]:
+    """The lines under a timepoint on the report's time axis: its day from its anchor, and whether it was not
+    done or missed (kept in place, marked)."""
+    notes = []
+    if axis_row["day"] == axis_row["day"]:  # not NaN: the anchor's date is known
+        day = int(axis_row["day"])
+        notes.append(str(_l("day %(day)s", day=day)) if axis_row["anchor"] == Anchor.TREATMENT_START
+                     else str(_l("day %(day)s (%(anchor)s)", day=day, anchor=ANCHOR_SHORT[axis_row["anchor"]])))
+    if axis_row["state"] in STATE_NOTES:
+        notes.append(str(STATE_NOTES[axis_row["state"]]))
+    return notes
+
+
+def heat_map(participant, grade: services.GradeGroup, lang: str, axis):
     """The instrument's grades, symptom by timepoint, every timepoint of the schedule that asks the instrument
-    in place (blank where there is no grade: not done, missed, not yet due)."""
-    columns = [t.label for t in participant.study.timepoints if grade.instrument.id in (t.instruments or [])]
+    in place (blank where there is no grade: not done, missed, not yet due), each with its day from its anchor
+    and marked when not done or missed."""
+    asked = [t for t in participant.study.timepoints if grade.instrument.id in (t.instruments or [])]
+    columns = [t.label for t in asked]
+    by_code = axis.set_index("timepoint")
+    notes = [axis_notes(by_code.loc[t.code]) for t in asked]
     rows, values = [], []
     for scale, graded in grade.rows:
         by_label = dict(zip(grade.columns, graded, strict=True))
@@ -51,7 +77,7 @@ def heat_map(participant, grade: services.GradeGroup, lang: str):
     # Translators: names of the PRO-CTCAE composite grades 0 to 3 in the heat map's legend
     legend = [str(_l("none")), str(_l("mild")), str(_l("moderate")), str(_l("severe"))]
     return svg.heat_map(f"heat-{grade.instrument.id}", title, description, rows, columns, values, legend,
-                        str(_l("no grade")))
+                        str(_l("no grade")), notes)
 
 
 @bp.get("/participants/<int:participant_id>/charts/<name>.svg")

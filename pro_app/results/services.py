@@ -36,12 +36,12 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from scipy import stats
-from sqlalchemy import Text, cast, func, literal, select
+from sqlalchemy import func, select
 
 from ..exports import bulk
 from ..exports.bulk import as_stored
@@ -87,10 +87,15 @@ class Results:
 
 # --- reads -------------------------------------------------------------------------------------------------
 
-def _frame(rows, columns: list[str]) -> pd.DataFrame:
-    if not rows:
+def _frame(stmt, columns: list[str]) -> pd.DataFrame:
+    """The statement's rows as a frame, column by column from plain tuples (_chunks)."""
+    values = [[] for _ in columns]
+    for chunk in _chunks(stmt):
+        for n, column in enumerate(values):
+            column.extend(map(itemgetter(n), chunk))
+    if not values[0]:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    return pd.DataFrame(dict(zip(columns, (list(c) for c in zip(*rows, strict=True)), strict=True)))
+    return pd.DataFrame(dict(zip(columns, values, strict=True)))
 
 
 def _in_scope(study: Study, selection: Selection) -> list:
@@ -107,7 +112,7 @@ def _participants(study: Study, selection: Selection) -> pd.DataFrame:
     stmt = (select(Participant.id, Participant.study_code, Site.code, Participant.arm, Participant.status,
                    Participant.withdrawn_on, Participant.death_date, Participant.anchor_date)
             .join(Site, Participant.site_id == Site.id).where(*_in_scope(study, selection)))
-    frame = _frame(db.session.execute(stmt).all(),
+    frame = _frame(stmt,
                    ["participant_id", "participant", "site", "arm", "status", "withdrawn_on", "death_date",
                     "anchor_date"])
     frame["arm"] = frame["arm"].fillna(NO_ARM).replace("", NO_ARM).astype(str)
@@ -122,34 +127,64 @@ def _assessments(study: Study, selection: Selection) -> pd.DataFrame:
                    as_stored(func.coalesce(Assessment.completed_at, Assessment.started_at)))
             .join(Participant, Assessment.participant_id == Participant.id)
             .where(*_in_scope(study, selection), Assessment.status.in_(COUNTED_STATUSES)))
-    frame = _frame(db.session.execute(stmt).all(), ["assessment_id", "participant_id", "timepoint_id", "when"])
+    frame = _frame(stmt, ["assessment_id", "participant_id", "timepoint_id", "when"])
     frame["when"] = pd.to_datetime(frame["when"], utc=True, format="ISO8601")
     return frame
 
 
-def _scores(study: Study, selection: Selection, codes: list[str], every: bool = True) -> pd.DataFrame:
-    """The scored values of the counted assessments, long (assessment_id, scale, value). The scores of a
-    10,000-participant study are two million rows: the database folds them into one JSON object per
-    assessment and hands all of them over as one text, which pyarrow parses at once (exports/bulk.py)."""
-    head = literal('{"_id":', Text) + cast(Score.assessment_id, Text) + ","
-    line = head + func.substr(bulk.json_object(Score.scale_code, bulk.exact_number(Score.value)), 2, type_=Text)
-    lines = (select(line.label("line"))
-             .join(Assessment, Score.assessment_id == Assessment.id)
-             .join(Participant, Assessment.participant_id == Participant.id)
-             .where(*_in_scope(study, selection), Assessment.status.in_(COUNTED_STATUSES),
-                    Score.status == "scored", Score.value.is_not(None),
-                    *(() if every else (Score.scale_code.in_(codes),)))
-             .group_by(Score.assessment_id))
-    schema = pa.schema([("_id", pa.int64()), *((code, pa.float64()) for code in codes)])
-    parsed = bulk.parse_lines(bulk.joined(lines), schema)
-    ids = parsed.column("_id").to_numpy()
-    matrix = np.column_stack([parsed.column(c).to_numpy(zero_copy_only=False) for c in codes]) if codes else \
-        np.empty((len(ids), 0))
-    rows, cols = np.nonzero(~np.isnan(matrix))
+def _scores(study: Study, selection: Selection, codes: list[str], every: bool, counted: int) -> pd.DataFrame:
+    """The scored values of the counted assessments, long (assessment_id, scale, value), ordered by assessment
+    and then by the order of `codes` (the order every mean sums in). A 10,000-participant study has two
+    million of them: one select of the three columns, read in chunks of plain tuples (_chunks) straight into
+    numpy, the scale as a categorical of the study's codes. `counted`: how many assessments the study counts
+    (_score_scan)."""
+    assessment_ids = (select(Assessment.id).join(Participant, Assessment.participant_id == Participant.id)
+                      .where(*_in_scope(study, selection), Assessment.status.in_(COUNTED_STATUSES)))
+    key = Score.assessment_id + 0 if _score_scan(counted) else Score.assessment_id
+    stmt = (select(Score.assessment_id, Score.scale_code, Score.value)
+            .where(key.in_(assessment_ids), Score.status == "scored", Score.value.is_not(None),
+                   *(() if every else (Score.scale_code.in_(codes),))))
+    categories = pd.Index(codes, dtype=object)
+    ids, scales, values = [np.empty(0, dtype=np.int64)], [np.empty(0, dtype=np.intp)], [np.empty(0)]
+    first, second, third = itemgetter(0), itemgetter(1), itemgetter(2)
+    for chunk in _chunks(stmt):
+        ids.append(np.fromiter(map(first, chunk), np.int64, len(chunk)))
+        scales.append(categories.get_indexer(list(map(second, chunk))))
+        values.append(np.fromiter(map(third, chunk), float, len(chunk)))
+    ids, scales, values = np.concatenate(ids), np.concatenate(scales), np.concatenate(values)
+    kept = (scales >= 0) & ~np.isnan(values)  # a scale no instrument of the study has is left out
+    ids, scales, values = ids[kept], scales[kept], values[kept]
+    order = np.argsort(ids * (len(codes) + 1) + scales, kind="stable")
     # the scale as a categorical of the study's codes: two million strings would make every lookup by scale slow
-    return pd.DataFrame({"assessment_id": ids[rows],
-                         "scale": pd.Categorical.from_codes(cols, categories=pd.Index(codes, dtype=object)),
-                         "value": matrix[rows, cols]})
+    return pd.DataFrame({"assessment_id": ids[order],
+                         "scale": pd.Categorical.from_codes(scales[order], categories=categories),
+                         "value": values[order]})
+
+
+#: Rows a chunk of a large read holds (_chunks).
+CHUNK_ROWS = 100_000
+
+
+def _chunks(stmt):
+    """The statement's rows as lists of plain tuples from the DBAPI cursor, CHUNK_ROWS at a time. SQLAlchemy's
+    Row objects, and `zip(*rows)` (an iterator object per row for the garbage collector to walk), each cost
+    more than the read itself on two million rows."""
+    result = db.session.connection().execute(stmt)
+    try:
+        while chunk := result.cursor.fetchmany(CHUNK_ROWS):
+            yield chunk
+    finally:
+        result.close()
+
+
+def _score_scan(counted: int) -> bool:
+    """Whether SQLite should read the score table from end to end rather than through its assessment index:
+    when the study holds a third or more of all assessments, a scan (keeping the study's rows by a list of its
+    assessment ids) costs about half the index's row-by-row look-ups. Without statistics SQLite's planner
+    always takes the index; PostgreSQL's planner chooses by its own statistics."""
+    if bulk.dialect() != "sqlite" or not counted:
+        return False
+    return counted * 3 >= db.session.scalar(select(func.count()).select_from(Assessment))
 
 
 def _single_items(study: Study) -> list[tuple[Instrument, str, int]]:
@@ -174,7 +209,7 @@ def _items(study: Study, selection: Selection, item_ids: list[str]) -> pd.DataFr
             .where(*_in_scope(study, selection), Assessment.status.in_(COUNTED_STATUSES),
                    ItemResponse.item_id.in_(item_ids), ItemResponse.state == "answered",
                    ItemResponse.value.is_not(None)))
-    frame = _frame(db.session.execute(stmt).all(), ["assessment_id", "scale", "value"])
+    frame = _frame(stmt, ["assessment_id", "scale", "value"])
     frame["value"] = frame["value"].astype(float)
     return frame
 
@@ -243,7 +278,7 @@ def compute(study: Study, selection: Selection | None = None) -> Results:
     scale_info = _scale_info(study)
     graded = set(scale_info.index[scale_info["type"] == GRADE_TYPE])
     wanted = [c for c in scale_info.index if c in graded or not selection.scales or c in selection.scales]
-    scores = _scores(study, selection, wanted, every=len(wanted) == len(scale_info))
+    scores = _scores(study, selection, wanted, every=len(wanted) == len(scale_info), counted=len(visits))
     singles = _single_items(study)
     items = _items(study, selection, [item_id for _, item_id, _ in singles])
     baseline = study.baseline_position
@@ -285,6 +320,12 @@ def _pair_key(rows: pd.DataFrame, column: str = "scale") -> np.ndarray:
     """One integer per participant and scale (the scale a categorical): what merges on both would match."""
     scale = rows[column].cat
     return rows["participant_id"].to_numpy(dtype=np.int64) * (len(scale.categories) + 1) + scale.codes.to_numpy()
+
+
+def _distinct(keys: np.ndarray) -> np.ndarray:
+    """np.unique of integer keys by one sort (np.unique hashes first, several times slower on a million keys)."""
+    ordered = np.sort(keys)
+    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
 
 
 def _lookup(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
@@ -463,7 +504,7 @@ def _ttd(rows: pd.DataFrame, info: pd.DataFrame, people: pd.DataFrame, baseline:
     value = rows["value"].to_numpy(dtype=float)
     day = np.clip(rows["day"].to_numpy(dtype=float), 0, None)
     at_baseline = visit == baseline
-    pairs = np.unique(key)
+    pairs = _distinct(key)
     base_of_row = _lookup(key[at_baseline], value[at_baseline], key)
     post = ~at_baseline & ~np.isnan(base_of_row)
     signed = (value - base_of_row) * rows["scale"].map(info["direction"]).to_numpy(dtype=float)

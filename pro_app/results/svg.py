@@ -263,17 +263,23 @@ def survival_chart(label_id: str, title: str, description: str, curves: Sequence
 
 
 def heat_map(label_id: str, title: str, description: str, rows: Sequence[str], columns: Sequence[str],
-             grades: Sequence[Sequence[float | None]], legend: Sequence[str], missing_label: str) -> Markup:
+             grades: Sequence[Sequence[float | None]], legend: Sequence[str], missing_label: str,
+             notes: Sequence[Sequence[str]] = ()) -> Markup:
     """A grid of grades (rows: terms; columns: timepoints), the grade as colour and as its number; a blank cell
-    (hatched, with a dash) where there is no grade. `legend`: the names of grades 0 to 3."""
+    (hatched, with a dash) where there is no grade. `legend`: the names of grades 0 to 3. `notes`: per column,
+    lines under its label (the participant report: the day from the anchor, and "not done" or "missed")."""
     label_width = min(260, max(120, 6.3 * max((len(r) for r in rows), default=10)))
-    cell_w, cell_h, top = 62, 22, 34
+    lines = max((len(n) for n in notes), default=0)
+    cell_w, cell_h, top = 62, 22, 34 + 12 * lines
     width = int(label_width + cell_w * max(len(columns), 1) + 12)
     height = int(top + cell_h * len(rows) + 44)
     parts = ['<defs><pattern id="' + label_id + '-none" width="6" height="6" patternUnits="userSpaceOnUse">'
              f'<path d="M0,6 L6,0" stroke="{GRID}" stroke-width="1"/></pattern></defs>']
     for j, column in enumerate(columns):
-        parts.append(_text(label_width + cell_w * (j + 0.5), top - 10, column, size=10, weight="600"))
+        parts.append(_text(label_width + cell_w * (j + 0.5), top - 10 - 12 * lines, column, size=10, weight="600"))
+        for k, note in enumerate(notes[j] if j < len(notes) else ()):
+            parts.append(_text(label_width + cell_w * (j + 0.5), top - 10 - 12 * (lines - 1 - k), note, size=9,
+                               fill=MUTED))
     for i, row in enumerate(rows):
         y = top + cell_h * i
         parts.append(_text(label_width - 8, y + cell_h / 2 + 4, row, anchor="end", size=10.5))
