@@ -116,6 +116,16 @@ class Anchor(StrEnum):
     TREATMENT_END = "treatment_end"
 
 
+class RepeatUnit(StrEnum):
+    """The unit of a repeating timepoint's interval."""
+
+    DAYS = "days"
+    WEEKS = "weeks"
+
+
+REPEAT_UNIT_LABELS = {RepeatUnit.DAYS: _l("days"), RepeatUnit.WEEKS: _l("weeks")}
+
+
 ANCHOR_LABELS = {
     Anchor.ENROLMENT: _l("Enrolment"),
     Anchor.TREATMENT_START: _l("Start of treatment"),
