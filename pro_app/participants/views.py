@@ -9,7 +9,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 
 from .. import access
 from ..access import EDITORS
-from ..assessments.schedule import awaiting, site_today
+from ..assessments.schedule import awaiting, schedule_labels, site_today
 from ..clock import utcnow
 from ..i18n import LANGUAGE_NAMES, current_language
 from ..vocabulary import ANCHOR_LABELS, ParticipantStatus
@@ -105,7 +105,7 @@ def edit(participant_id: int):
             return redirect(url_for(".detail", participant_id=participant.id))
         return render_template("participants/rescheduled.html", participant=participant, changes=changes,
                                iso_date=date.fromisoformat,
-                               labels={t.code: t.label_in(current_language()) for t in participant.study.timepoints})
+                               labels=schedule_labels(participant.study, current_language()))
     return render_template("participants/edit.html", participant=participant, form=form,
                            errors=errors), status
 

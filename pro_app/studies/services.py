@@ -8,11 +8,14 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from .. import access, audit
-from ..assessments.schedule import anchor_dates, anchor_of, window
+from ..assessments.schedule import sync
 from ..extensions import db
 from ..models import Assessment, Participant, Site, Study, StudyGrant, Timepoint, User
 from ..vocabulary import Actor, AssessmentStatus, ParticipantStatus, Role
-from .definition import StudyError, StudyExists, definition_of, parse_yaml, validate
+from .definition import REPEAT_FIELDS, StudyError, StudyExists, definition_of, parse_yaml, validate
+
+#: A timepoint's fields that decide its participants' dates.
+TIMING_FIELDS = ("anchor", "target_day", "window_before", "window_after", *REPEAT_FIELDS)
 
 
 def find(code: str) -> Study | None:
@@ -109,35 +112,29 @@ def _apply_timepoints(study: Study, entries: list[dict]) -> tuple[list[Timepoint
             db.session.add(timepoint)
             added.append(timepoint)
             continue
-        timing = (timepoint.anchor, timepoint.target_day, timepoint.window_before, timepoint.window_after)
+        timing = tuple(getattr(timepoint, f) for f in TIMING_FIELDS)
         timepoint.position = position
         for field, value in entry.items():
             setattr(timepoint, field, value)
-        if timing != (entry["anchor"], entry["target_day"], entry["window_before"], entry["window_after"]):
+        if timing != tuple(entry[f] for f in TIMING_FIELDS):
             moved.append(timepoint)
     return added, moved
 
 
 def _reschedule(study: Study, added: list[Timepoint], moved: list[Timepoint]) -> None:
-    """Assessments not yet started follow their timepoint's new timing; a new timepoint joins the schedule of
-    every active participant whose date of its anchor event is known (the others await that date)."""
-    for timepoint in moved:
-        for assessment in db.session.scalars(select(Assessment).where(Assessment.timepoint_id == timepoint.id,
-                                                                      Assessment.status == AssessmentStatus.SCHEDULED,
-                                                                      Assessment.started_at.is_(None))):
-            anchor = anchor_dates(assessment.participant).get(anchor_of(timepoint))
-            if anchor is not None:
-                assessment.target_date, assessment.window_start, assessment.window_end = window(anchor, timepoint)
-    for timepoint in added:
+    """Assessments not yet started follow their timepoint's new timing (a repeating one's occurrences are added
+    or, untouched, removed as its new interval and end say); a new timepoint joins the schedule of every
+    active participant whose date of its anchor event is known (the others await that date)."""
+    if moved:
+        with_assessments = select(Participant).where(Participant.id.in_(
+            select(Assessment.participant_id).where(Assessment.timepoint_id.in_([t.id for t in moved]))))
+        for participant in db.session.scalars(with_assessments):
+            sync(participant, moved, add=participant.status == ParticipantStatus.ACTIVE)
+    if added:
         active = select(Participant).where(Participant.study_id == study.id,
                                            Participant.status == ParticipantStatus.ACTIVE)
         for participant in db.session.scalars(active):
-            anchor = anchor_dates(participant).get(anchor_of(timepoint))
-            if anchor is None:
-                continue
-            target, start, end = window(anchor, timepoint)
-            db.session.add(Assessment(participant=participant, timepoint=timepoint, target_date=target,
-                                      window_start=start, window_end=end))
+            sync(participant, added)
 
 
 def update_study(study: Study, data: Any, user: User, reason: str) -> Study:
