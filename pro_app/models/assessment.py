@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -21,14 +22,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from flask_babel import gettext as _
-
 from ..clock import utcnow
 from ..database import UTCDateTime, one_of
 from ..extensions import db
 from ..instruments.model import LANGUAGES, ItemState, ScoreStatus
-from ..vocabulary import STORED_ASSESSMENT_STATUSES, AssessmentStatus, Mode, NotDoneReason
 from ..visits import scheduled_visit, unscheduled_visit, visit_code
+from ..vocabulary import STORED_ASSESSMENT_STATUSES, AssessmentStatus, Mode, NotDoneReason
 from .participant import Participant
 from .study import Timepoint
 from .user import User

@@ -11,7 +11,7 @@ from .. import access, audit
 from ..assessments.schedule import sync
 from ..extensions import db
 from ..models import Assessment, Participant, Site, Study, StudyGrant, Timepoint, User
-from ..vocabulary import Actor, AssessmentStatus, ParticipantStatus, Role
+from ..vocabulary import Actor, ParticipantStatus, Role
 from .definition import REPEAT_FIELDS, StudyError, StudyExists, definition_of, parse_yaml, validate
 
 #: A timepoint's fields that decide its participants' dates.

@@ -160,9 +160,9 @@ def test_changing_a_live_repeat_moves_untouched_occurrences_and_adds_or_removes(
     staff = create_staff(email="admin@example.org", role="admin")
     participant = enrol(app, q4w, anchor=date(2027, 1, 4), treatment_end=date(2027, 4, 26))
     with app.app_context():
+        from pro_app.models import User
         from pro_app.studies.definition import definition_of
         from pro_app.studies.services import update_study
-        from pro_app.models import User
 
         study = db.session.get(Study, q4w.id)
         definition = definition_of(study)
