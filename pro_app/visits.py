@@ -7,6 +7,8 @@ it followed, CDISC style: the first after visit 2 is 2.01, the next 2.02 (0.01 b
 
 from __future__ import annotations
 
+from sqlalchemy import Float, case, cast
+
 #: Occurrences of a repeating timepoint, and unscheduled assessments after one visit, are numbered 1 … 99.
 MAX_PER_VISIT = 99
 
@@ -30,3 +32,10 @@ def visit_name(number: float, label: str, occurrence: int, repeats: bool, unsche
     if unscheduled:
         return f"UNSCHEDULED {visit_code(number)}"
     return f"{label.upper()} {occurrence}" if repeats else label.upper()
+
+
+def visit_number_sql(position, repeat_every, occurrence, visit_after, timepoint_id):
+    """`scheduled_visit` / `unscheduled_visit` as a SQL expression (the exports order and select by it)."""
+    return case((timepoint_id.is_(None), cast(visit_after, Float) + cast(occurrence, Float) / 100.0),
+                (repeat_every.is_not(None), cast(position * 100 + occurrence, Float)),
+                else_=cast(position, Float))

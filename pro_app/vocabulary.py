@@ -106,6 +106,7 @@ class NotExpectedReason(StrEnum):
     WINDOW_NOT_OPEN = "window_not_open"  # not yet due
     DIED = "died"  # the participant died on or before the window's last day, nothing given
     WITHDRAWN = "withdrawn"  # withdrawn on or before the window's last day, follow-up not continued
+    UNSCHEDULED = "unscheduled"  # added by staff at an unplanned visit: never in the planned schedule
 
 
 class Anchor(StrEnum):
