@@ -11,7 +11,15 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import Assessment, AuthSession, Participant, PatientCode, Timepoint
 from ..studies.limits import MAX_DAYS, MAX_REPEATS
+from ..visits import visit_number_sql
 from ..vocabulary import Anchor, AssessmentStatus
+
+#: The visit number of an assessment (visits.py), in SQL (with Timepoint outer-joined): lists and exports are in
+#: visit order, an unscheduled assessment after the visit it followed.
+VISIT = visit_number_sql(Timepoint.position, Timepoint.repeat_every, Assessment.occurrence, Assessment.visit_after,
+                         Assessment.timepoint_id).label("visit")
+#: The timepoint filter's name for the unscheduled assessments (lists and exports).
+UNSCHEDULED = "unscheduled"
 
 
 def window(anchor: date, timepoint: Timepoint, occurrence: int = 1) -> tuple[date, date, date]:

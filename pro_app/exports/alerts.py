@@ -10,10 +10,11 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from ..alerts.triage import hours_between
+from ..assessments.schedule import VISIT
 from ..extensions import db
 from ..models import Alert, AlertNotification, Assessment, Participant, Site, Study, Timepoint, User
 from ..vocabulary import URGENCY_NAMES, AlertKind, AlertStatus, NotificationStatus
-from .chunks import VISIT, Filters, filtered, with_visit_names
+from .chunks import Filters, filtered, with_visit_names
 from .columns import FLAG, IDENTIFIERS, Column, coded
 
 _URGENCY = {int(level): name for name, level in URGENCY_NAMES.items()}

@@ -12,18 +12,16 @@ import pandas as pd
 from sqlalchemy import bindparam, case, func, or_, select
 from sqlalchemy.orm import aliased
 
-from ..assessments.schedule import local_today
+from ..assessments.schedule import UNSCHEDULED, VISIT, local_today
 from ..assessments.status import displayed_statuses
 from ..clock import utcnow
 from ..extensions import db
 from ..instruments.model import LANGUAGES
 from ..models import Assessment, ItemResponse, Participant, Site, Study, Timepoint, User
-from ..visits import visit_name, visit_number_sql
+from ..visits import visit_name
 from . import bulk
 from .ahead import built_ahead
 
-#: The timepoint filter's name for the unscheduled assessments.
-UNSCHEDULED = "unscheduled"
 #: participants per chunk: about 4 x 120 item rows each, so a chunk of items is ~250,000 rows
 CHUNK_PARTICIPANTS = 500
 
@@ -104,10 +102,6 @@ def _assessment_rows(study_id: int, filters: Filters, participant_ids: list[int]
     )
     return db.session.execute(filtered(stmt, filters), {"participant_ids": participant_ids}).all()
 
-
-#: The visit number of an assessment (visits.py), in SQL: export rows are in visit order.
-VISIT = visit_number_sql(Timepoint.position, Timepoint.repeat_every, Assessment.occurrence, Assessment.visit_after,
-                         Assessment.timepoint_id).label("visit")
 
 
 def filtered(stmt, filters: Filters):

@@ -9,8 +9,10 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 
 from .. import access
 from ..access import EDITORS
+from ..assessments import unscheduled
 from ..assessments.schedule import awaiting, schedule_labels, site_today
 from ..clock import utcnow
+from ..extensions import library
 from ..i18n import LANGUAGE_NAMES, current_language
 from ..vocabulary import ANCHOR_LABELS, ParticipantStatus
 from ..web.forms import ActionForm, form_errors
@@ -19,7 +21,7 @@ from ..web.lookups import participant_or_404, study_or_404
 from ..web.paging import page_number, paginate
 from ..worklist.services import participant_assessments
 from . import services
-from .forms import ParticipantEditForm, ParticipantForm, SubjectForm, WithdrawForm
+from .forms import ParticipantEditForm, ParticipantForm, SubjectForm, WithdrawForm, unscheduled_form
 
 bp = Blueprint("participants", __name__, url_prefix="/staff")
 
@@ -158,4 +160,32 @@ def subject(participant_id: int):
         else:
             return redirect(url_for(".detail", participant_id=participant.id))
     return render_template("participants/subject.html", participant=participant, form=form,
+                           errors=errors), status
+
+
+@bp.route("/participants/<int:participant_id>/unscheduled", methods=["GET", "POST"])
+@keeps_input
+@roles_required(EDITORS)
+def add_unscheduled(participant_id: int):
+    """Add an unscheduled assessment: any of the study's instruments (and terms), a reason, a date."""
+    participant = participant_or_404(participant_id)
+    instruments = unscheduled.study_instruments(participant)
+    selections = {i.id: participant.study.selection_of(i) for i in library.selectable()}
+    form = unscheduled_form(instruments, selections)
+    errors, status = [], 200
+    if request.method == "GET":
+        form.on.data = site_today(participant, utcnow())
+        form.instruments.data = list(instruments)
+    elif not form.validate():
+        errors, status = form_errors(form), 400
+    else:
+        try:
+            unscheduled.add_unscheduled(participant, instruments=list(form.instruments.data or []),
+                                        terms=form.chosen_terms(), reason=form.reason.data, on=form.on.data,
+                                        user=g.user)
+        except unscheduled.UnscheduledError as exc:
+            errors, status = exc.messages, 400
+        else:
+            return redirect(url_for(".detail", participant_id=participant.id))
+    return render_template("participants/unscheduled.html", participant=participant, form=form,
                            errors=errors), status

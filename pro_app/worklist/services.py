@@ -16,7 +16,7 @@ from sqlalchemy.orm import contains_eager
 
 from .. import access
 from ..alerts.services import open_alert_count
-from ..assessments.schedule import local_today, site_today
+from ..assessments.schedule import UNSCHEDULED, VISIT, local_today, site_today
 from ..assessments.status import displayed_statuses
 from ..extensions import db
 from ..models import Assessment, ItemResponse, Participant, Site, Study, Timepoint, User
@@ -68,16 +68,16 @@ def assessments_frame(user: User, study: Study, now: datetime) -> pd.DataFrame:
                .where(ItemResponse.state == "answered").group_by(ItemResponse.assessment_id).subquery())
     stmt = (
         select(Assessment.id, Participant.id, Participant.study_code, Participant.status, Participant.language,
-               Site.code, Site.name, Site.timezone, Timepoint.code, Timepoint.label, Timepoint.position,
+               Site.code, Site.name, Site.timezone, Timepoint.code, Timepoint.label, VISIT,
                Assessment.target_date, Assessment.window_start, Assessment.window_end, Assessment.status,
                func.coalesce(answers.c.n, 0), Participant.follow_up_continues, Participant.death_date,
                Assessment.early)
         .join(Participant, Assessment.participant_id == Participant.id)
         .join(Site, Participant.site_id == Site.id)
-        .join(Timepoint, Assessment.timepoint_id == Timepoint.id)
+        .outerjoin(Timepoint, Assessment.timepoint_id == Timepoint.id)
         .outerjoin(answers, answers.c.assessment_id == Assessment.id)
         .where(Participant.study_id == study.id, Participant.id.in_(visible_participant_ids(user, study)))
-        .order_by(Assessment.target_date, Participant.study_code, Timepoint.position)
+        .order_by(Assessment.target_date, Participant.study_code, VISIT)
     )
     frame = pd.DataFrame(db.session.execute(stmt).all(), columns=ROW_COLUMNS)
     zones = {zone: local_today(zone, now) for zone in frame["timezone"].unique()}
@@ -155,17 +155,19 @@ def assessment_listing(user: User, now: datetime, *, search: str = "", site: str
     """The assessments the user may see, filtered (participant code containing `search`, site code,
     timepoint code, the status a coordinator sees today at each site), by study, participant and visit:
     a query to page through, so a study of any size lists one page at a time."""
-    query = (select(Assessment).join(Assessment.participant).join(Participant.site).join(Assessment.timepoint)
+    query = (select(Assessment).join(Assessment.participant).join(Participant.site).outerjoin(Assessment.timepoint)
              .join(Participant.study).where(access.visible_participants(user).whereclause)
              .options(contains_eager(Assessment.participant).contains_eager(Participant.site),
                       contains_eager(Assessment.participant).contains_eager(Participant.study),
                       contains_eager(Assessment.timepoint))
-             .order_by(Study.code, Participant.study_code, Timepoint.position))
+             .order_by(Study.code, Participant.study_code, VISIT, Assessment.id))
     if search:
         query = query.where(code_contains(search))
     if site:
         query = query.where(Site.code == site)
-    if timepoint:
+    if timepoint == UNSCHEDULED:
+        query = query.where(Assessment.timepoint_id.is_(None))
+    elif timepoint:
         query = query.where(Timepoint.code == timepoint)
     if status in ("in_progress", "completed", "partial", "not_done"):
         query = query.where(Assessment.status == status)
@@ -187,10 +189,10 @@ def assessment_listing(user: User, now: datetime, *, search: str = "", site: str
 
 
 def participant_assessments(participant: Participant) -> list[Assessment]:
-    """The participant's assessments in schedule order."""
+    """The participant's assessments in visit order (unscheduled ones after the visit they followed)."""
     return db.session.scalars(
-        select(Assessment).join(Timepoint).where(Assessment.participant_id == participant.id)
-        .order_by(Timepoint.position)
+        select(Assessment).outerjoin(Timepoint).where(Assessment.participant_id == participant.id)
+        .order_by(VISIT, Assessment.id)
     ).all()
 
 
