@@ -139,6 +139,9 @@ def test_an_unscheduled_assessment_is_answered_exported_and_never_expected(app, 
     compliance = read_csv(export_bytes(app, study.code, "compliance"))
     row = compliance[compliance["assessment_id"] == added.id].iloc[0]
     assert (row["expected"], row["not_expected_reason"], row["received"]) == (0, "unscheduled", 1)
+    # the study results count the schedule's timepoints only (the unscheduled answers are in no timepoint)
+    terms = read_csv(export_bytes(app, study.code, "results_terms"))
+    assert set(terms["timepoint"].dropna()) <= {"baseline", "wk12", "wk24", "fu30"}
     with app.app_context():
         table = compliance_table(db.session.get(User, coordinator.id), db.session.get(
             Participant, participant.id).study, utcnow())
