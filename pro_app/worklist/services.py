@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pandas as pd
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import contains_eager
@@ -21,6 +22,7 @@ from ..assessments.status import displayed_statuses
 from ..extensions import db
 from ..models import Assessment, ItemResponse, Participant, Site, Study, Timepoint, User
 from ..participants.services import code_contains
+from ..visits import visit_code
 from ..vocabulary import AssessmentStatus
 
 #: The dashboard buckets, in the order shown. An assessment can sit in more than one (due today and overdue
@@ -80,11 +82,27 @@ def assessments_frame(user: User, study: Study, now: datetime) -> pd.DataFrame:
         .order_by(Assessment.target_date, Participant.study_code, VISIT)
     )
     frame = pd.DataFrame(db.session.execute(stmt).all(), columns=ROW_COLUMNS)
+    frame["timepoint_label"] = _visit_labels(study, frame)
     zones = {zone: local_today(zone, now) for zone in frame["timezone"].unique()}
     frame["today"] = frame["timezone"].map(zones)
     frame["status"] = displayed_statuses(frame["stored_status"], frame["window_start"], frame["window_end"],
                                          frame["today"], frame["early"])
     return frame
+
+
+def _visit_labels(study: Study, frame: pd.DataFrame) -> list[str]:
+    """Each row's visit as staff pages name it (Assessment.visit_label): the timepoint's label, with the
+    occurrence of a repeating one ("Every 4 weeks 3"), or "Unscheduled 2.01"."""
+    repeats = {t.code: t for t in study.timepoints if t.repeats}
+    labels = []
+    for code, label, visit in zip(frame["timepoint"], frame["timepoint_label"], frame["visit"], strict=True):
+        if code is None or code != code:
+            labels.append(_("Unscheduled %(visit)s", visit=visit_code(float(visit))))
+        elif code in repeats:
+            labels.append(f"{label} {int(round(visit)) - 100 * repeats[code].position}")
+        else:
+            labels.append(label)
+    return labels
 
 
 def bucket_masks(frame: pd.DataFrame) -> dict[str, pd.Series]:

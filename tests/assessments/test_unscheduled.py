@@ -52,6 +52,11 @@ def unscheduled(app, participant_id: int) -> list[Assessment]:
         return found
 
 
+def participant_study_code(app, participant) -> str:
+    with app.app_context():
+        return db.session.get(Participant, participant.id).study.code
+
+
 def add(client, participant, **fields):
     today = utcnow().date()
     data = {"on": today.isoformat(), "instruments": ["pro_ctcae"], "terms__pro_ctcae": ["17"],
@@ -81,6 +86,8 @@ def test_staff_add_an_unscheduled_assessment_with_chosen_terms(app, client, coor
     assert [a.occurrence for a in unscheduled(app, participant.id)] == [1, 2]
     listing = html(client.get("/staff/?timepoint=unscheduled"))
     assert "Unscheduled 1.01" in listing and "Unscheduled 1.02" in listing and "Rows 1 to 2 of 2" in listing
+    board = html(client.get(f"/staff/studies/{participant_study_code(app, participant)}/dashboard"))
+    assert "Unscheduled 1.01" in board  # open today: in the work to do
 
 
 @pytest.mark.parametrize(("fields", "message"), [
