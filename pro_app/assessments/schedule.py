@@ -25,7 +25,8 @@ UNSCHEDULED = "unscheduled"
 def window(anchor: date, timepoint: Timepoint, occurrence: int = 1) -> tuple[date, date, date]:
     """Target date and window (first and last day, inclusive), in calendar days of the site; for a repeating
     timepoint, of its `occurrence`-th time (every interval from the first target day)."""
-    target = anchor + timedelta(days=timepoint.target_day + (occurrence - 1) * timepoint.interval_days)
+    day = timepoint.target_day + ((occurrence - 1) * timepoint.interval_days if occurrence > 1 else 0)
+    target = anchor + timedelta(days=day)
     return target, target - timedelta(days=timepoint.window_before), target + timedelta(days=timepoint.window_after)
 
 
