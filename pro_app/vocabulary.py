@@ -106,6 +106,7 @@ class NotExpectedReason(StrEnum):
     WINDOW_NOT_OPEN = "window_not_open"  # not yet due
     DIED = "died"  # the participant died on or before the window's last day, nothing given
     WITHDRAWN = "withdrawn"  # withdrawn on or before the window's last day, follow-up not continued
+    UNSCHEDULED = "unscheduled"  # added by staff at an unplanned visit: never in the planned schedule
 
 
 class Anchor(StrEnum):
@@ -114,6 +115,16 @@ class Anchor(StrEnum):
     ENROLMENT = "enrolment"
     TREATMENT_START = "treatment_start"  # the study's anchor event (Participant.anchor_date)
     TREATMENT_END = "treatment_end"
+
+
+class RepeatUnit(StrEnum):
+    """The unit of a repeating timepoint's interval."""
+
+    DAYS = "days"
+    WEEKS = "weeks"
+
+
+REPEAT_UNIT_LABELS = {RepeatUnit.DAYS: _l("days"), RepeatUnit.WEEKS: _l("weeks")}
 
 
 ANCHOR_LABELS = {

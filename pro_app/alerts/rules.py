@@ -90,12 +90,14 @@ def _baseline(assessment: Assessment) -> Assessment | None:
         select(Assessment).join(Assessment.timepoint)
         .where(Assessment.participant_id == assessment.participant_id,
                Assessment.status.in_((AssessmentStatus.COMPLETED, AssessmentStatus.PARTIAL)),
-               Timepoint.position == assessment.participant.study.baseline_position)
+               Timepoint.position == assessment.participant.study.baseline_position, Assessment.occurrence == 1)
         .order_by(Assessment.id).limit(1))
 
 
 def _is_baseline(assessment: Assessment) -> bool:
-    return assessment.timepoint.position == assessment.participant.study.baseline_position
+    timepoint = assessment.timepoint
+    return (timepoint is not None and assessment.occurrence == 1
+            and timepoint.position == assessment.participant.study.baseline_position)
 
 
 def _score_conditions(rule: dict, score: Score, study: Study, base: dict[str, float]) -> Iterator[Condition]:

@@ -111,7 +111,7 @@ def list_alerts(user: User, study: Study, status: str, lang: str = "en", limit: 
             id=alert.id, study_code=study.code, assessment_id=alert.assessment_id, kind=alert.kind,
             urgency=alert.urgency, status=alert.status, created_at=alert.created_at,
             participant=participant.study_code, site=participant.site.code,
-            timepoint=alert.assessment.timepoint.label, source=alert.source, source_text=text, value=alert.value,
+            timepoint=alert.assessment.visit_label(), source=alert.source, source_text=text, value=alert.value,
             answer=answer, is_item=is_item, acknowledged_at=alert.acknowledged_at,
             acknowledged_by=users.get(alert.acknowledged_by_id), note=alert.note))
     return rows

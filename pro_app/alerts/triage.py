@@ -198,8 +198,9 @@ def cards(user: User, assessment_ids: list[int], filters: Filters, lang: str) ->
         participant = visit.participant
         result.append(VisitCard(
             assessment_id=assessment_id, study_code=participant.study.code, participant_id=participant.id,
-            participant=participant.study_code, site=participant.site.code, timepoint=visit.timepoint.label,
-            is_baseline=visit.timepoint.position == participant.study.baseline_position,
+            participant=participant.study_code, site=participant.site.code, timepoint=visit.visit_label(),
+            is_baseline=visit.timepoint is not None and visit.occurrence == 1
+            and visit.timepoint.position == participant.study.baseline_position,
             urgency=min(r.urgency for r in rows), raised_at=min(r.created_at for r in rows), alerts=rows))
     return result
 

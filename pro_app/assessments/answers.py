@@ -37,14 +37,16 @@ class Step:
 
 
 def build_plan(assessment: Assessment) -> Plan:
-    """The instruments and items of the assessment's timepoint (an instrument with selectable items: the
-    study's selection of its terms, each term whole)."""
+    """The instruments and items of the assessment's timepoint, or those staff chose for an unscheduled one
+    (an instrument with selectable items: the terms chosen for it, else the study's selection, each term
+    whole)."""
     study = assessment.participant.study
+    chosen = (assessment.asked or {}).get("selections") or {}
     plan = []
-    for instrument_id in assessment.timepoint.instruments:
+    for instrument_id in assessment.instruments:
         instrument = library.get(instrument_id)
-        items = instrument.items_for_selection(study.selection_of(instrument)) if instrument.selectable \
-            else instrument.item_ids
+        terms = tuple(chosen.get(instrument.id) or ()) or study.selection_of(instrument)
+        items = instrument.items_for_selection(terms) if instrument.selectable else instrument.item_ids
         plan.append(PlanPart(instrument.id, instrument.version, tuple(items)))
     return tuple(plan)
 

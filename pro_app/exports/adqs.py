@@ -18,6 +18,7 @@ from sqlalchemy import select
 from ..instruments import Instrument, Scale
 from ..models import Assessment, Participant, Score, Study, Timepoint
 from ..results.services import MEANINGFUL_CHANGE
+from ..visits import scheduled_visit
 from . import bulk, chunks
 from . import columns as C
 from .cdisc import category, study_day, usubjid
@@ -63,7 +64,7 @@ def _baseline(participant_ids: list[int], position: int | None) -> pd.DataFrame:
         .join(Assessment, Score.assessment_id == Assessment.id)
         .join(Timepoint, Assessment.timepoint_id == Timepoint.id)
         .where(Assessment.participant_id.in_(participant_ids), Timepoint.position == position,
-               Score.value.is_not(None)),
+               Assessment.occurrence == 1, Score.value.is_not(None)),
         ["participant_id", "scale", "BASE"])
 
 
@@ -77,8 +78,9 @@ def adqs(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
     size = {s.code: worsening(s)[0] for _, s in params}
     sign = {s.code: worsening(s)[1] for _, s in params}
     order = {s.code: n for n, (_, s) in enumerate(params)}
-    visits = {t.position: t.label.upper() for t in study.timepoints}
     baseline = study.baseline_position
+    first = next((t for t in study.timepoints if t.position == baseline), None)
+    baseline_visit = scheduled_visit(first.position, 1, first.repeats) if first is not None else None
     columns = [c.name for c in C.ADQS]
 
     def read(assessment_ids, participant_ids):
@@ -89,7 +91,8 @@ def adqs(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
         scores = reads["scores"]
         if scores.empty:
             continue
-        frame = base[["assessment_id", "participant_id", "participant", "site", "visit", "completed_date"]].merge(
+        frame = base[["assessment_id", "participant_id", "participant", "site", "visit", "visit_name",
+                      "completed_date"]].merge(
             scores, on="assessment_id", how="inner")
         frame = frame[frame["scale"].isin(order)]
         frame = frame.merge(reads["subjects"], on="participant_id", how="left")
@@ -97,7 +100,7 @@ def adqs(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
         frame = frame.assign(_order=frame["scale"].map(order)).sort_values(
             ["participant", "_order", "visit"], kind="stable").reset_index(drop=True)
         value = frame["value"].astype("float64")
-        post = (frame["visit"] > baseline).to_numpy() if baseline is not None else np.zeros(len(frame), bool)
+        post = (frame["visit"] > baseline_visit).to_numpy() if baseline is not None else np.zeros(len(frame), bool)
         chg = (value - frame["BASE"]).where(post)
         pchg = (100 * chg / frame["BASE"]).where(frame["BASE"] != 0)
         worse = (chg * frame["scale"].map(sign)) >= frame["scale"].map(size)
@@ -110,9 +113,9 @@ def adqs(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
             "PARAMCD": frame["scale"].map(codes), "PARAM": frame["scale"].map(names),
             "PARCAT1": frame["scale"].map(cats),
             "AVAL": value, "BASE": frame["BASE"].astype("float64"),
-            "ABLFL": np.where((frame["visit"] == baseline) & value.notna(), "Y", None),
+            "ABLFL": np.where((frame["visit"] == baseline_visit) & value.notna(), "Y", None),
             "CHG": chg.astype("float64"), "PCHG": pchg.astype("float64"),
-            "AVISIT": frame["visit"].map(visits), "AVISITN": frame["visit"].astype("int64"),
+            "AVISIT": frame["visit_name"], "AVISITN": frame["visit"].astype("float64"),
             "ADT": pd.array(frame["completed_date"].tolist(), dtype=pd.ArrowDtype(pa.date32())),
             "ADY": study_day(frame["completed_date"], frame["anchor_date"]),
             "ANL01FL": np.where(value.notna(), "Y", None),

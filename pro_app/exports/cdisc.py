@@ -91,15 +91,14 @@ def _qs_frames(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
                 labels[(item.id, option.value if option.value is not None else option.code)] = option.label.en
     order = {item_id: n for n, item_id in enumerate(i for inst in instruments for i in inst.item_ids)}
     inst_order = {i.id: n for n, i in enumerate(instruments)}
-    visits = {t.position: t.label.upper() for t in study.timepoints}
-    asked = {t.position: list(t.instruments) for t in study.timepoints}
 
     def read(assessment_ids, participant_ids):
         return {"responses": _responses(assessment_ids), "subjects": _subjects(participant_ids)}
 
     for base, reads in chunks.participant_chunks(study, filters, read, language=False):
         base = base.merge(reads["subjects"], on="participant_id", how="left")
-        keys = ["assessment_id", "participant", "visit", "timezone", "anchor_date", "completed_at", "mode"]
+        keys = ["assessment_id", "participant", "visit", "visit_name", "timezone", "anchor_date", "completed_at",
+                "mode"]
         items = base[keys].merge(reads["responses"], on="assessment_id", how="inner")
         items["_order"] = items["item"].map(order)
         items["_inst"] = items["instrument"].map(inst_order)
@@ -127,11 +126,13 @@ def _qs_frames(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
         items["lang"] = items["item_language"]
 
         not_done = base[base["assessment_status"] == "not_done"]
-        qsall = [{"participant": r.participant, "visit": r.visit, "instrument": inst, "_inst": inst_order[inst],
+        qsall = [{"participant": r.participant, "visit": r.visit, "visit_name": r.visit_name, "instrument": inst,
+                  "_inst": inst_order[inst],
                   "_order": -1, "QSTESTCD": "QSALL", "QSTEST": "Questionnaire", "QSCAT": cats[inst],
                   "QSSTAT": "NOT DONE", "QSREASND": NOT_DONE.get(r.not_done_reason, "OTHER"),
                   "anchor_date": r.anchor_date, "mode": None, "lang": None}
-                 for r in not_done.itertuples(index=False) for inst in asked.get(r.visit, ()) if inst in inst_order]
+                 for r in not_done.itertuples(index=False) for inst in asked_instruments(study, r)
+                 if inst in inst_order]
         frame = pd.concat([items, pd.DataFrame(qsall)], ignore_index=True) if qsall else items
         if frame.empty:
             continue
@@ -140,8 +141,8 @@ def _qs_frames(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
         frame["DOMAIN"] = "QS"
         frame["USUBJID"] = [usubjid(study.code, p) for p in frame["participant"]]
         frame["QSSEQ"] = frame.groupby("USUBJID").cumcount().astype("int64") + 1
-        frame["VISITNUM"] = frame["visit"].astype("int64")
-        frame["VISIT"] = frame["visit"].map(visits)
+        frame["VISITNUM"] = frame["visit"].astype("float64")
+        frame["VISIT"] = frame["visit_name"]
         when = frame["_when"] if "_when" in frame else pd.Series(pd.NaT, index=frame.index)
         frame["QSDTC"] = pd.Series([w.strftime("%Y-%m-%dT%H:%M:%S") if pd.notna(w) else None for w in when],
                                    index=frame.index, dtype="string")
@@ -153,6 +154,14 @@ def _qs_frames(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
             frame[name] = frame[name].astype("string")
         frame["QSSTRESN"] = frame["QSSTRESN"].astype("Int64")
         yield frame
+
+
+def asked_instruments(study: Study, row) -> list[str]:
+    """The instruments an assessment (a row of the assessments frame) asks: its timepoint's, or those staff
+    chose for an unscheduled one."""
+    if row.unscheduled:
+        return list((row.asked or {}).get("instruments") or [])
+    return next((list(t.instruments) for t in study.timepoints if t.code == row.timepoint), [])
 
 
 def _last_before_exposure(frame: pd.DataFrame, days: pd.Series) -> pd.Series:

@@ -9,15 +9,16 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import bindparam, case, func, select
+from sqlalchemy import bindparam, case, func, or_, select
 from sqlalchemy.orm import aliased
 
-from ..assessments.schedule import local_today
+from ..assessments.schedule import UNSCHEDULED, VISIT, local_today
 from ..assessments.status import displayed_statuses
 from ..clock import utcnow
 from ..extensions import db
 from ..instruments.model import LANGUAGES
 from ..models import Assessment, ItemResponse, Participant, Site, Study, Timepoint, User
+from ..visits import visit_name
 from . import bulk
 from .ahead import built_ahead
 
@@ -42,6 +43,8 @@ def check_filters(study: Study, filters: Filters) -> None:
         if not wanted:
             continue
         known = list(db.session.scalars(select(model.code).where(model.study_id == study.id).order_by(model.code)))
+        if model is Timepoint:
+            known.append(UNSCHEDULED)
         unknown = [w for w in wanted if w not in known]
         if unknown:
             problems.append(f"unknown {label} {', '.join(map(repr, unknown))} in study {study.code} "
@@ -67,7 +70,8 @@ class Filters:
 
 
 ASSESSMENT_COLUMNS = ["assessment_id", "participant_id", "participant", "participant_status", "site", "timezone",
-                      "timepoint", "visit", "target_date", "window_start", "window_end", "stored_status",
+                      "timepoint", "position", "timepoint_label", "repeats", "occurrence", "unscheduled_reason",
+                      "asked", "visit", "target_date", "window_start", "window_end", "stored_status",
                       "started_at", "completed_at", "mode", "not_done_reason", "withdrawn_on", "follow_up_continues",
                       "death_date", "early", "administered_by", "keyed_at", "entered_by", "verified_by"]
 
@@ -80,7 +84,9 @@ def _assessment_rows(study_id: int, filters: Filters, participant_ids: list[int]
     """The assessments of the given participants that the filters keep, in export order."""
     stmt = (
         select(Assessment.id, Participant.id, Participant.study_code, Participant.status, Site.code, Site.timezone,
-               Timepoint.code, Timepoint.position, Assessment.target_date, Assessment.window_start,
+               Timepoint.code, Timepoint.position, Timepoint.label, Timepoint.repeat_every.is_not(None),
+               Assessment.occurrence, Assessment.unscheduled_reason, Assessment.asked, VISIT, Assessment.target_date,
+               Assessment.window_start,
                Assessment.window_end, Assessment.status, bulk.as_stored(Assessment.started_at),
                bulk.as_stored(Assessment.completed_at), Assessment.mode, Assessment.not_done_reason,
                Participant.withdrawn_on, Participant.follow_up_continues, Participant.death_date,
@@ -88,21 +94,25 @@ def _assessment_rows(study_id: int, filters: Filters, participant_ids: list[int]
                ENTERED_BY.email, VERIFIED_BY.email)
         .join(Participant, Assessment.participant_id == Participant.id)
         .join(Site, Participant.site_id == Site.id)
-        .join(Timepoint, Assessment.timepoint_id == Timepoint.id)
+        .outerjoin(Timepoint, Assessment.timepoint_id == Timepoint.id)
         .outerjoin(ENTERED_BY, Assessment.entered_by_id == ENTERED_BY.id)
         .outerjoin(VERIFIED_BY, Assessment.verified_by_id == VERIFIED_BY.id)
         .where(Participant.study_id == study_id, Participant.id.in_(bindparam("participant_ids", expanding=True)))
-        .order_by(Participant.study_code, Timepoint.position)
+        .order_by(Participant.study_code, VISIT, Assessment.id)
     )
     return db.session.execute(filtered(stmt, filters), {"participant_ids": participant_ids}).all()
 
 
+
 def filtered(stmt, filters: Filters):
-    """A query of assessments (joined to their site and timepoint) narrowed to the export's filters."""
+    """A query of assessments (joined to their site and timepoint) narrowed to the export's filters (a timepoint
+    filter keeps scheduled assessments of those timepoints only; `unscheduled` keeps the unscheduled ones)."""
     if filters.sites:
         stmt = stmt.where(Site.code.in_(filters.sites))
     if filters.timepoints:
-        stmt = stmt.where(Timepoint.code.in_(filters.timepoints))
+        named = Timepoint.code.in_([t for t in filters.timepoints if t != UNSCHEDULED])
+        stmt = stmt.where(or_(named, Assessment.timepoint_id.is_(None)) if UNSCHEDULED in filters.timepoints
+                          else named)
     if filters.date_from:
         stmt = stmt.where(Assessment.target_date >= filters.date_from)
     if filters.date_to:
@@ -114,6 +124,7 @@ def _assessment_frame(study_code: str, rows: list) -> pd.DataFrame:
     """One row per assessment with its identifiers (language added later) and what follows from the dates."""
     frame = bulk.rows_frame(rows, ASSESSMENT_COLUMNS)
     frame.insert(0, "study", study_code)
+    with_visit_names(frame)
     now = utcnow()
     today = frame["timezone"].map({zone: local_today(zone, now) for zone in frame["timezone"].unique()})
     frame["early"] = frame["early"].fillna(False).astype(bool).astype("int64")
@@ -129,6 +140,18 @@ def _assessment_frame(study_code: str, rows: list) -> pd.DataFrame:
         completed_date[rows_of_zone] = np.where(local.notna(), local.dt.date, None)
     frame["completed_date"] = completed_date
     return frame
+
+
+def with_visit_names(frame: pd.DataFrame) -> None:
+    """Give a frame of assessments (visit, timepoint, timepoint_label, repeats, occurrence) its visit numbers
+    rounded as written, the `unscheduled` flag and each visit's name (visits.py)."""
+    frame["visit"] = frame["visit"].astype("float64").round(2)
+    frame["unscheduled"] = frame["timepoint"].isna()
+    frame["repeats"] = frame["repeats"].fillna(False).astype(bool)
+    frame["visit_name"] = pd.Series(
+        [visit_name(v, label or "", int(k), bool(r), bool(u)) for v, label, k, r, u in
+         zip(frame["visit"], frame["timepoint_label"], frame["occurrence"], frame["repeats"], frame["unscheduled"],
+             strict=True)], index=frame.index, dtype="string")
 
 
 def language_counts() -> tuple:

@@ -42,7 +42,8 @@ def dataset_columns(study: Study) -> dict[str, list[C.Column]]:
     if graded:
         per_dataset["proae"] = [
             C.Column("id", "Participant (pseudonymous study code)", "string"),
-            C.Column("Cycle", "Visit number (order of the timepoint in the schedule)", "integer"),
+            C.Column("Cycle", "Visit number (as `visit`: 100 x order + k for occurrence k of a repeating timepoint, "
+                     "2.01 for an unscheduled assessment after visit 2)", "number"),
             C.Column("timepoint", "Timepoint code", "string"),
             C.Column("site", "Site code", "string"),
             C.Column("completed_at", "When the assessment was completed (UTC, ISO 8601)", "datetime"),

@@ -36,8 +36,11 @@ IDENTIFIERS = [
     Column("study", "Study code", "string"),
     Column("site", "Site code", "string"),
     Column("participant", "Participant (pseudonymous study code)", "string"),
-    Column("timepoint", "Timepoint code", "string"),
-    Column("visit", "Visit number (order of the timepoint in the schedule)", "integer"),
+    Column("timepoint", "Timepoint code", "string", missing="blank: an unscheduled assessment"),
+    Column("visit", "Visit number: the timepoint's order in the schedule; occurrence k of a repeating timepoint "
+           "100 x that order + k; an unscheduled assessment the visit it followed + n / 100 (2.01, 2.02)", "number"),
+    Column("visit_name", "Visit name: the timepoint's label (with the occurrence of a repeating one), or "
+           "UNSCHEDULED and the visit number", "string"),
     Column("assessment_id", "Assessment id (unique within this installation)", "integer"),
     Column("target_date", "Target date of the timepoint (site-local date)", "date"),
     Column("window_start", "First day of the assessment window", "date"),
@@ -119,7 +122,8 @@ COMPLIANCE_ROW = [
            "alive and on study)", "integer", FLAG),
     Column("not_expected_reason", "Why the assessment was not expected (never counted as missed)", "string",
            "window_not_open = not yet due; died = died on or before the last day of the window, nothing given; "
-           "withdrawn = withdrawn on or before the last day of the window, follow-up not continued, nothing given",
+           "withdrawn = withdrawn on or before the last day of the window, follow-up not continued, nothing given; "
+           "unscheduled = added by staff at an unplanned visit, never part of the schedule",
            missing="blank when expected"),
     Column("received", "1 when the assessment was completed or partly completed (partial)", "integer", FLAG),
     Column("items_answered", "Items answered", "integer"),
@@ -175,7 +179,7 @@ SDTM_QS = [
     Column("QSCBRFL", "Skipped by Conditional Branching Flag", "string", "Y = yes",
            missing="blank: shown (PRO-CTCAE composites take a branched item as 0)"),
     Column("QSEVLINT", "Evaluation Interval", "string", missing="blank: no recall period (right now)"),
-    Column("VISITNUM", "Visit Number", "integer"),
+    Column("VISITNUM", "Visit Number", "number"),
     Column("VISIT", "Visit Name", "string"),
     Column("QSDTC", "Date/Time of Finding", "string",
            missing="ISO 8601, site-local time; blank on a not-done record"),
@@ -274,7 +278,7 @@ ADQS = [
            missing="blank on baseline records and when AVAL or BASE is blank"),
     Column("PCHG", "Percent Change from Baseline", "number", missing="blank as CHG, and when BASE is 0"),
     Column("AVISIT", "Analysis Visit", "string"),
-    Column("AVISITN", "Analysis Visit (N)", "integer"),
+    Column("AVISITN", "Analysis Visit (N)", "number"),
     Column("ADT", "Analysis Date", "date", missing="site-local completion date; blank: not completed"),
     Column("ADY", "Analysis Relative Day", "integer", missing="day 1 = the anchor date (RFSTDT); blank without ADT"),
     Column("ANL01FL", "Analysis Record Flag 01", "string", "Y = yes",

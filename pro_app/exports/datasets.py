@@ -160,7 +160,7 @@ def _baseline_scores(participant_ids: list[int]) -> pd.DataFrame:
         .join(Assessment, Score.assessment_id == Assessment.id)
         .join(Participant, Assessment.participant_id == Participant.id)
         .join(Timepoint, Assessment.timepoint_id == Timepoint.id)
-        .where(Participant.id.in_(participant_ids), Timepoint.position == 1),
+        .where(Participant.id.in_(participant_ids), Timepoint.position == 1, Assessment.occurrence == 1),
         ["participant", "scale", "baseline_value"])
 
 
@@ -293,7 +293,8 @@ def not_expected_reasons(frame: pd.DataFrame) -> np.ndarray:
     window has opened. One with nothing given (still `scheduled`) whose window ended on or after the death
     date is `died`; on or after the withdrawal date, without follow-up continuing, `withdrawn` (a withdrawal
     with no date recorded counts for every assessment with nothing given); a window not yet open is
-    `window_not_open`. Anything given (answers, not done with a reason) stays expected."""
+    `window_not_open`. Anything given (answers, not done with a reason) stays expected. An unscheduled
+    assessment is never expected (so never missed): `unscheduled`."""
     nothing_given = frame["stored_status"].isin(("scheduled", "missed")).to_numpy()
     window_end = frame["window_end"]
     died = nothing_given & _on_or_before(frame["death_date"], window_end)
@@ -302,9 +303,10 @@ def not_expected_reasons(frame: pd.DataFrame) -> np.ndarray:
     withdrawn_undated = (frame["participant_status"] == "withdrawn").to_numpy() & undated
     withdrawn = nothing_given & ~followed & (_on_or_before(frame["withdrawn_on"], window_end) | withdrawn_undated)
     not_open = (frame["today"] < frame["window_start"]).to_numpy()
-    return np.select([died, withdrawn, not_open],
-                     [NotExpectedReason.DIED.value, NotExpectedReason.WITHDRAWN.value,
-                      NotExpectedReason.WINDOW_NOT_OPEN.value], default=None)
+    unscheduled = frame["unscheduled"].to_numpy(dtype=bool)
+    return np.select([unscheduled, died, withdrawn, not_open],
+                     [NotExpectedReason.UNSCHEDULED.value, NotExpectedReason.DIED.value,
+                      NotExpectedReason.WITHDRAWN.value, NotExpectedReason.WINDOW_NOT_OPEN.value], default=None)
 
 
 def _on_or_before(day: pd.Series, limit: pd.Series) -> np.ndarray:

@@ -5,7 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint, false
+from flask_babel import gettext as _
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -13,6 +26,7 @@ from ..clock import utcnow
 from ..database import UTCDateTime, one_of
 from ..extensions import db
 from ..instruments.model import LANGUAGES, ItemState, ScoreStatus
+from ..visits import scheduled_visit, unscheduled_visit, visit_code
 from ..vocabulary import STORED_ASSESSMENT_STATUSES, AssessmentStatus, Mode, NotDoneReason
 from .participant import Participant
 from .study import Timepoint
@@ -57,7 +71,9 @@ class PlanType(TypeDecorator):
 class Assessment(db.Model):
     __tablename__ = "assessment"
     __table_args__ = (
-        UniqueConstraint("participant_id", "timepoint_id"),
+        # One assessment per occurrence of a timepoint; unscheduled ones have no timepoint (NULLs never clash).
+        UniqueConstraint("participant_id", "timepoint_id", "occurrence"),
+        CheckConstraint("timepoint_id IS NOT NULL OR unscheduled_reason IS NOT NULL", name="scheduled_or_reason"),
         one_of("status", STORED_ASSESSMENT_STATUSES),
         one_of("mode", Mode, nullable=True),
         one_of("not_done_reason", NotDoneReason, nullable=True),
@@ -65,7 +81,18 @@ class Assessment(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
-    timepoint_id: Mapped[int] = mapped_column(ForeignKey("timepoint.id"), index=True)
+    #: None for an unscheduled assessment (staff added it: `unscheduled_reason`, `asked`)
+    timepoint_id: Mapped[int | None] = mapped_column(ForeignKey("timepoint.id"), index=True)
+    #: which occurrence of a repeating timepoint (1 for the first, and for a timepoint that happens once); for
+    #: an unscheduled assessment its number among the participant's unscheduled ones (UNSCHEDULED n)
+    occurrence: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    #: an unscheduled assessment's place in the visit numbers: the number of the participant's scheduled visit
+    #: it came after (0: before any); its VISITNUM is this + occurrence / 100 (CDISC: 2.01, 2.02 …)
+    visit_after: Mapped[int | None] = mapped_column(Integer)
+    #: why staff added an unscheduled assessment (an unplanned visit, a symptom call …)
+    unscheduled_reason: Mapped[str | None] = mapped_column(String(500))
+    #: what an unscheduled assessment asks: {"instruments": [ids], "selections": {instrument id: [terms]}}
+    asked: Mapped[dict | None] = mapped_column(JSON)
     target_date: Mapped[date] = mapped_column(Date)
     window_start: Mapped[date] = mapped_column(Date)
     window_end: Mapped[date] = mapped_column(Date)
@@ -89,9 +116,35 @@ class Assessment(db.Model):
     participant: Mapped[Participant] = relationship()
     entered_by: Mapped[User | None] = relationship(foreign_keys=[entered_by_id])
     verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])
-    timepoint: Mapped[Timepoint] = relationship()
+    timepoint: Mapped[Timepoint | None] = relationship()
     responses: Mapped[list[ItemResponse]] = relationship(back_populates="assessment", order_by="ItemResponse.id")
     scores: Mapped[list[Score]] = relationship(back_populates="assessment", order_by="Score.id")
+
+    @property
+    def unscheduled(self) -> bool:
+        return self.timepoint_id is None and self.timepoint is None
+
+    @property
+    def instruments(self) -> list[str]:
+        """The instrument ids asked, in order: the timepoint's, or those staff chose for an unscheduled one."""
+        if self.timepoint is not None:
+            return list(self.timepoint.instruments)
+        return list((self.asked or {}).get("instruments") or [])
+
+    @property
+    def visit_number(self) -> float:
+        """The visit number the exports carry (VISITNUM, AVISITN, `visit`): see assessments/visits.py."""
+        if self.timepoint is None:
+            return unscheduled_visit(self.visit_after or 0, self.occurrence)
+        return scheduled_visit(self.timepoint.position, self.occurrence, self.timepoint.repeats)
+
+    def visit_label(self, language: str = "en") -> str:
+        """How staff pages name the visit: the timepoint's label (with the occurrence of a repeating one), or
+        "Unscheduled 2.01" (after visit 2)."""
+        if self.timepoint is None:
+            return _("Unscheduled %(visit)s", visit=visit_code(self.visit_number))
+        label = self.timepoint.label_in(language)
+        return f"{label} {self.occurrence}" if self.timepoint.repeats else label
 
     def effective_status(self, today: date) -> str:
         """The status a coordinator sees on `today` (a site-local date): assessments/status.py's one rule."""

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, false
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import utcnow
 from ..database import UTCDateTime, one_of
 from ..extensions import db, library
 from ..instruments import Instrument
-from ..vocabulary import Anchor
+from ..vocabulary import Anchor, RepeatUnit
 
 
 def default_thresholds() -> dict[str, dict[str, float]]:
@@ -76,7 +76,9 @@ class Site(db.Model):
 
 class Timepoint(db.Model):
     __tablename__ = "timepoint"
-    __table_args__ = (UniqueConstraint("study_id", "code"), one_of("anchor", Anchor))
+    __table_args__ = (UniqueConstraint("study_id", "code"), one_of("anchor", Anchor),
+                      one_of("repeat_unit", RepeatUnit, nullable=True), one_of("repeat_until", Anchor, nullable=True),
+                      CheckConstraint("repeat_every IS NULL OR repeat_unit IS NOT NULL", name="repeat_has_unit"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("study.id"), index=True)
@@ -90,8 +92,25 @@ class Timepoint(db.Model):
     window_before: Mapped[int] = mapped_column(default=0)  # days allowed before the target day
     window_after: Mapped[int] = mapped_column(default=0)  # days allowed after it
     instruments: Mapped[list] = mapped_column(JSON, default=list)  # instrument ids, in the order asked
+    # A repeating timepoint: every `repeat_every` days or weeks from its first target day, until the date of
+    # the `repeat_until` anchor event and/or for `repeat_count` occurrences (whichever ends first). None: once.
+    repeat_every: Mapped[int | None] = mapped_column()
+    repeat_unit: Mapped[str | None] = mapped_column(String(8))  # days | weeks
+    repeat_until: Mapped[str | None] = mapped_column(String(32))  # an Anchor: no occurrence after its date
+    repeat_count: Mapped[int | None] = mapped_column()  # at most this many occurrences (the first included)
 
     study: Mapped[Study] = relationship(back_populates="timepoints")
+
+    @property
+    def repeats(self) -> bool:
+        return bool(self.repeat_every)
+
+    @property
+    def interval_days(self) -> int:
+        """Days between two occurrences of a repeating timepoint (0 for one that happens once)."""
+        if not self.repeat_every:
+            return 0
+        return self.repeat_every * (7 if self.repeat_unit == RepeatUnit.WEEKS else 1)
 
     def label_in(self, language: str) -> str:
         """The label in a language (the English one where no Spanish was given)."""

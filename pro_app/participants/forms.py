@@ -5,10 +5,20 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..i18n import LANGUAGE_NAMES, LANGUAGES
+from ..extensions import library
+from ..i18n import LANGUAGE_NAMES, LANGUAGES, current_language
 from ..models import Site
 from ..web.forms import within_calendar
 
@@ -63,3 +73,44 @@ class SubjectForm(FlaskForm):
 
     def offer(self, arms: list[str]) -> None:
         self.arm.choices = [SelectChoice("", _("Not assigned"))] + [SelectChoice(a, a) for a in arms]
+
+
+def _ticks(label) -> SelectMultipleField:
+    return SelectMultipleField(label, widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
+                               validate_choice=False)
+
+
+class UnscheduledForm(FlaskForm):
+    """An unscheduled assessment: its date, the instruments asked, for each instrument with terms the terms
+    (`unscheduled_form()` adds `terms__<instrument>`), and the reason. The service checks every value."""
+
+    on = DateField(_l("Date of the assessment"), validators=[DataRequired(), within_calendar],
+                   description=_l("The site-local day it opens on the tablet or is given on paper."))
+    instruments = _ticks(_l("Instruments asked"))
+    reason = TextAreaField(_l("Reason for the unscheduled assessment"), validators=[DataRequired(), Length(max=500)],
+                           description=_l("For example an unplanned visit for new symptoms."))
+
+    def term_fields(self) -> list:
+        return [(i, self[f"terms__{i.id}"]) for i in library.selectable() if f"terms__{i.id}" in self]
+
+    def chosen_terms(self) -> dict[str, list[int]]:
+        return {i.id: [int(n) for n in field.data or [] if str(n).isdigit()] for i, field in self.term_fields()}
+
+
+def unscheduled_form(instruments: list[str], selections: dict[str, tuple[int, ...]], **kwargs) -> UnscheduledForm:
+    """The form offering the study's instruments, and every term of an instrument with terms (the study's
+    selection ticked to start from)."""
+    lang = current_language()
+    fields = {}
+    for instrument in library.selectable():
+        if instrument.id in instruments:
+            fields[f"terms__{instrument.id}"] = _ticks(_l("Terms asked: %(instrument)s",
+                                                          instrument=instrument.title.get(lang)))
+    form = type("UnscheduledForm", (UnscheduledForm,), fields)(**kwargs)
+    form.instruments.choices = [SelectChoice(i, library.get(i).title.get(lang)) for i in instruments]
+    for instrument, field in form.term_fields():
+        field.choices = [SelectChoice(str(t.number), f"{t.number}. {t.name.get(lang)}")
+                         for t in instrument.selection_choices()]
+        if field.data is None or not kwargs.get("formdata", True):
+            field.data = [str(n) for n in selections.get(instrument.id, ())]
+    return form

@@ -82,7 +82,7 @@ def change_participant(participant: Participant, *, site: Site, language: str, a
     `keep_dates` is left as it is; an empty enrolment date keeps the one there is). New anchor dates move
     only the assessments not yet started, and give the timepoints counting from a newly known date their
     assessment; the audit trail keeps the old and new
-    dates of each. Returns the reschedule's {"moved", "kept", "added"} lists."""
+    dates of each. Returns the reschedule's {"moved", "kept", "added", "removed"} lists."""
     dates = {"treatment_end": treatment_end, "enrolled_on": enrolled_on}
     dates = {k: v for k, v in dates.items() if k not in keep_dates}
     if dates.get("enrolled_on", date.min) is None:
@@ -105,6 +105,10 @@ def change_participant(participant: Participant, *, site: Site, language: str, a
     for added in changes["added"]:
         audit.record("assessment.schedule", "assessment", added["assessment_id"], actor=Actor.USER,
                      user_id=user.id, study_id=participant.study_id, new=added["new"], reason=reason)
+    for removed in changes["removed"]:  # an occurrence of a repeating timepoint after its end event
+        audit.record("assessment.unschedule", "assessment", removed["assessment_id"], actor=Actor.USER,
+                     user_id=user.id, study_id=participant.study_id, old=removed["old"] | {
+                         "timepoint": removed["timepoint"], "occurrence": removed["occurrence"]}, reason=reason)
     db.session.flush()
     return changes
 

@@ -9,8 +9,10 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 
 from .. import access
 from ..access import EDITORS
-from ..assessments.schedule import awaiting, site_today
+from ..assessments import unscheduled
+from ..assessments.schedule import awaiting, schedule_labels, site_today
 from ..clock import utcnow
+from ..extensions import library
 from ..i18n import LANGUAGE_NAMES, current_language
 from ..vocabulary import ANCHOR_LABELS, ParticipantStatus
 from ..web import navigation
@@ -20,7 +22,7 @@ from ..web.lookups import participant_or_404, study_or_404
 from ..web.paging import page_number, paginate
 from ..worklist.services import participant_assessments
 from . import services
-from .forms import ParticipantEditForm, ParticipantForm, SubjectForm, WithdrawForm
+from .forms import ParticipantEditForm, ParticipantForm, SubjectForm, WithdrawForm, unscheduled_form
 
 bp = Blueprint("participants", __name__, url_prefix="/staff")
 
@@ -107,7 +109,7 @@ def edit(participant_id: int):
             return redirect(url_for(".detail", participant_id=participant.id))
         return render_template("participants/rescheduled.html", participant=participant, changes=changes,
                                iso_date=date.fromisoformat,
-                               labels={t.code: t.label_in(current_language()) for t in participant.study.timepoints})
+                               labels=schedule_labels(participant.study, current_language()))
     return render_template("participants/edit.html", participant=participant, form=form,
                            errors=errors), status
 
@@ -160,4 +162,32 @@ def subject(participant_id: int):
         else:
             return redirect(url_for(".detail", participant_id=participant.id))
     return render_template("participants/subject.html", participant=participant, form=form,
+                           errors=errors), status
+
+
+@bp.route("/participants/<int:participant_id>/unscheduled", methods=["GET", "POST"])
+@keeps_input
+@roles_required(EDITORS)
+def add_unscheduled(participant_id: int):
+    """Add an unscheduled assessment: any of the study's instruments (and terms), a reason, a date."""
+    participant = participant_or_404(participant_id)
+    instruments = unscheduled.study_instruments(participant)
+    selections = {i.id: participant.study.selection_of(i) for i in library.selectable()}
+    form = unscheduled_form(instruments, selections)
+    errors, status = [], 200
+    if request.method == "GET":
+        form.on.data = site_today(participant, utcnow())
+        form.instruments.data = list(instruments)
+    elif not form.validate():
+        errors, status = form_errors(form), 400
+    else:
+        try:
+            unscheduled.add_unscheduled(participant, instruments=list(form.instruments.data or []),
+                                        terms=form.chosen_terms(), reason=form.reason.data, on=form.on.data,
+                                        user=g.user)
+        except unscheduled.UnscheduledError as exc:
+            errors, status = exc.messages, 400
+        else:
+            return redirect(url_for(".detail", participant_id=participant.id))
+    return render_template("participants/unscheduled.html", participant=participant, form=form,
                            errors=errors), status

@@ -12,11 +12,14 @@ from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
+from flask_babel import gettext as _
 from sqlalchemy import select
 
+from ..assessments.schedule import VISIT
 from ..extensions import db, library
 from ..instruments import ChartGroup, Instrument
 from ..models import Assessment, Participant, Score, Timepoint
+from ..visits import visit_code
 
 #: Change from baseline that counts as clinically meaningful (Osoba 1998; SCORING.md §3).
 MEANINGFUL_CHANGE = 10.0
@@ -53,16 +56,23 @@ def scores_frame(participant: Participant) -> pd.DataFrame:
     """One row per stored score of the participant's completed (and partial) assessments, in timepoint order."""
     rows = db.session.execute(
         select(Assessment.id, Timepoint.code, Timepoint.label, Timepoint.position, Assessment.completed_at,
-               Score.instrument_id, Score.scale_code, Score.value, Score.status, Score.n_items)
-        .join(Timepoint, Assessment.timepoint_id == Timepoint.id)
+               Score.instrument_id, Score.scale_code, Score.value, Score.status, Score.n_items,
+               Timepoint.repeat_every.is_not(None), Assessment.occurrence, VISIT)
+        .outerjoin(Timepoint, Assessment.timepoint_id == Timepoint.id)
         .join(Score, Score.assessment_id == Assessment.id)
         .where(Assessment.participant_id == participant.id,
                Assessment.status.in_(("completed", "partial")))
-        .order_by(Timepoint.position, Score.id)
+        .order_by(VISIT, Assessment.id, Score.id)
     ).all()
     registry = library.registry
     records = []
-    for (aid, code, label, position, completed_at, instrument_id, scale_code, value, status, n_items) in rows:
+    for (aid, code, label, position, completed_at, instrument_id, scale_code, value, status, n_items, repeats,
+         occurrence, visit) in rows:
+        # one column per visit: each occurrence of a repeating timepoint, each unscheduled assessment
+        if code is None:
+            code, label = f"unscheduled-{visit_code(visit)}", _("Unscheduled %(visit)s", visit=visit_code(visit))
+        elif repeats:
+            code, label = f"{code}-{occurrence}", f"{label} {occurrence}"
         instrument = registry.get(instrument_id)
         scale = instrument.scale(scale_code) if scale_code in instrument.scale_codes else None
         records.append((aid, code, label, position, completed_at, instrument_id, scale_code,

@@ -126,7 +126,9 @@ def _assessments(study: Study, selection: Selection) -> pd.DataFrame:
     stmt = (select(Assessment.id, Assessment.participant_id, Assessment.timepoint_id,
                    as_stored(func.coalesce(Assessment.completed_at, Assessment.started_at)))
             .join(Participant, Assessment.participant_id == Participant.id)
-            .where(*_in_scope(study, selection), Assessment.status.in_(COUNTED_STATUSES)))
+            # the schedule's timepoints only: an unscheduled assessment belongs to no timepoint's statistics
+            .where(*_in_scope(study, selection), Assessment.status.in_(COUNTED_STATUSES),
+                   Assessment.timepoint_id.is_not(None)))
     frame = _frame(stmt, ["assessment_id", "participant_id", "timepoint_id", "when"])
     frame["when"] = pd.to_datetime(frame["when"], utc=True, format="ISO8601")
     return frame

@@ -19,7 +19,8 @@ from ..alerts.services import ACTION_MAX, DEFAULT_ACTIONS, study_actions
 from ..extensions import library
 from ..i18n import current_language
 from ..models import Study, default_thresholds
-from ..vocabulary import URGENCY_NAMES, AlertKind, Anchor
+from ..vocabulary import URGENCY_NAMES, AlertKind, Anchor, RepeatUnit
+from .limits import MAX_DAYS, MAX_REPEATS
 
 #: Format 2 names each selection by its instrument (`selections`); format 1 had `proctcae_terms`, still read.
 FORMAT_VERSION = 2
@@ -33,12 +34,12 @@ RULE_FIELDS = ("kind", "source", "value", "urgency", "enabled", "exclude_baselin
 FORMAT_1_TERMS = "proctcae_terms"
 SITE_FIELDS = ("code", "name", "timezone")
 TIMEPOINT_FIELDS = ("code", "label", "label_es", "anchor", "target_day", "window_before", "window_after",
-                    "instruments")
+                    "instruments", "repeat_every", "repeat_unit", "repeat_until", "repeat_count")
+#: A timepoint's repeat fields, all None for one that happens once.
+REPEAT_FIELDS = ("repeat_every", "repeat_unit", "repeat_until", "repeat_count")
 LANGUAGES = ("en", "es")
-#: Bounds on a schedule: a target day within ten years either side of the anchor, windows up to ten years,
-#: so no saved study can later put a date past the calendar (every enrolment would fail).
-MAX_DAYS = 3650
 MAX_LABEL = 120
+
 MAX_SITE_NAME = 200
 MAX_ARMS = 50
 #: An alert rule's value is a grade, an answer or a score (0-100) or a change of one: far below this.
@@ -83,7 +84,8 @@ def definition_of(study: Study) -> dict[str, Any]:
             {"code": t.code, "label": t.label, "label_es": t.label_es,
              "anchor": str(t.anchor or Anchor.TREATMENT_START),
              "target_day": t.target_day, "window_before": t.window_before,
-             "window_after": t.window_after, "instruments": list(t.instruments)}
+             "window_after": t.window_after, "instruments": list(t.instruments),
+             **({f: getattr(t, f) for f in REPEAT_FIELDS} if t.repeat_every else {})}
             for t in sorted(study.timepoints, key=lambda t: t.position)
         ],
         "selections": {instrument: list(terms) for instrument, terms in (study.selections or {}).items()},
@@ -268,10 +270,52 @@ def _validate_timepoints(raw: Any, errors: list[str]) -> list[dict]:
         if anchor not in {a.value for a in Anchor}:
             errors.append(_("Timepoint %(code)s: the anchor must be one of %(anchors)s.", code=code,
                             anchors=", ".join(a.value for a in Anchor)))
-        timepoints.append({"code": code, "label": label, "label_es": label_es, "anchor": str(anchor),
-                           **_timepoint_days(code, entry, errors),
-                           "instruments": _timepoint_instruments(code, entry, known, errors)})
+        days = _timepoint_days(code, entry, errors)
+        timepoints.append({"code": code, "label": label, "label_es": label_es, "anchor": str(anchor), **days,
+                           "instruments": _timepoint_instruments(code, entry, known, errors),
+                           **_timepoint_repeat(code, entry, str(anchor), days["target_day"], errors)})
     return timepoints
+
+
+def _timepoint_repeat(code: str, entry: dict, anchor: str, target_day: int | None,
+                      errors: list[str]) -> dict[str, Any]:
+    """The repeat fields of a timepoint (all None: it happens once). A repeating timepoint needs an interval,
+    and an end: the date of another anchor event, a number of occurrences, or both (whichever comes first).
+    The last occurrence a count allows must stay within MAX_DAYS of the anchor, like every target day."""
+    once = dict.fromkeys(REPEAT_FIELDS)
+    if all(_text(entry.get(f)) == "" for f in REPEAT_FIELDS):
+        return once
+    every = _whole_number(entry.get("repeat_every"))
+    unit = _text(entry.get("repeat_unit")) or RepeatUnit.DAYS
+    until = _text(entry.get("repeat_until")) or None
+    raw_count = entry.get("repeat_count")
+    count = None if _text(raw_count) == "" else _whole_number(raw_count)
+    problems = len(errors)
+    if unit not in {u.value for u in RepeatUnit}:
+        errors.append(_("Timepoint %(code)s: repeat_unit must be days or weeks.", code=code))
+    elif every is None or not 1 <= every * (7 if unit == RepeatUnit.WEEKS else 1) <= MAX_DAYS:
+        errors.append(_("Timepoint %(code)s: repeat_every must be a whole number of days or weeks, at least 1 and "
+                        "at most %(max)d days in all.", code=code, max=MAX_DAYS))
+    if until is not None and until not in {a.value for a in Anchor}:
+        errors.append(_("Timepoint %(code)s: repeat_until must be one of %(anchors)s.", code=code,
+                        anchors=", ".join(a.value for a in Anchor)))
+    elif until is not None and until == anchor:
+        errors.append(_("Timepoint %(code)s repeats until the event it counts from: choose a later event or a "
+                        "number of occurrences.", code=code))
+    if _text(raw_count) != "" and (count is None or not 1 <= count <= MAX_REPEATS):
+        errors.append(_("Timepoint %(code)s: repeat_count must be a whole number from 1 to %(max)d.", code=code,
+                        max=MAX_REPEATS))
+    elif until is None and count is None:
+        errors.append(_("Timepoint %(code)s repeats without an end: give the event it repeats until, a number "
+                        "of occurrences, or both.", code=code))
+    if len(errors) > problems:
+        return once
+    step = every * (7 if unit == RepeatUnit.WEEKS else 1)
+    if count is not None and target_day is not None and abs(target_day + (count - 1) * step) > MAX_DAYS:
+        errors.append(_("Timepoint %(code)s: its last occurrence would be more than %(max)d days from the "
+                        "anchor; repeat fewer times or less often.", code=code, max=MAX_DAYS))
+        return once
+    return {"repeat_every": every, "repeat_unit": str(unit), "repeat_until": until, "repeat_count": count}
 
 
 def _validate_terms(instrument, raw: Any, errors: list[str]) -> list[int]:

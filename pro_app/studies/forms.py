@@ -29,7 +29,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from .. import safe_yaml
 from ..extensions import library
 from ..i18n import current_language
-from ..vocabulary import ANCHOR_LABELS, Anchor
+from ..vocabulary import ANCHOR_LABELS, REPEAT_UNIT_LABELS, Anchor, RepeatUnit
 from .definition import StudyError, StudyYamlError, parse_yaml, to_yaml
 
 #: The term-set choice that means "keep the terms ticked below".
@@ -84,6 +84,13 @@ class TimepointRow(Form):
     window_after = StringField(_l("Days after"))
     instruments = SelectMultipleField(_l("Instruments"), widget=ListWidget(prefix_label=False),
                                       option_widget=CheckboxInput(), validate_choice=False)
+    # Repeats: all empty for a timepoint that happens once.
+    repeat_every = StringField(_l("Repeat every"))
+    repeat_unit = SelectField(_l("Unit"), choices=[SelectChoice(u.value, REPEAT_UNIT_LABELS[u]) for u in RepeatUnit],
+                              default=RepeatUnit.WEEKS.value, validate_choice=False)
+    repeat_until = SelectField(_l("Until"), choices=[SelectChoice("", _l("No end event"))] + [
+        SelectChoice(a.value, ANCHOR_LABELS[a]) for a in Anchor], default="", validate_choice=False)
+    repeat_count = StringField(_l("At most (times)"))
 
 
 def _blank(row: dict, fields: tuple[str, ...]) -> bool:
@@ -153,7 +160,8 @@ class StudyForm(FlaskForm):
         """What the form holds, as typed (strings; blank rows dropped), for re-showing or validating."""
         sites = [dict(r) for r in (self.sites.data or []) if not _blank(r, ("code", "name"))]
         timepoints = [dict(r) for r in (self.timepoints.data or [])
-                      if not _blank(r, ("code", "label", "label_es", "target_day", "window_before", "window_after"))]
+                      if not _blank(r, ("code", "label", "label_es", "target_day", "window_before", "window_after",
+                                        "repeat_every", "repeat_count"))]
         for row in sites + timepoints:
             row.pop("csrf_token", None)
         terms = {i.id: list(self[_terms_field(i)].data or []) for i in library.selectable()}
@@ -196,7 +204,8 @@ class StudyForm(FlaskForm):
             "timepoints": [{"code": t["code"], "label": t.get("label") or "", "label_es": t.get("label_es") or "",
                             "anchor": t.get("anchor") or Anchor.TREATMENT_START.value,
                             "target_day": str(t["target_day"]), "window_before": str(t["window_before"]),
-                            "window_after": str(t["window_after"]), "instruments": list(t["instruments"])}
+                            "window_after": str(t["window_after"]), "instruments": list(t["instruments"]),
+                            **_repeat_row(t)}
                            for t in definition["timepoints"]],
             "terms": {i: [str(n) for n in terms] for i, terms in definition["selections"].items()},
             "term_sets": {}, "searches": {},
@@ -234,7 +243,7 @@ class StudyForm(FlaskForm):
             rows["timepoints"].append({"code": "", "label": "", "label_es": "",
                                        "anchor": Anchor.TREATMENT_START.value, "target_day": "",
                                        "window_before": "0", "window_after": "0",
-                                       "instruments": list(library.registry.ids)})
+                                       "instruments": list(library.registry.ids), **_repeat_row({})})
         elif name in ("remove_site", "remove_timepoint"):
             key = "sites" if name == "remove_site" else "timepoints"
             if 0 <= index < len(rows[key]):
@@ -283,8 +292,7 @@ class StudyForm(FlaskForm):
         if errors:
             raise StudyError(errors)
         arms = [a.strip() for a in (self.arms.data or "").split(",") if a.strip()]
-        timepoints = [{**{k: v for k, v in t.items()}, "label_es": t.get("label_es") or None}
-                      for t in rows["timepoints"]]
+        timepoints = [_timepoint_entry(t) for t in rows["timepoints"]]
         return {"code": self.code.data, "title": self.title.data, "anchor_event": self.anchor_event.data,
                 "arms": arms, "sites": rows["sites"], "timepoints": timepoints, "selections": selections,
                 "thresholds": parsed["thresholds"], "alert_rules": parsed["alert_rules"],
@@ -303,6 +311,26 @@ class StudyForm(FlaskForm):
                 entry["email"] = line  # two addresses on a line, or a note: not an address, the validation says
             entries.append(entry)
         return entries
+
+
+def _repeat_row(timepoint: dict) -> dict[str, str]:
+    """A definition's repeat fields as the row shows them (a timepoint that happens once: empty)."""
+    if not timepoint.get("repeat_every"):
+        return {"repeat_every": "", "repeat_unit": RepeatUnit.WEEKS.value, "repeat_until": "", "repeat_count": ""}
+    count = timepoint.get("repeat_count")
+    return {"repeat_every": str(timepoint["repeat_every"]), "repeat_unit": timepoint.get("repeat_unit") or "days",
+            "repeat_until": timepoint.get("repeat_until") or "", "repeat_count": "" if count is None else str(count)}
+
+
+def _timepoint_entry(row: dict) -> dict:
+    """A timepoint row as a definition's entry: no repeat fields unless an interval is typed (the unit a
+    select always sends means nothing by itself)."""
+    entry = {**row, "label_es": row.get("label_es") or None}
+    if not str(row.get("repeat_every") or "").strip() and not str(row.get("repeat_count") or "").strip() \
+            and not row.get("repeat_until"):
+        for field in ("repeat_every", "repeat_unit", "repeat_until", "repeat_count"):
+            entry.pop(field, None)
+    return entry
 
 
 def _lines(text: str | None) -> list[str]:

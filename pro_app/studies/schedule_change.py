@@ -7,25 +7,27 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
 
-from ..assessments.schedule import anchor_dates, anchor_of, window
+from ..assessments.schedule import anchor_of, sync
 from ..extensions import db
-from ..models import Assessment, Participant, Study, Timepoint
-from ..vocabulary import AssessmentStatus, ParticipantStatus
+from ..models import Assessment, Participant, Study
+from ..vocabulary import ParticipantStatus
+from .definition import REPEAT_FIELDS
 
-TIMING = ("anchor", "target_day", "window_before", "window_after")
+TIMING = ("anchor", "target_day", "window_before", "window_after", *REPEAT_FIELDS)
 
 
 @dataclass(frozen=True)
 class Move:
-    """One assessment that moves (assessment_id set, old dates set) or is added (assessment_id None)."""
+    """One assessment that moves (assessment_id set, old dates set), is added (assessment_id None) or, an
+    untouched occurrence no longer due, is removed (no new dates)."""
 
     participant_id: int
     participant: str  # the participant's study code
@@ -33,9 +35,10 @@ class Move:
     timepoint: str
     assessment_id: int | None
     old_target: date | None
-    new_target: date
-    new_start: date
-    new_end: date
+    new_target: date | None
+    new_start: date | None
+    new_end: date | None
+    occurrence: int = 1
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class TimepointChange:
     moved: int = 0
     kept: int = 0  # started or finished: keeps its dates
     added: int = 0
+    removed: int = 0
 
 
 @dataclass
@@ -54,6 +58,7 @@ class SchedulePreview:
     timepoints: list[TimepointChange] = field(default_factory=list)
     moves: list[Move] = field(default_factory=list)
     additions: list[Move] = field(default_factory=list)
+    removals: list[Move] = field(default_factory=list)
     definition_digest: str = ""
 
     @property
@@ -73,14 +78,15 @@ class SchedulePreview:
         """The figures the audit record keeps."""
         return {"participants": self.participants, "assessments_moved": len(self.moves),
                 "assessments_kept": self.kept, "assessments_added": len(self.additions),
-                "by_timepoint": {t.code: {"moved": t.moved, "kept": t.kept, "added": t.added}
+                "assessments_removed": len(self.removals),
+                "by_timepoint": {t.code: {"moved": t.moved, "kept": t.kept, "added": t.added, "removed": t.removed}
                                  for t in self.timepoints}}
 
     @property
     def fingerprint(self) -> str:
         """Changes when the definition or any date the preview shows changes (a stale confirmation)."""
-        rows = [(m.assessment_id, m.participant_id, m.timepoint, m.new_target.isoformat(), m.new_start.isoformat(),
-                 m.new_end.isoformat()) for m in self.moves + self.additions]
+        rows = [(m.assessment_id, m.participant_id, m.timepoint, m.occurrence, str(m.new_target), str(m.new_start),
+                 str(m.new_end)) for m in self.moves + self.additions + self.removals]
         text = json.dumps([self.definition_digest, rows], separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
@@ -100,80 +106,96 @@ def _has_participants(study: Study) -> bool:
                                   .where(Participant.study_id == study.id)))
 
 
-def _moves(timepoint: Timepoint, new: SimpleNamespace) -> tuple[list[Move], int]:
-    """The not-yet-started assessments of a timepoint whose dates change with the new timing, and how many
-    of its assessments keep their dates because they have started or finished."""
-    assessments = db.session.scalars(
-        select(Assessment).where(Assessment.timepoint_id == timepoint.id)
-        .options(joinedload(Assessment.participant).joinedload(Participant.site))).all()
-    moves, kept = [], 0
-    for assessment in assessments:
-        if assessment.status != AssessmentStatus.SCHEDULED or assessment.started_at is not None:
-            kept += 1
-            continue
-        anchor = anchor_dates(assessment.participant).get(new.anchor)
-        if anchor is None:
-            continue
-        target, start, end = window(anchor, new)
-        if (target, start, end) == (assessment.target_date, assessment.window_start, assessment.window_end):
-            continue
-        participant = assessment.participant
-        moves.append(Move(participant.id, participant.study_code, participant.site.code, timepoint.code,
-                          assessment.id, assessment.target_date, target, start, end))
-    return moves, kept
+def reschedule(study: Study, codes: set[str]) -> dict[int, dict]:
+    """Bring the assessments of the timepoints `codes` (already changed or added) in line with their timing
+    (assessments/schedule.py sync): for a changed timepoint, every participant who has assessments of it (a
+    repeating one gains or loses occurrences); for a new one, every active participant. By participant id."""
+    timepoints = [t for t in study.timepoints if t.code in codes]
+    known = [t for t in timepoints if t.id is not None and db.session.scalar(
+        select(func.count()).select_from(Assessment).where(Assessment.timepoint_id == t.id))]
+    fresh = [t for t in timepoints if t not in known]
+    outcome: dict[int, dict] = {}
+    if known:
+        with_assessments = select(Participant).where(Participant.id.in_(
+            select(Assessment.participant_id).where(Assessment.timepoint_id.in_([t.id for t in known]))))
+        for participant in db.session.scalars(with_assessments).all():
+            outcome[participant.id] = sync(participant, known, add=participant.status == ParticipantStatus.ACTIVE)
+    if fresh:
+        active = select(Participant).where(Participant.study_id == study.id,
+                                           Participant.status == ParticipantStatus.ACTIVE)
+        for participant in db.session.scalars(active).all():
+            done = sync(participant, fresh)
+            mine = outcome.setdefault(participant.id, {"moved": [], "kept": [], "added": [], "removed": []})
+            for key, entries in done.items():
+                mine[key] = mine[key] + entries
+    return outcome
 
 
-def _additions(study: Study, code: str, new: SimpleNamespace) -> list[Move]:
-    """A new timepoint joins the schedule of every active participant whose date of its anchor is known."""
-    participants = db.session.scalars(
-        select(Participant).where(Participant.study_id == study.id, Participant.status == ParticipantStatus.ACTIVE)
-        .options(joinedload(Participant.site))).all()
-    added = []
-    for participant in participants:
-        anchor = anchor_dates(participant).get(new.anchor)
-        if anchor is None:
-            continue
-        target, start, end = window(anchor, new)
-        added.append(Move(participant.id, participant.study_code, participant.site.code, code, None, None,
-                          target, start, end))
-    return added
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
 
 
-def preview(study: Study, clean: dict[str, Any]) -> SchedulePreview:
-    """What applying the validated definition `clean` would do to the study's assessments; changes nothing."""
+def _move(participant: Participant, entry: dict, *, keep_id: bool) -> Move:
+    old, new = entry.get("old") or {}, entry.get("new") or {}
+    return Move(participant.id, participant.study_code, participant.site.code, entry["timepoint"],
+                entry["assessment_id"] if keep_id else None, _day(old.get("target_date")),
+                _day(new.get("target_date")), _day(new.get("window_start")), _day(new.get("window_end")),
+                entry["occurrence"])
+
+
+def preview(study: Study, clean: dict[str, Any], apply_timepoints: Callable[[Study, list[dict]], None]
+            ) -> SchedulePreview:
+    """What applying the validated definition `clean` would do to the study's assessments, worked out by
+    applying it (`apply_timepoints`, then `reschedule`) inside a savepoint that is rolled back: the preview is
+    exactly what confirming does, repeating timepoints included. Changes nothing."""
     result = SchedulePreview(definition_digest=_digest(clean))
     if not _has_participants(study):
         return result
     existing = {t.code: t for t in study.timepoints}
+    changes = []
     for entry in clean["timepoints"]:
-        new_timing = _timing(entry)
-        new = SimpleNamespace(**new_timing)
         timepoint = existing.get(entry["code"])
-        if timepoint is None:
-            additions = _additions(study, entry["code"], new)
-            result.additions.extend(additions)
-            result.timepoints.append(TimepointChange(entry["code"], entry.get("label") or entry["code"], None,
-                                                     new_timing, added=len(additions)))
-            continue
-        old_timing = _timing(timepoint)
-        if old_timing == new_timing:
-            continue
-        moves, kept = _moves(timepoint, new)
-        result.moves.extend(moves)
-        result.timepoints.append(TimepointChange(timepoint.code, entry.get("label") or timepoint.code, old_timing,
-                                                 new_timing, moved=len(moves), kept=kept))
-    result.moves.sort(key=lambda m: (m.participant, m.timepoint))
-    result.additions.sort(key=lambda m: (m.participant, m.timepoint))
+        old_timing = None if timepoint is None else _timing(timepoint)
+        new_timing = _timing(entry)
+        if old_timing != new_timing:
+            changes.append((entry["code"], entry.get("label") or entry["code"], old_timing, new_timing))
+    if not changes:
+        return result
+    savepoint = db.session.begin_nested()
+    try:
+        apply_timepoints(study, clean["timepoints"])
+        db.session.flush()
+        db.session.expire(study)
+        outcome = reschedule(study, {code for code, *_ in changes})
+        participants = {p.id: p for p in db.session.scalars(
+            select(Participant).where(Participant.id.in_(list(outcome)))).all()}
+        counts: dict[str, dict[str, int]] = {}
+        for participant_id, done in outcome.items():
+            participant = participants[participant_id]
+            for key in ("moved", "kept", "added", "removed"):
+                for entry in done[key]:
+                    counts.setdefault(entry["timepoint"], dict.fromkeys(("moved", "kept", "added", "removed"), 0))
+                    counts[entry["timepoint"]][key] += 1
+                    if key == "moved":
+                        result.moves.append(_move(participant, entry, keep_id=True))
+                    elif key == "added":
+                        result.additions.append(_move(participant, entry, keep_id=False))
+                    elif key == "removed":
+                        result.removals.append(_move(participant, entry, keep_id=True))
+    finally:
+        savepoint.rollback()
+    db.session.expire_all()
+    for code, label, old_timing, new_timing in changes:
+        figures = counts.get(code, {})
+        result.timepoints.append(TimepointChange(code, label, old_timing, new_timing, **figures))
+    order = lambda m: (m.participant, m.timepoint, m.occurrence)  # noqa: E731
+    for listed in (result.moves, result.additions, result.removals):
+        listed.sort(key=order)
     return result
 
 
 def apply(study: Study, shown: SchedulePreview) -> None:
-    """Move and add exactly the assessments the preview listed (the study's timepoints already changed)."""
-    timepoints = {t.code: t for t in study.timepoints}
-    for move in shown.moves:
-        assessment = db.session.get(Assessment, move.assessment_id)
-        assessment.target_date, assessment.window_start, assessment.window_end = (move.new_target, move.new_start,
-                                                                                  move.new_end)
-    for add in shown.additions:
-        db.session.add(Assessment(participant_id=add.participant_id, timepoint=timepoints[add.timepoint],
-                                  target_date=add.new_target, window_start=add.new_start, window_end=add.new_end))
+    """Move, add and remove exactly the assessments the preview listed (the study's timepoints already
+    changed): the same reschedule the preview ran, now kept."""
+    if shown.timepoints:
+        reschedule(study, {t.code for t in shown.timepoints})

@@ -123,7 +123,7 @@ class ScheduleChange(StudyError):
 def schedule_change_of(study: Study, data: Any) -> ScheduleChange:
     """The preview of what a definition would do to the study's schedule (StudyError: not a valid one)."""
     clean = validate(data)
-    return ScheduleChange(schedule_change.preview(study, clean), clean)
+    return ScheduleChange(schedule_change.preview(study, clean, _apply_timepoints), clean)
 
 
 def update_study(study: Study, data: Any, user: User, reason: str, *, confirmation: str | None = None) -> Study:
@@ -138,7 +138,7 @@ def update_study(study: Study, data: Any, user: User, reason: str, *, confirmati
     problems = _removal_problems(study, clean)
     if problems:
         raise StudyError(problems)
-    shown = schedule_change.preview(study, clean)
+    shown = schedule_change.preview(study, clean, _apply_timepoints)
     if shown.needs_confirmation and confirmation != shown.fingerprint:
         raise ScheduleChange(shown, clean)
     old = definition_of(study)

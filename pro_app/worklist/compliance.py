@@ -55,6 +55,7 @@ def _with_rules(groups: pd.DataFrame, today: dict[str, date]) -> pd.DataFrame:
     """The data set's columns the classification reads: the status shown, and why not expected."""
     frame = groups.assign(today=groups["site"].map(today))
     frame["early"] = frame["early"].fillna(False).astype(bool)
+    frame["unscheduled"] = False  # the groups join a timepoint: unscheduled assessments are never in the table
     frame["assessment_status"] = displayed_statuses(frame["stored_status"], frame["window_start"],
                                                              frame["window_end"], frame["today"], frame["early"])
     frame["not_expected_reason"] = datasets.not_expected_reasons(frame)

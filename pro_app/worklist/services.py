@@ -9,18 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, case, false, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from .. import access
 from ..alerts.services import open_alert_count
-from ..assessments.schedule import local_today, site_today
+from ..assessments.schedule import UNSCHEDULED, VISIT, local_today, site_today
 from ..assessments.status import displayed_status
 from ..exports.service import RESOURCE_DATASETS
 from ..extensions import db
 from ..models import Assessment, Participant, Site, Study, Timepoint, User
 from ..search import code_contains
+from ..visits import visit_code
 from ..vocabulary import AssessmentStatus, ParticipantStatus
 
 #: The dashboard buckets, in the order shown. An assessment can sit in more than one (due today and overdue
@@ -111,20 +113,32 @@ def _study_assessments(user: User, study: Study, *columns) -> Select:
 
 
 def _bucket_rows(user: User, study: Study, name: str, todays: dict[str, date], limit: int) -> list[dict]:
-    order = ((Assessment.window_end.desc(), Participant.study_code, Timepoint.position) if name == "missed"
-             else (Assessment.target_date, Participant.study_code, Timepoint.position))
+    order = ((Assessment.window_end.desc(), Participant.study_code, VISIT) if name == "missed"
+             else (Assessment.target_date, Participant.study_code, VISIT))
     stmt = (_study_assessments(user, study, Assessment.id, Participant.id, Participant.study_code, Site.code,
-                               Site.timezone, Timepoint.code, Timepoint.label, Timepoint.position,
+                               Site.timezone, Timepoint.code, Timepoint.label, VISIT,
                                Assessment.target_date, Assessment.window_start, Assessment.window_end,
                                Assessment.status, Assessment.early)
-            .join(Timepoint, Assessment.timepoint_id == Timepoint.id)
+            .outerjoin(Timepoint, Assessment.timepoint_id == Timepoint.id)
             .where(_in_bucket(name, todays)).order_by(*order).limit(limit))
     rows = [dict(zip(ROW_COLUMNS, row, strict=True)) for row in db.session.execute(stmt)]
+    repeats = {t.code: t.position for t in study.timepoints if t.repeats}
     for row in rows:
+        row["timepoint_label"] = _visit_label(row, repeats)
         row["today"] = todays[row["timezone"]]
         row["status"] = displayed_status(row["stored_status"], row["window_start"], row["window_end"], row["today"],
                                          bool(row["early"]))
     return rows
+
+
+def _visit_label(row: dict, repeats: dict[str, int]) -> str:
+    """A row's visit as staff pages name it (Assessment.visit_label): the timepoint's label, with the
+    occurrence of a repeating one ("Every 4 weeks 3"), or "Unscheduled 2.01"."""
+    if row["timepoint"] is None:
+        return _("Unscheduled %(visit)s", visit=visit_code(float(row["visit"])))
+    if row["timepoint"] in repeats:
+        return f"{row['timepoint_label']} {int(round(row['visit'])) - 100 * repeats[row['timepoint']]}"
+    return row["timepoint_label"]
 
 
 @dataclass(frozen=True)
@@ -178,17 +192,19 @@ def assessment_listing(user: User, now: datetime, *, search: str = "", site: str
     """The assessments the user may see, filtered (participant code containing `search`, site code,
     timepoint code, arm, the status a coordinator sees today at each site), by study, participant and visit:
     a query to page through, so a study of any size lists one page at a time."""
-    query = (select(Assessment).join(Assessment.participant).join(Participant.site).join(Assessment.timepoint)
+    query = (select(Assessment).join(Assessment.participant).join(Participant.site).outerjoin(Assessment.timepoint)
              .join(Participant.study).where(access.visible_participants(user).whereclause)
              .options(contains_eager(Assessment.participant).contains_eager(Participant.site),
                       contains_eager(Assessment.participant).contains_eager(Participant.study),
                       contains_eager(Assessment.timepoint))
-             .order_by(Study.code, Participant.study_code, Timepoint.position))
+             .order_by(Study.code, Participant.study_code, VISIT, Assessment.id))
     if search:
         query = query.where(code_contains(search))
     if site:
         query = query.where(Site.code == site)
-    if timepoint:
+    if timepoint == UNSCHEDULED:
+        query = query.where(Assessment.timepoint_id.is_(None))
+    elif timepoint:
         query = query.where(Timepoint.code == timepoint)
     if arm:
         query = query.where(Participant.arm == arm)
@@ -212,10 +228,10 @@ def assessment_listing(user: User, now: datetime, *, search: str = "", site: str
 
 
 def participant_assessments(participant: Participant) -> list[Assessment]:
-    """The participant's assessments in schedule order."""
+    """The participant's assessments in visit order (unscheduled ones after the visit they followed)."""
     return db.session.scalars(
-        select(Assessment).join(Timepoint).where(Assessment.participant_id == participant.id)
-        .order_by(Timepoint.position)
+        select(Assessment).outerjoin(Timepoint).where(Assessment.participant_id == participant.id)
+        .order_by(VISIT, Assessment.id)
     ).all()
 
 

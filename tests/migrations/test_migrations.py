@@ -12,6 +12,8 @@ import warnings
 from datetime import date
 
 import flask_migrate
+import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -121,3 +123,60 @@ def test_running_the_migrations_keeps_the_application_loggers_working(fresh_app)
     with fresh_app.app_context():
         flask_migrate.upgrade()
     assert not errors_log.disabled
+
+
+def test_repeats_and_unscheduled_assessments_go_up_and_down_with_data(fresh_app):
+    """b8e2d4f6a1c3: existing assessments become the first occurrence of their timepoint; at head a participant
+    can have several occurrences of a timepoint and unscheduled assessments (no timepoint), which the downgrade
+    refuses to drop; without them it goes down and the one-per-timepoint rule is back."""
+    with fresh_app.app_context():
+        flask_migrate.upgrade(revision="f3a7c2e9b5d1")
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO study (id, code, title, anchor_event, selections, arms, thresholds, "
+                                 "alert_digest, double_entry, created_at) VALUES (1, 'S', 'S', 'Day 0', '{}', '[]', "
+                                 "'{}', false, false, '2026-03-02 09:30:00')"))
+            conn.execute(sa.text("INSERT INTO site (id, study_id, code, name, timezone) "
+                                 "VALUES (1, 1, 'BCN', 'Barcelona', 'Europe/Madrid')"))
+            conn.execute(sa.text("INSERT INTO timepoint (id, study_id, code, label, position, anchor, target_day, "
+                                 "window_before, window_after, instruments) VALUES (1, 1, 'q4w', 'Every 4 weeks', 1, "
+                                 "'treatment_start', 0, 0, 3, '[\"qlq_c30\"]')"))
+            conn.execute(sa.text("INSERT INTO participant (id, study_id, site_id, study_code, language, anchor_date, "
+                                 "status, follow_up_continues, created_at) VALUES (1, 1, 1, 'P-1', 'en', "
+                                 "'2026-03-02', 'active', false, '2026-03-02 09:30:00')"))
+            conn.execute(sa.text("INSERT INTO assessment (id, participant_id, timepoint_id, target_date, window_start, "
+                                 "window_end, status, early) VALUES (1, 1, 1, '2026-03-02', '2026-03-02', "
+                                 "'2026-03-05', 'scheduled', false)"))
+        flask_migrate.upgrade()
+        with db.engine.begin() as conn:
+            assert conn.execute(sa.text("SELECT occurrence, visit_after FROM assessment")).all() == [(1, None)]
+            conn.execute(sa.text("UPDATE timepoint SET repeat_every = 4, repeat_unit = 'weeks', repeat_count = 3"))
+            conn.execute(sa.text("INSERT INTO assessment (id, participant_id, timepoint_id, occurrence, target_date, "
+                                 "window_start, window_end, status, early) VALUES (2, 1, 1, 2, '2026-03-30', "
+                                 "'2026-03-30', '2026-04-02', 'scheduled', false)"))
+            conn.execute(sa.text("INSERT INTO assessment (id, participant_id, timepoint_id, occurrence, visit_after, "
+                                 "unscheduled_reason, target_date, window_start, window_end, status, early) VALUES "
+                                 "(3, 1, NULL, 1, 101, 'Unplanned visit', '2026-03-10', '2026-03-10', '2026-03-10', "
+                                 "'scheduled', false)"))
+        with db.engine.connect() as conn, pytest.raises(sa.exc.IntegrityError):  # a second occurrence 2
+            conn.execute(sa.text("INSERT INTO assessment (participant_id, timepoint_id, occurrence, target_date, "
+                                 "window_start, window_end, status, early) VALUES (1, 1, 2, '2026-03-30', "
+                                 "'2026-03-30', '2026-04-02', 'scheduled', false)"))
+        with db.engine.connect() as conn, pytest.raises(sa.exc.IntegrityError):  # no timepoint and no reason
+            conn.execute(sa.text("INSERT INTO assessment (participant_id, timepoint_id, occurrence, target_date, "
+                                 "window_start, window_end, status, early) VALUES (1, NULL, 2, '2026-03-30', "
+                                 "'2026-03-30', '2026-04-02', 'scheduled', false)"))
+        db.session.remove()
+        with pytest.raises(SystemExit):  # Flask-Migrate logs the migration's RuntimeError and exits 1
+            flask_migrate.downgrade(revision="f3a7c2e9b5d1")
+        assert current_revision() == head_revision(fresh_app)
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM assessment WHERE id IN (2, 3)"))
+        flask_migrate.downgrade(revision="f3a7c2e9b5d1")
+        assert current_revision() == "f3a7c2e9b5d1"
+        with db.engine.begin() as conn:
+            assert conn.execute(sa.text("SELECT id, timepoint_id FROM assessment")).all() == [(1, 1)]
+            assert "repeat_every" not in {c["name"] for c in inspect(conn).get_columns("timepoint")}
+        with db.engine.connect() as conn, pytest.raises(sa.exc.IntegrityError):  # one per timepoint again
+            conn.execute(sa.text("INSERT INTO assessment (participant_id, timepoint_id, target_date, window_start, "
+                                 "window_end, status, early) VALUES (1, 1, '2026-03-30', '2026-03-30', "
+                                 "'2026-04-02', 'scheduled', false)"))

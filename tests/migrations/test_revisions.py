@@ -159,6 +159,14 @@ def _paper_entry(table: str, row: Row) -> Row:
     return row
 
 
+def _repeats_and_unscheduled(table: str, row: Row) -> Row:
+    if table == "timepoint":  # existing timepoints happen once
+        return row | {"repeat_every": None, "repeat_unit": None, "repeat_until": None, "repeat_count": None}
+    if table == "assessment":  # the first (only) occurrence of its timepoint
+        return row | {"occurrence": 1, "visit_after": None, "unscheduled_reason": None, "asked": None}
+    return row
+
+
 #: What each migration does to rows that exist (migrations that only add tables, indexes or checks: none).
 FORWARD: dict[str, Change] = {"b3d5f0a1c2e4": _alert_kinds, "d2f7a9c3e5b1": _selections,
                               "e4b7c1d9a2f3": _subject_data, "e4a1c7d9b2f3": _alert_rules,
@@ -166,7 +174,7 @@ FORWARD: dict[str, Change] = {"b3d5f0a1c2e4": _alert_kinds, "d2f7a9c3e5b1": _sel
                               "e5d3b9f2a6c8": _corrections, "f2c6a8e1d4b7": _alert_triage,
                               "f3b1d7e9a2c4": _shown_time_in_the_cookie, "a7d3e9f1c5b2": _notification_retries,
                               "a7c3e9f1b5d2": _setup_and_anchors, "a7e3c5b9d1f2": _paper_entry,
-                              "f3a7c2e9b5d1": _request_keys}
+                              "f3a7c2e9b5d1": _request_keys, "b8e2d4f6a1c3": _repeats_and_unscheduled}
 
 
 #: Revision ids from the first to the head.

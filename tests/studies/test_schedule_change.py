@@ -78,7 +78,9 @@ def test_saving_a_changed_schedule_shows_what_moves_and_changes_nothing_until_co
         assert event.reason == "Amendment 3"
         assert event.new["schedule_change"] == {
             "participants": 2, "assessments_moved": 1, "assessments_kept": 1, "assessments_added": 2,
-            "by_timepoint": {"wk12": {"moved": 1, "kept": 1, "added": 0}, "fu365": {"moved": 0, "kept": 0, "added": 2}}}
+            "assessments_removed": 0,
+            "by_timepoint": {"wk12": {"moved": 1, "kept": 1, "added": 0, "removed": 0},
+                             "fu365": {"moved": 0, "kept": 0, "added": 2, "removed": 0}}}
         assert len(db.session.scalars(select(Assessment).join(Participant)
                                       .where(Participant.study_id == study.id)).all()) == 10
 

@@ -8,7 +8,8 @@ from typing import Any
 import yaml
 
 SITE_FIELDS = ("code", "name", "timezone")
-TIMEPOINT_FIELDS = ("code", "label", "label_es", "anchor", "target_day", "window_before", "window_after")
+TIMEPOINT_FIELDS = ("code", "label", "label_es", "anchor", "target_day", "window_before", "window_after",
+                    "repeat_every", "repeat_unit", "repeat_until", "repeat_count")
 
 
 def _rows(value: Any) -> list:
