@@ -95,7 +95,8 @@ def _qs_frames(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
     def read(assessment_ids, participant_ids):
         return {"responses": _responses(assessment_ids), "subjects": _subjects(participant_ids)}
 
-    for base, reads in chunks.participant_chunks(study, filters, read, language=False):
+    for base, reads in chunks.participant_chunks(study, filters, read, language=False,
+                                                 rows_per_chunk=chunks.CHUNK_ROWS):
         base = base.merge(reads["subjects"], on="participant_id", how="left")
         keys = ["assessment_id", "participant", "visit", "visit_name", "timezone", "anchor_date", "completed_at",
                 "mode"]

@@ -22,8 +22,15 @@ from ..visits import visit_name
 from . import bulk
 from .ahead import built_ahead
 
-#: participants per chunk: about 4 x 120 item rows each, so a chunk of items is ~250,000 rows
+#: participants per chunk of assessments (a few thousand assessment rows)
 CHUNK_PARTICIPANTS = 500
+
+#: a data set of one row per item response (items) is read and written at most about this many item rows at
+#: a time: a chunk of 500 participants can hold a quarter of a million of them, which took the export process
+#: some 800 MB (the rows' JSON text, its parse, the frame, its sort and its CSV text, with the next chunk read
+#: ahead); a chunk stops before the participant that would take it beyond this (one participant always goes
+#: whole, so a chunk is never larger than the budget or one participant's rows)
+CHUNK_ROWS = 50_000
 
 
 class ExportError(ValueError):
@@ -177,13 +184,46 @@ def _language_rows(assessment_ids: list[int]) -> list:
         .group_by(ItemResponse.assessment_id)).all()
 
 
+def item_row_counts(assessment_ids: list[int]) -> dict[int, int]:
+    """Assessment id -> its number of item_response rows (answered, declined, branched, ...)."""
+    return dict(db.session.execute(
+        select(ItemResponse.assessment_id, func.count())
+        .where(ItemResponse.assessment_id.in_(assessment_ids))
+        .group_by(ItemResponse.assessment_id)).all())
+
+
+def by_row_budget(rows: list, counts: dict[int, int], budget: int) -> Iterator[list]:
+    """The assessment rows (in export order, a participant's together) cut into runs of whole participants of
+    at most `budget` counted rows (a participant with more goes alone)."""
+    run: list = []
+    held = 0
+    start = 0
+    while start < len(rows):
+        end = start
+        participant = rows[start][1]
+        while end < len(rows) and rows[end][1] == participant:
+            end += 1
+        weight = sum(counts.get(row[0], 0) for row in rows[start:end])
+        if run and held + weight > budget:
+            yield run
+            run, held = [], 0
+        run.extend(rows[start:end])
+        held += weight
+        start = end
+    if run:
+        yield run
+
+
 Reads = Callable[[list[int], list[int]], dict]
 
 
 def participant_chunks(study: Study, filters: Filters, read: Reads | None = None,
-                        language: bool = True) -> Iterator[tuple[pd.DataFrame, dict]]:
+                        language: bool = True, rows_per_chunk: int | None = None
+                        ) -> Iterator[tuple[pd.DataFrame, dict]]:
     """The assessments of a chunk of participants at a time, with what `read(assessment_ids,
     participant_ids)` fetched for them (and, with `language`, the language each was answered in).
+    With `rows_per_chunk` (a data set of one row per item response), a chunk holds at most that many item
+    rows, or one participant's (see CHUNK_ROWS).
 
     Every database read of the chunks (the assessments' and `read`'s) runs one chunk ahead in a thread of
     its own (see ahead.py) while the caller shapes and writes the chunk before: the database works without
@@ -201,11 +241,15 @@ def participant_chunks(study: Study, filters: Filters, read: Reads | None = None
             rows = _assessment_rows(study_id, filters, chunk)
             if not rows:
                 continue
-            assessment_ids = [row[0] for row in rows]
-            reads = read(assessment_ids, chunk) if read else {}
-            if language:
-                reads["languages"] = _language_rows(assessment_ids)
-            yield rows, reads
+            runs = (by_row_budget(rows, item_row_counts([row[0] for row in rows]), rows_per_chunk)
+                    if rows_per_chunk else (rows,))
+            for run in runs:
+                assessment_ids = [row[0] for row in run]
+                participants = list(dict.fromkeys(row[1] for row in run)) if rows_per_chunk else chunk
+                reads = read(assessment_ids, participants) if read else {}
+                if language:
+                    reads["languages"] = _language_rows(assessment_ids)
+                yield run, reads
 
     for rows, reads in built_ahead(fetch()):
         frame = _assessment_frame(study_code, rows)

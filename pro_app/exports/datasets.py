@@ -72,7 +72,8 @@ def items(study: Study, filters: Filters) -> Iterator[pd.DataFrame]:
     item_labels, value_labels = _labels(instruments)
     order = {item_id: n for n, item_id in enumerate(i for inst in instruments for i in inst.item_ids)}
     names = IDENTIFIER_NAMES + [c.name for c in C.ITEM_ROW]
-    for base, reads in chunks.participant_chunks(study, filters, lambda ids, _: {"responses": _responses(ids)}):
+    for base, reads in chunks.participant_chunks(study, filters, lambda ids, _: {"responses": _responses(ids)},
+                                                 rows_per_chunk=chunks.CHUNK_ROWS):
         responses = reads["responses"]
         if responses.empty:
             continue

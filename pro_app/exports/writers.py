@@ -45,7 +45,10 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
                 pd.api.types.is_object_dtype(dtype) and pd.api.types.infer_dtype(frame[name]) not in _NOT_TEXT):
             column = frame[name]
             text = column if isinstance(dtype, pd.StringDtype) else column.astype("string")
-            risky = (text.str.startswith(FORMULA_STARTS) & ~text.str.fullmatch(_ISO_DURATION)).fillna(False)
+            starts = text.str.startswith(FORMULA_STARTS)
+            if not starts.any():  # the common case: nothing to match against the duration pattern
+                continue
+            risky = (starts & ~text.str.fullmatch(_ISO_DURATION)).fillna(False)
             if risky.any():
                 replaced[name] = column.where(~risky, "'" + text)
     return frame.assign(**replaced) if replaced else frame
@@ -105,16 +108,22 @@ class _Drain(io.RawIOBase):
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     """Give text columns a text type even when a chunk holds only blanks, and timestamps one unit, so
     every chunk of a data set maps to the same Parquet schema."""
-    out = {}
-    for name in frame.columns:
-        column = frame[name]
-        if isinstance(column.dtype, pd.DatetimeTZDtype):
-            column = column.astype("datetime64[us, UTC]")
-        elif isinstance(column.dtype, pd.StringDtype) or (
-                column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty")):
-            column = column.astype(pd.StringDtype())  # one text type, whichever pandas made
-        out[name] = column
-    return pd.DataFrame(out, index=frame.index)
+    changed = {}
+    for position, dtype in enumerate(frame.dtypes):  # by dtype first: a wide chunk has hundreds of number columns
+        if isinstance(dtype, pd.DatetimeTZDtype):
+            changed[position] = frame.iloc[:, position].astype("datetime64[us, UTC]")
+        elif isinstance(dtype, pd.StringDtype):
+            changed[position] = frame.iloc[:, position].astype(pd.StringDtype())  # one text type for any pandas made
+        elif pd.api.types.is_object_dtype(dtype):
+            column = frame.iloc[:, position]
+            if pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):
+                changed[position] = column.astype(pd.StringDtype())
+    if not changed:
+        return frame
+    frame = frame.copy(deep=False)
+    for position, column in changed.items():
+        frame.isetitem(position, column)
+    return frame
 
 
 def _arrow(frame: pd.DataFrame, schema: pa.Schema | None) -> pa.Table:

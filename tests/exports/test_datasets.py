@@ -578,3 +578,39 @@ def test_every_item_and_scale_of_the_study_is_a_wide_column(demo):
     assert list(wide.columns) == identifiers + ["corrected_items"] + items + scales
     assert all(re.fullmatch(r"q\d+|PROCTCAE_\d+[ABC]_(SCL|IND)", i) for i in items)
     assert np.issubdtype(wide["q1"].dropna().to_numpy().dtype, np.integer)
+
+
+@pytest.mark.parametrize("dataset", ["items", "sdtm_qs"])
+def test_a_data_set_of_item_rows_holds_a_bounded_number_of_them_at_once(demo, monkeypatch, dataset):
+    """An export of one row per item response reads and shapes at most CHUNK_ROWS item rows at a time (or
+    one participant's, when a participant has more), however many participants the chunk of assessments
+    holds; the file is the same as when the whole study fits in one read."""
+    whole = export_bytes(demo.app, "DEMO", dataset)
+    with demo.app.app_context():
+        per_participant = db.session.execute(
+            select(Participant.study_code, db.func.count()).select_from(ItemResponse)
+            .join(Assessment, ItemResponse.assessment_id == Assessment.id)
+            .join(Participant, Assessment.participant_id == Participant.id)
+            .join(Study, Participant.study_id == Study.id).where(Study.code == "DEMO")
+            .group_by(Participant.study_code)).all()
+    total, largest = sum(n for _, n in per_participant), max(n for _, n in per_participant)
+    budget = largest + 1  # below two participants' rows: the reads cannot hold the whole study
+    assert total > 2 * budget
+    read_sizes: list[int] = []
+    responses = D._responses
+
+    def counted(assessment_ids):
+        rows = responses(assessment_ids)
+        read_sizes.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(D, "_responses", counted)
+    monkeypatch.setattr(chunks, "CHUNK_ROWS", budget, raising=False)
+    assert export_bytes(demo.app, "DEMO", dataset) == whole
+    assert sum(read_sizes) == total
+    assert len(read_sizes) >= 3 and max(read_sizes) <= budget, read_sizes
+    if dataset == "items":
+        with demo.app.app_context():
+            sizes = [len(chunk) for chunk in D.build(D.study_by_code("DEMO"), "items")]
+            db.session.rollback()
+        assert sum(sizes) == total and max(sizes) <= budget, sizes
