@@ -25,6 +25,8 @@ class AuditFilterForm(FlaskForm):
     start = DateField(_l("From (UTC)"), validators=[Optional(), within_calendar])
     end = DateField(_l("To (UTC)"), validators=[Optional(), within_calendar])
     participant = StringField(_l("Participant code"), validators=[Optional(), Length(max=64)])
+    site = SelectField(_l("Site"), validators=[Optional()])
+    arm = SelectField(_l("Arm"), validators=[Optional()])
 
     def offer(self) -> None:
         everyone = _("All")
@@ -33,9 +35,15 @@ class AuditFilterForm(FlaskForm):
         self.user.choices = [SelectChoice("", everyone)] + [
             SelectChoice(str(u.id), u.email) for u in db.session.scalars(select(User).order_by(User.email))]
         self.action.choices = [SelectChoice("", everyone)] + [SelectChoice(a, a) for a in services.actions()]
+        studies = db.session.scalars(select(Study).order_by(Study.code)).all()
+        self.site.choices = [SelectChoice("", everyone)] + [
+            SelectChoice(str(site.id), f"{study.code} · {site.code}") for study in studies for site in study.sites]
+        self.arm.choices = [SelectChoice("", everyone)] + [
+            SelectChoice(arm, arm) for arm in sorted({arm for study in studies for arm in study.arms or []})]
 
     def query(self) -> services.Query:
         return services.Query(study_id=int(self.study.data) if self.study.data else None,
                               user_id=int(self.user.data) if self.user.data else None,
                               action=self.action.data or None, start=self.start.data, end=self.end.data,
-                              participant=(self.participant.data or "").strip() or None)
+                              participant=(self.participant.data or "").strip() or None,
+                              site_id=int(self.site.data) if self.site.data else None, arm=self.arm.data or None)

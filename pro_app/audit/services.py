@@ -82,6 +82,8 @@ class Query:
     start: date | None = None  # UTC dates, inclusive
     end: date | None = None
     participant: str | None = None  # part of a participant code: records of those participants and their data
+    site_id: int | None = None  # records of the site's participants and their data
+    arm: str | None = None  # records of the participants in that arm or cohort and their data
 
 
 @dataclass(frozen=True)
@@ -97,10 +99,16 @@ def actions() -> list[str]:
     return list(db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
 
 
-def _of_participants(search: str):
-    """Records about the participants whose code contains `search`, their assessments, the answers and the
-    alerts of those assessments."""
-    people = select(Participant.id).where(code_contains(search))
+def _of_participants(query: Query):
+    """Records about the participants the query names (code containing `participant`, at `site_id`, in
+    `arm`), their assessments, the answers and the alerts of those assessments."""
+    people = select(Participant.id)
+    if query.participant:
+        people = people.where(code_contains(query.participant))
+    if query.site_id is not None:
+        people = people.where(Participant.site_id == query.site_id)
+    if query.arm:
+        people = people.where(Participant.arm == query.arm)
     visits = select(Assessment.id).where(Assessment.participant_id.in_(people))
     return or_(and_(AuditEvent.entity == "participant", AuditEvent.entity_id.in_(people)),
                and_(AuditEvent.entity == "assessment", AuditEvent.entity_id.in_(visits)),
@@ -119,8 +127,8 @@ def search(query: Query, page: int) -> Page:
         stmt = stmt.where(AuditEvent.user_id == query.user_id)
     if query.action:
         stmt = stmt.where(AuditEvent.action == query.action)
-    if query.participant:
-        stmt = stmt.where(_of_participants(query.participant))
+    if query.participant or query.site_id is not None or query.arm:
+        stmt = stmt.where(_of_participants(query))
     if query.start:
         stmt = stmt.where(AuditEvent.at >= datetime.combine(query.start, time.min, UTC))
     if query.end:

@@ -1,5 +1,5 @@
 """The staff lists a large study needs: participant-code search and filters on the assessments list (arm)
-and the audit trail (participant), the landing page listing today's work, and links to a participant that
+and the audit trail (participant, site, arm), the landing page listing today's work, and links to a participant that
 come back to the list (with its filters) the user came from."""
 
 from __future__ import annotations
@@ -56,6 +56,28 @@ def test_the_audit_trail_is_searched_by_participant_code(app, client, create_stu
     assert "2 events" in html(client.get("/staff/admin/audit?participant=P-00"))
     assert "0 events" in html(client.get("/staff/admin/audit?participant=P-9"))
     assert client.get("/staff/admin/audit?participant=" + "x" * 65).status_code == 400
+
+
+def test_the_audit_trail_filters_by_site_and_arm(app, client, create_study, create_staff):
+    study = create_study()
+    admin = create_staff(email="admin@example.org", role="admin")
+    with app.app_context():
+        s = db.session.get(Study, study.id)
+        user = db.session.get(User, admin.id)
+        participants.enrol(s, s.sites[0], "P-001", "en", utcnow().date(), user)
+        participants.enrol(s, s.sites[1], "P-002", "en", utcnow().date(), user)
+        db.session.commit()
+        first_site, second_site = s.sites[0].id, s.sites[1].id
+    _arms(app, study, {"P-001": "SBRT", "P-002": "CONTROL"})
+    login(client, "admin@example.org")
+    by_site = html(client.get(f"/staff/admin/audit?site={second_site}"))
+    assert "1 event" in by_site and "P-002" in by_site and "P-001" not in by_site
+    assert f'<option selected value="{second_site}">' in by_site or f'<option value="{second_site}" selected' in by_site
+    by_arm = html(client.get("/staff/admin/audit?arm=SBRT"))
+    assert "1 event" in by_arm and "P-001" in by_arm and "P-002" not in by_arm
+    assert "0 events" in html(client.get(f"/staff/admin/audit?site={first_site}&arm=CONTROL"))
+    assert client.get("/staff/admin/audit?site=999999").status_code == 400
+    assert client.get("/staff/admin/audit?arm=NOPE").status_code == 400
 
 
 def test_the_landing_page_lists_todays_work(app, client, create_study, create_participant, create_staff):
