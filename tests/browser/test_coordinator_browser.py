@@ -98,7 +98,8 @@ def test_a_coordinators_morning(app, page, morning, screenshots, tmp_path):
 
     # The participant's page, then "Start on this tablet" for the baseline.
     go(page, due_rows.first.get_by_role("link", name="P-001", exact=True))
-    assert page.url.endswith(f"/staff/participants/{morning.due.id}")
+    assert page.url.split("?")[0].endswith(f"/staff/participants/{morning.due.id}")
+    assert page.url.endswith("?back=/staff/studies/NCT0000001/dashboard")  # "Back to the list" returns there
     expect(page.locator("h1")).to_have_text(t(app, "Participant %(participant)s", participant="P-001"))
     expect(page.locator("dl.facts")).to_contain_text(today)
     baseline = page.get_by_role("row").filter(has=page.get_by_role("cell", name="baseline", exact=True))

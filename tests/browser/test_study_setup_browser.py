@@ -106,3 +106,29 @@ def test_a_study_manager_sets_up_nct06260033_in_the_browser(app, page, create_st
             Assessment.participant_id == pid, Timepoint.code == "fu30"))
         assert [s.code for s in study.sites] == ["DUARTE", "PHX"]
         assert fu30.target_date.isoformat() == "2026-03-15"
+
+    # An amendment moves week 12 a week later: saving shows which assessments move, and nothing moves until
+    # the coordinator confirms with a reason.
+    before = fu30.target_date
+    page.set_viewport_size({"width": 768, "height": 1024})
+    page.goto("/staff/studies/NCT06260033/edit")
+    page.fill("#timepoints-1-target_day", "91")
+    page.fill("#reason", "Amendment 2")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save study", exact=True).last.click()
+    summary = page.get_by_test_id("schedule-summary").inner_text()
+    assert "1 assessment not yet started moves" in summary, summary
+    assert "COH-001" in page.get_by_test_id("schedule-moves").inner_text()
+    page.screenshot(path=str(screenshots / "schedule-change-768x1024.png"), full_page=True)
+    with app.app_context():
+        wk12 = db.session.scalar(select(Assessment).join(Timepoint).where(
+            Assessment.participant_id == pid, Timepoint.code == "wk12"))
+        assert wk12.target_date.isoformat() == "2026-03-30"  # not moved yet: day 84 from Jan 5
+    page.fill("#reason", "Amendment 2: week 12 at day 91")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Confirm the schedule change", exact=True).click()
+    with app.app_context():
+        wk12 = db.session.scalar(select(Assessment).join(Timepoint).where(
+            Assessment.participant_id == pid, Timepoint.code == "wk12"))
+        assert wk12.target_date.isoformat() == "2026-04-06"
+        assert db.session.get(Assessment, fu30.id).target_date == before
