@@ -86,13 +86,19 @@ def new():
     return render_template("studies/edit.html", form=form, study=None, errors=errors, unreachable=()), status
 
 
+def _editable_study(code: str):
+    """The study, for a user who may edit it (404: no such study; 403: not theirs to edit)."""
+    study = study_or_404(code)
+    if not access.may_edit_study(g.user, study):
+        abort(403)
+    return study
+
+
 @bp.route("/studies/<code>/edit", methods=["GET", "POST"])
 @keeps_input
 @staff_required
 def edit(code: str):
-    study = study_or_404(code)
-    if not access.may_edit_study(g.user, study):
-        abort(403)
+    study = _editable_study(code)
     form = study_form()
     errors, status = [], 200
     if request.method == "GET":
@@ -176,9 +182,7 @@ def _confirm_page(study, change: services.ScheduleChange, reason: str, form: Sch
 @staff_required
 def confirm_schedule(code: str):
     """Apply a previewed schedule change once confirmed with a reason; a stale preview is shown again."""
-    study = study_or_404(code)
-    if not access.may_edit_study(g.user, study):
-        abort(403)
+    study = _editable_study(code)
     form = ScheduleConfirmForm()
     try:
         data = parse_yaml(form.definition.data or "")

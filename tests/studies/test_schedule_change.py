@@ -5,6 +5,7 @@ The same holds for a YAML import over a live study."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import yaml
@@ -51,7 +52,7 @@ def test_saving_a_changed_schedule_shows_what_moves_and_changes_nothing_until_co
     page = html(r)
     assert r.status_code == 200 and "Confirm the schedule change of NCT0000001" in page
     # who moves, from which date to which; the started one keeps its date; the new timepoint is added for both
-    moves = page[page.find('data-testid="schedule-moves"'):]
+    moves = re.sub(r' data-label="[^"]*"', "", page[page.find('data-testid="schedule-moves"'):])
     row = moves[moves.find("<td>P-001</td>"):]
     row = row[:row.find("</tr>")]
     assert "wk12" in row and before["wk12"].strftime("%Y") in row
