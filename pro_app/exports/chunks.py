@@ -110,7 +110,6 @@ def _assessment_rows(study_id: int, filters: Filters, participant_ids: list[int]
     return db.session.execute(filtered(stmt, filters), {"participant_ids": participant_ids}).all()
 
 
-
 def filtered(stmt, filters: Filters):
     """A query of assessments (joined to their site and timepoint) narrowed to the export's filters (a timepoint
     filter keeps scheduled assessments of those timepoints only; `unscheduled` keeps the unscheduled ones)."""
