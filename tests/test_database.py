@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 import uuid
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from pro_app import create_app
@@ -104,6 +105,49 @@ def test_threads_doing_read_then_write_transactions_take_turns(sqlite_app):
     with sqlite_app.app_context():
         assert db.session.scalar(select(Study.title)) == str(2 * WRITES_PER_THREAD)
         assert db.session.scalar(text("SELECT count(*) FROM site")) == 2 * WRITES_PER_THREAD
+
+
+def test_writers_of_one_process_wait_for_each_other_without_sqlites_busy_handler(sqlite_app):
+    """A second writer of the same process waits on the process's own turn, so it starts the moment the first
+    commits: SQLite's busy handler, which polls by sleeping (up to 100 ms a time), is never needed. Shown with
+    the busy timeout off: SQLite alone would refuse the second writer at once with "database is locked"."""
+    with sqlite_app.app_context():
+        @event.listens_for(db.engine, "connect")
+        def _no_busy_wait(dbapi_connection, _record):
+            dbapi_connection.execute("PRAGMA busy_timeout=0")
+
+        db.engine.dispose()  # new connections, with the busy timeout off
+    first_holds, first_done, outcome = threading.Event(), threading.Event(), {}
+
+    def first() -> None:
+        with sqlite_app.app_context():
+            db.session.add(Site(study_id=1, code="A", name="first", timezone="UTC"))
+            db.session.flush()
+            first_holds.set()
+            time.sleep(0.5)
+            db.session.commit()
+            first_done.set()
+            db.session.remove()
+
+    def second() -> None:
+        first_holds.wait(10)
+        try:
+            with sqlite_app.app_context():
+                db.session.add(Site(study_id=1, code="B", name="second", timezone="UTC"))
+                db.session.commit()
+                outcome["after_first"] = first_done.is_set()
+                db.session.remove()
+        except OperationalError as error:
+            outcome["error"] = str(error.orig)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert outcome == {"after_first": True}
+    with sqlite_app.app_context():
+        assert db.session.scalars(select(Site.name).order_by(Site.id)).all() == ["first", "second"]
 
 
 def disk_full() -> OperationalError:
