@@ -176,7 +176,7 @@ def position(assessment: Assessment, item_id: str) -> Position | None:
 
 def resume_point(assessment: Assessment) -> answers.Step | None:
     """The first item not yet responded to (None: everything has a response: go to review)."""
-    responded = answers.responses_by_item(assessment)
+    responded = answers.response_states(assessment)
     return next((s for s in answers.sequence(assessment) if s.item_id not in responded
                  or responded[s.item_id].state in ("branched", "not_reached")), None)
 
@@ -184,12 +184,12 @@ def resume_point(assessment: Assessment) -> answers.Step | None:
 def is_first_of_instrument(assessment: Assessment, step: answers.Step) -> bool:
     """True when the patient has given nothing for this instrument yet (show its instructions first)."""
     return not any(r.instrument_id == step.instrument.id and r.state not in ("branched", "not_reached")
-                   for r in assessment.responses)
+                   for r in answers.response_states(assessment).values())
 
 
 def review_list(assessment: Assessment) -> list[answers.Step]:
     """Shown items with no answer: declined, or not yet responded to."""
-    rows = answers.responses_by_item(assessment)
+    rows = answers.response_states(assessment)
     return [s for s in answers.sequence(assessment)
             if s.item_id not in rows or rows[s.item_id].state not in ("answered", "not_applicable")]
 
@@ -210,7 +210,7 @@ def follow_up(assessment: Assessment) -> answers.Step | None:
     """The first item that a changed answer made necessary: shown, nothing given for it yet, and asked only
     because of an earlier answer that was given (a PRO-CTCAE severity after frequency changed from "Never",
     q35 after q34 changed from "Not at all"). None: nothing more to ask before going back to the review."""
-    rows = answers.responses_by_item(assessment)
+    rows = answers.response_states(assessment)
     for step in answers.sequence(assessment):
         controllers = _controllers(step.instrument.item(step.item_id))
         if controllers and _is_open(rows.get(step.item_id)) and any(
@@ -264,7 +264,7 @@ def _label(instrument: Instrument, row: ItemResponse, lang: str) -> str | None:
 def review(assessment: Assessment, lang: str) -> Review:
     """Every item of every instrument of the plan with what the patient gave for it, grouped by instrument:
     first the items asked but not answered, then all the others (answers, not applicable, not asked)."""
-    rows = answers.responses_by_item(assessment)
+    rows = answers.response_states(assessment)
     steps = answers.sequence(assessment)
     numbers = {s.item_id: n + 1 for n, s in enumerate(steps)}
     view = answers.branching_view(rows)

@@ -222,7 +222,7 @@ def item(record, assessment, item_id):
     pos = services.position(assessment, item_id)
     if pos is None:
         return redirect(url_for(".current"))
-    row = answers.responses_by_item(assessment).get(item_id)
+    row = answers.response_states(assessment).get(item_id)
     chosen = None
     if row is not None and row.state == ItemState.ANSWERED:
         chosen = str(row.value)
