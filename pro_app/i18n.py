@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -111,10 +112,31 @@ def select_locale() -> str:
     return request.accept_languages.best_match(LANGUAGES) or "en"
 
 
+class _StatusLabels(Mapping):
+    """The status labels in the page's language, translated when the page first uses one: once per page, not
+    once per row of a long table, and not at all on the many pages that show none (every tablet page)."""
+
+    def __init__(self):
+        self._labels: dict[str, str] | None = None
+
+    def _translated(self) -> dict[str, str]:
+        if self._labels is None:
+            self._labels = {k: str(v) for k, v in STATUS_LABELS.items()}
+        return self._labels
+
+    def __getitem__(self, status: str) -> str:
+        return self._translated()[status]
+
+    def __iter__(self):
+        return iter(STATUS_LABELS)
+
+    def __len__(self) -> int:
+        return len(STATUS_LABELS)
+
+
 def install(app: Flask) -> None:
     @app.context_processor
     def _languages():
         current = current_language()
         return {"lang": current, "language_names": LANGUAGE_NAMES, "languages": LANGUAGES,
-                # translated once per page, not once per row of a long table
-                "status_labels": {k: str(v) for k, v in STATUS_LABELS.items()}, "format_date": format_date}
+                "status_labels": _StatusLabels(), "format_date": format_date}
