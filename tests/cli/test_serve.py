@@ -221,12 +221,17 @@ def test_killing_the_server_between_two_answers_loses_nothing_the_patient_saw_ac
     assert status == 409
 
 
+#: Tablets connected at once with keep-alive in the connection-limit test (issue 18's clinic: 500).
+TABLETS_CONNECTED = 500
+
+
 def test_more_keep_alive_tablets_than_waitress_default_limit_are_all_served(servers):
-    """130 tablets each keep a connection open (keep-alive): waitress' default limit of 100 left 30 of
-    them waiting with no page; `pro-app serve` defaults to a limit sized for a clinic."""
+    """500 tablets each keep a connection open (keep-alive): waitress' default limit of 100 left all but 100
+    of them waiting with no page; `pro-app serve` defaults to a limit sized for a clinic (issue 18: 500
+    tablets connected to one `pro-app serve`)."""
     server = servers(demo=False, name="many")
     server.wait_until_ready()
-    connections = [http.client.HTTPConnection(HOST, server.port, timeout=10) for _ in range(130)]
+    connections = [http.client.HTTPConnection(HOST, server.port, timeout=30) for _ in range(TABLETS_CONNECTED)]
     try:
         for conn in connections:  # every tablet connects and asks, before any answer is read
             conn.connect()
@@ -238,7 +243,7 @@ def test_more_keep_alive_tablets_than_waitress_default_limit_are_all_served(serv
             response = conn.getresponse()
             response.read()
             statuses.append(response.status)
-        assert statuses == [200] * 130
+        assert statuses == [200] * TABLETS_CONNECTED
         assert "up to 1000 connections" in server.output()
     finally:
         for conn in connections:
