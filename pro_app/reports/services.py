@@ -13,6 +13,7 @@ from datetime import date
 
 import pandas as pd
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..assessments.schedule import VISIT
@@ -20,6 +21,7 @@ from ..extensions import db, library
 from ..instruments import ChartGroup, Instrument
 from ..models import Assessment, Participant, Score, Timepoint
 from ..visits import visit_code
+from ..vocabulary import Anchor
 
 #: Change from baseline that counts as clinically meaningful (Osoba 1998; SCORING.md §3).
 MEANINGFUL_CHANGE = 10.0
@@ -210,3 +212,59 @@ def timeline(participant: Participant, today: date) -> pd.DataFrame:
         rows.append({"timepoint": timepoint.code, "label": timepoint.label, "position": timepoint.position,
                      "anchor": anchor_of(timepoint), "day": day, "state": state})
     return pd.DataFrame(rows, columns=["timepoint", "label", "position", "anchor", "day", "state"])
+
+
+#: Under a timepoint counted from another anchor than the start of treatment: which one, in short.
+ANCHOR_SHORT = {Anchor.ENROLMENT: _l("from enrolment"), Anchor.TREATMENT_END: _l("from end of treatment")}
+#: The timepoints the report marks in place.
+STATE_NOTES = {NOT_DONE: _l("not done"), MISSED: _l("missed")}
+
+
+def axis_notes(axis_row) -> list[str]:
+    """The lines under a timepoint on the report's time axis (heat map, line charts and tables alike): its day
+    from its anchor, and whether it was not done or missed (kept in place, marked)."""
+    notes = []
+    if axis_row["day"] == axis_row["day"]:  # not NaN: the anchor's date is known
+        day = int(axis_row["day"])
+        notes.append(str(_l("day %(day)s", day=day)) if axis_row["anchor"] == Anchor.TREATMENT_START
+                     else str(_l("day %(day)s (%(anchor)s)", day=day, anchor=ANCHOR_SHORT[axis_row["anchor"]])))
+    if axis_row["state"] in STATE_NOTES:
+        notes.append(str(STATE_NOTES[axis_row["state"]]))
+    return notes
+
+
+AXIS_COLUMNS = ["timepoint", "label", "x", "day", "anchor", "state"]
+
+
+def instrument_axis(participant: Participant, instrument_id: str, frame: pd.DataFrame,
+                    axis: pd.DataFrame) -> pd.DataFrame:
+    """The time axis of one instrument's line charts, in the order of `x`: every timepoint of the schedule that
+    asks the instrument and has a day (`timeline`: done, not done, missed, or still to come at its target day),
+    and every other column the scores have (an occurrence of a repeating timepoint, an unscheduled assessment)
+    on the day it was done. `timepoint` is the scores' column (frame["timepoint"]); `x` places it on one axis of
+    days from the start of treatment (the study's anchor event: a timepoint counted from enrolment or the end of
+    treatment is moved by that anchor's distance from it), `day` and `anchor` label it as the heat map does."""
+    from ..assessments.schedule import anchor_dates, anchor_of, local_today
+
+    dates = anchor_dates(participant)
+    origin = dates[Anchor.TREATMENT_START]
+    by_code = axis.set_index("timepoint")
+    rows = []
+    for timepoint in participant.study.timepoints:
+        if instrument_id not in (timepoint.instruments or []) or timepoint.repeat_every is not None:
+            continue  # a repeating timepoint's occurrences are columns of their own (below)
+        row = by_code.loc[timepoint.code]
+        anchor = dates.get(anchor_of(timepoint))
+        if row["day"] != row["day"] or anchor is None or origin is None:
+            continue  # no date to place it at
+        rows.append((timepoint.code, timepoint.label, float((anchor - origin).days + row["day"]), row["day"],
+                     row["anchor"], row["state"]))
+    placed = {r[0] for r in rows}
+    own = frame[frame["instrument_id"] == instrument_id].drop_duplicates("timepoint")
+    for code, label, when in own[["timepoint", "timepoint_label", "date"]].itertuples(index=False):
+        if code in placed or when is None or when != when or origin is None:
+            continue
+        day = float((local_today(participant.site.timezone, when) - origin).days)
+        rows.append((code, label, day, day, Anchor.TREATMENT_START.value, DONE))
+    out = pd.DataFrame(rows, columns=AXIS_COLUMNS)
+    return out.sort_values("x", kind="stable").reset_index(drop=True)
