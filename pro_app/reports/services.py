@@ -149,30 +149,87 @@ class GradeGroup:
 
 
 @dataclass(frozen=True)
-class Report:
-    groups: list  # (instrument, [(scale, rows)]) per instrument with scores
-    grades: list[GradeGroup]  # per instrument with grades
+class Column:
+    """A timepoint of an instrument's time axis: its scores' column, its name and the lines under it (its day
+    from its anchor; not done or missed)."""
+
+    timepoint: str
+    label: str
+    notes: list[str]
+    state: str
+
+
+@dataclass(frozen=True)
+class ScoreTable:
+    """An instrument's scores as a compact table: a row per scale, a column per timepoint of its time axis; a
+    cell is scale_table's row (value, change, flags) or None where the scale has no score there."""
+
+    columns: list[Column]
+    rows: list  # (scale, [cell or None per column])
+
+
+@dataclass(frozen=True)
+class Section:
+    """What the report shows of one instrument (one printed page): its line charts and score table, or its
+    grades (drawn as a heat map)."""
+
+    instrument: Instrument
     charts: list[Chart]
+    table: ScoreTable | None
+    grades: GradeGroup | None
 
 
-def report(participant: Participant) -> Report:
-    """Everything the participant's report page shows, from one read of their scores."""
+@dataclass(frozen=True)
+class Report:
+    sections: list[Section]  # per instrument with scores, in the study's order
+    axes: dict  # instrument id: its time axis (instrument_axis)
+    timeline: pd.DataFrame  # every timepoint of the study (timeline)
+
+    @property
+    def grades(self) -> list[GradeGroup]:
+        return [s.grades for s in self.sections if s.grades is not None]
+
+    @property
+    def charts(self) -> list[Chart]:
+        return [c for s in self.sections for c in s.charts]
+
+
+def study_order(participant: Participant) -> list[Instrument]:
+    """The instruments in the order the study's schedule asks them (then any other the scores have)."""
+    asked = list(dict.fromkeys(i for t in participant.study.timepoints for i in (t.instruments or [])))
+    rank = {instrument_id: n for n, instrument_id in enumerate(asked)}
+    return sorted(library.registry, key=lambda i: rank.get(i.id, len(rank)))
+
+
+def report(participant: Participant, today: date) -> Report:
+    """Everything the participant's report page shows, from one read of their scores: per instrument its
+    charts and a table of its scales over the same time axis, or its grades."""
     frame = scores_frame(participant)
     table = scale_table(participant, frame)
-    groups, grades = [], []
-    for instrument in library.registry:
+    axis = timeline(participant, today)
+    shown = available_charts(frame)
+    sections, axes = [], {}
+    for instrument in study_order(participant):
         part = table[table["instrument_id"] == instrument.id]
-        scales = [(scale, rows.to_dict("records")) for scale in instrument.scales
-                  if not (rows := part[part["scale_code"] == scale.code]).empty]
-        if scales:
-            groups.append((instrument, scales))
         graded = grade_table(frame, instrument)
+        if part.empty and graded.empty:
+            continue
+        own_axis = axes[instrument.id] = instrument_axis(participant, instrument.id, frame, axis)
+        scores = None
+        if not part.empty:
+            columns = [Column(r["timepoint"], r["label"], axis_notes(r), r["state"])
+                       for r in own_axis.to_dict("records")]
+            cells = {(r["scale_code"], r["timepoint"]): r for r in part.to_dict("records")}
+            scores = ScoreTable(columns, [(scale, [cells.get((scale.code, c.timepoint)) for c in columns])
+                                          for scale in instrument.scales if scale.code in set(part["scale_code"])])
+        grades = None
         if not graded.empty:
             labels = timepoint_labels(frame[frame["instrument_id"] == instrument.id])
-            grades.append(GradeGroup(instrument, list(labels.values()),
-                                     [(instrument.scale(code), [values[t] for t in labels])
-                                      for code, values in graded.iterrows()]))
-    return Report(groups, grades, available_charts(frame))
+            grades = GradeGroup(instrument, list(labels.values()),
+                                [(instrument.scale(code), [values[t] for t in labels])
+                                 for code, values in graded.iterrows()])
+        sections.append(Section(instrument, [c for c in shown if c.instrument == instrument.id], scores, grades))
+    return Report(sections, axes, axis)
 
 
 #: How the report's time axis shows a timepoint: scored, not done (staff recorded why), missed (the window

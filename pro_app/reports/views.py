@@ -27,16 +27,18 @@ CHART_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'sel
 def participant(participant_id: int):
     found = participant_or_404(participant_id)
     audit.record_read("read.report", "participant", found.id, user_id=g.user.id, study_id=found.study_id)
-    report = services.report(found)
+    today = site_today(found, utcnow())
+    report = services.report(found, today)
     lang = current_language()
     # grades are drawn as a heat map on the page; scores as line charts (images)
-    titles = [(c.name, c.group.title.get(lang)) for c in report.charts if not charts.is_grade_chart(c)]
-    axis = services.timeline(found, site_today(found, utcnow()))
-    heat_maps = [heat_map(found, grade, lang, axis) for grade in report.grades]
+    heat_maps = {s.instrument.id: heat_map(found, s.grades, lang, report.timeline) for s in report.sections
+                 if s.grades}
+    line_charts = {s.instrument.id: [(c.name, c.group.title.get(lang)) for c in s.charts
+                                     if not charts.is_grade_chart(c)] for s in report.sections}
     return render_template(
         "reports/participant.html", participant=found, assessments=participant_assessments(found),
-        groups=report.groups, grades=report.grades, charts=titles, meaningful=services.MEANINGFUL_CHANGE,
-        baseline=services.baseline_position(found), heat_maps=heat_maps)
+        sections=report.sections, line_charts=line_charts, heat_maps=heat_maps,
+        meaningful=services.MEANINGFUL_CHANGE, baseline=services.baseline_position(found))
 
 
 def heat_map(participant, grade: services.GradeGroup, lang: str, axis):

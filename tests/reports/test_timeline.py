@@ -8,6 +8,7 @@ import re
 from datetime import date, timedelta
 from types import SimpleNamespace
 
+import lxml.html
 import pytest
 from sqlalchemy import select
 
@@ -66,7 +67,7 @@ def test_the_heat_map_shows_each_timepoints_day_and_marks_not_done_and_missed_in
                                                "wk24": {}, "fu30": {}},
                                  statuses={"wk24": "not_done", "fu30": "missed"})], code="TL-3")
         participant = db.session.scalar(select(Participant).where(Participant.study_id == study_id))
-        report = reports.report(participant)
+        report = reports.report(participant, date(2026, 1, 1))
         axis = reports.timeline(participant, today=date(2026, 1, 1))
 
         drawn = str(views.heat_map(participant, report.grades[0], "en", axis))
@@ -149,3 +150,29 @@ def test_the_served_chart_names_each_timepoint_with_its_day_and_state_as_the_hea
     heat = page.split('data-testid="heat-map"', 1)[1].split("</figure>", 1)[0]
     heat_texts = [t.strip() for t in re.findall(r">([^<>]+)</text>", heat)]
     assert heat_texts[:9] == drawn[:9]
+
+
+def test_a_section_per_instrument_in_the_studys_order_its_table_a_row_per_scale_and_a_column_per_timepoint(
+        app, client, create_staff):
+    """The score table reads like the charts above it and the heat map: the same columns, not-done ones in place."""
+    with app.app_context():
+        study_id = build([Person("T7", scores={"baseline": {"PF2": 80, "FA": 20, "PROCTCAE_17_COMP": 1}, "wk12": {},
+                                               "wk24": {"PF2": 60, "FA": 40, "PROCTCAE_17_COMP": 2}},
+                                 statuses={"wk12": "not_done"})], code="TL-7")
+        participant_id = db.session.scalar(select(Participant.id).where(Participant.study_id == study_id))
+    login(client, create_staff(studies=[SimpleNamespace(code="TL-7")]).email)
+
+    tree = lxml.html.fromstring(client.get(f"/staff/participants/{participant_id}/report").get_data(as_text=True))
+
+    def text(node) -> str:
+        return " ".join(" ".join(node.itertext()).split())
+
+    sections = tree.xpath("//section[contains(@class, 'report-instrument')]")
+    assert [s.get("data-instrument") for s in sections] == ["qlq_c30", "pro_ctcae"]
+    assert text(sections[0].xpath(".//h2")[0]) == "Quality of life core questionnaire (QLQ-C30-style)"
+    table = sections[0].xpath(".//table[contains(@class, 'report-scores')]")[0]
+    assert [text(th) for th in table.xpath("./thead//th")] == [
+        "Scale", "BASELINE day 0", "WK12 day 84 not done", "WK24 day 168", "FU30 day 198"]
+    assert [text(th) for th in table.xpath("./tbody//th")] == ["PF2 · Physical functioning", "FA · Fatigue"]
+    pf2 = [text(td) for td in table.xpath('./tbody/tr[@data-scale="PF2"]/td')]
+    assert pf2 == ["80.0 (baseline) <83 Below 83", "—", "60.0 -20.0 <83 Below 83 ▼ Worse by 10 points or more", "—"]
