@@ -16,6 +16,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from .services import GRADE_TYPE, MISSED, NOT_DONE, Chart  # noqa: E402
@@ -75,7 +76,7 @@ def figure(chart: Chart, frame: pd.DataFrame, axis: pd.DataFrame, *, lang: str, 
     instrument = library.get(chart.instrument)
     df = frame[(frame["instrument_id"] == chart.instrument) & frame["scale_type"].isin(chart.types)]
     xs = axis["x"].tolist()
-    fig = Figure(figsize=(9, 4.4), dpi=96)
+    fig = Figure(figsize=(7.5, 3.75), dpi=96)  # 720 x 360 px; on paper some 125 x 62 mm, text still readable
     ax = fig.add_subplot()
     span = max(max(xs, default=0) - min(xs, default=0), 1.0)
     for key, x, state in axis[["timepoint", "x", "state"]].itertuples(index=False):
@@ -91,18 +92,35 @@ def figure(chart: Chart, frame: pd.DataFrame, axis: pd.DataFrame, *, lang: str, 
         ax.plot(xs, ys, marker=_MARKERS[n % len(_MARKERS)], linestyle=_STYLES[(n // len(_MARKERS)) % len(_STYLES)],
                 linewidth=1.6, markersize=6, color=plt.get_cmap("tab20")(n % 20), label=name)
     ax.set_xticks(xs, [tick_label(label, lines) for label, lines in zip(axis["label"], notes, strict=True)],
-                  fontsize=8)
+                  fontsize=8.5)
     low, high = y_range(chart)
     margin = (high - low) * 0.03 if high - low > 10 else 0.2
     ax.set_ylim(low - margin, high + margin)
     ax.set_yticks(_y_ticks(low, high))
     pad = max(span * 0.06, 3.0)
     ax.set_xlim(min(xs, default=0) - pad, max(xs, default=0) + pad)
-    ax.set_xlabel(x_label, fontsize=9)
+    ax.set_xlabel(x_label, fontsize=9.5)
     ax.set_ylabel(y_label)
     ax.set_title(title, loc="left", fontsize=11)
     ax.grid(axis="y", color="#d0d0d0", linewidth=0.6)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7.5, frameon=False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8.5, frameon=False)
+    FigureCanvasAgg(fig)  # a renderer, to measure the tick labels
     fig.tight_layout()
+    if _stagger(fig, ax):
+        fig.tight_layout()  # room for the labels moved down
     return fig
+
+
+def _stagger(fig: Figure, ax) -> bool:
+    """Timepoints a few days apart (week 24 and a 30-day follow-up) would have their labels drawn over each
+    other: such a label goes below its left neighbour's. Whether any moved."""
+    renderer = fig.canvas.get_renderer()
+    moved, previous = False, None  # (extent, pad) of the label to the left
+    for tick in ax.xaxis.get_major_ticks():
+        extent = tick.label1.get_window_extent(renderer)
+        if previous is not None and extent.x0 < previous[0].x1 + 4:
+            tick.set_pad(previous[1] + previous[0].height * 72 / fig.dpi + 3)
+            moved = True
+        previous = (extent, tick.get_pad())
+    return moved

@@ -17,6 +17,7 @@ from pro_app.users.services import create_user
 from tests.browser.test_results_browser import log_in
 from tests.results.study import BR45_SCALES, Person, build
 from tests.support import pdf
+from tests.support.browser import translate
 from tests.support.http import PASSWORD
 
 INSTRUMENTS = ("qlq_c30", "qlq_br45", "pro_ctcae")
@@ -55,25 +56,32 @@ def report_study(app):
         return dict(db.session.execute(select(Participant.study_code, Participant.id)).all())
 
 
-@pytest.mark.parametrize(("code", "instruments"), [("R-001", INSTRUMENTS), ("R-002", ("qlq_c30", "pro_ctcae"))])
-def test_the_report_prints_one_page_per_instrument(page, report_study, screenshots, code, instruments):
+@pytest.mark.parametrize(("code", "lang", "instruments"), [("R-001", "en", INSTRUMENTS),
+                                                           ("R-002", "en", ("qlq_c30", "pro_ctcae")),
+                                                           ("R-001", "es", INSTRUMENTS)])
+def test_the_report_prints_one_page_per_instrument(app, page, report_study, screenshots, code, lang, instruments):
     log_in(page, "nurse@example.org")
-    page.goto(f"/staff/participants/{report_study[code]}/report")
+    page.goto(f"/staff/participants/{report_study[code]}/report?lang={lang}")
     page.wait_for_load_state("networkidle")  # the charts are images
     page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi
     page.emulate_media(media="print")
-    titles = [get_instrument(i).title.get("en") for i in instruments]
+    titles = [get_instrument(i).title.get(lang) for i in instruments]
+    who = translate(app, lang, "%(participant)s · study %(study)s · site %(site)s", participant=code, study="REP-1",
+                    site="BCN")
+    columns = [f"WK12 {translate(app, lang, 'day %(day)s', day=84)} {translate(app, lang, 'not done')}",
+               f"FU30 {translate(app, lang, 'day %(day)s', day=198)} {translate(app, lang, 'missed')}"]
+    name = f"report-{code}-{lang}"
 
     for fmt in ("A4", "Letter"):
         printed = page.pdf(format=fmt)
-        (screenshots / f"report-{code}-{fmt}.pdf").write_bytes(printed)
+        (screenshots / f"{name}-{fmt}.pdf").write_bytes(printed)
         assert pdf.page_count(printed) == len(instruments), fmt
         texts = pdf.pages_text(printed)
         for title, text in zip(titles, texts, strict=True):
             # each page begins with its instrument, then whose report it is
-            assert text.startswith(f"{title} {code} · study REP-1 · site BCN"), (fmt, text[:120])
-        assert "WK12 day 84 not done" in texts[0] and "FU30 day 198 missed" in texts[0]  # the table's columns
+            assert text.startswith(f"{title} {who}"), (fmt, text[:120])
+        assert all(column in texts[0] for column in columns), texts[0]  # the table's columns
         assert len(printed) < 1_500_000, f"{fmt}: {len(printed)} bytes"  # blank cells are lines, not pictures
 
     for n, section in enumerate(page.locator("section.report-instrument").all()):
-        section.screenshot(path=str(screenshots / f"report-{code}-print-{n + 1}.png"))
+        section.screenshot(path=str(screenshots / f"{name}-print-{n + 1}.png"))

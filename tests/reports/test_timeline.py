@@ -176,3 +176,24 @@ def test_a_section_per_instrument_in_the_studys_order_its_table_a_row_per_scale_
     assert [text(th) for th in table.xpath("./tbody//th")] == ["PF2 · Physical functioning", "FA · Fatigue"]
     pf2 = [text(td) for td in table.xpath('./tbody/tr[@data-scale="PF2"]/td')]
     assert pf2 == ["80.0 (baseline) <83 Below 83", "—", "60.0 -20.0 <83 Below 83 ▼ Worse by 10 points or more", "—"]
+
+
+def test_labels_of_timepoints_a_few_days_apart_are_not_drawn_over_each_other(app):
+    with app.test_request_context():
+        study_id = build([Person("T8", scores={"baseline": {"PF2": 80}, "wk12": {"PF2": 70}, "wk24": {"PF2": 60},
+                                               "fu30": {"PF2": 50}})], code="TL-8")
+        for timepoint in db.session.scalars(select(Timepoint).where(Timepoint.study_id == study_id)):
+            timepoint.label = {"baseline": "Baseline", "wk12": "Week 12", "wk24": "Week 24",
+                               "fu30": "30-day follow-up"}[timepoint.code]  # the demo's
+        db.session.flush()
+        participant = db.session.scalar(select(Participant).where(Participant.study_id == study_id))
+        frame, axis, notes = axis_of(participant)
+
+        fig = charts.figure(reports.chart_named("qlq_c30-functioning"), frame, axis, lang="en", title="t",
+                            y_label="y", x_label="Days from the anchor date", notes=notes)
+
+        renderer = fig.canvas.get_renderer()
+        boxes = [t.get_window_extent(renderer) for t in fig.axes[0].get_xticklabels()]
+        assert [t.get_text() for t in fig.axes[0].get_xticklabels()][3] == "30-day follow-up\nday 198"
+        assert not any(a.overlaps(b) for n, a in enumerate(boxes) for b in boxes[n + 1:])
+        assert all(box.x1 <= fig.bbox.width and box.y0 >= 0 for box in boxes)  # and all within the image
