@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 import lxml.html
@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from pro_app.extensions import db
-from pro_app.models import Participant, Study, Timepoint
+from pro_app.models import Assessment, Participant, Score, Study, Timepoint
 from pro_app.reports import charts, views
 from pro_app.reports import services as reports
 from tests.results.study import ANCHOR, Person, build
@@ -197,3 +197,33 @@ def test_labels_of_timepoints_a_few_days_apart_are_not_drawn_over_each_other(app
         assert [t.get_text() for t in fig.axes[0].get_xticklabels()][3] == "30-day follow-up\nday 198"
         assert not any(a.overlaps(b) for n, a in enumerate(boxes) for b in boxes[n + 1:])
         assert all(box.x1 <= fig.bbox.width and box.y0 >= 0 for box in boxes)  # and all within the image
+
+
+def test_an_unscheduled_assessment_is_on_the_axis_on_the_day_it_was_done(app):
+    with app.test_request_context():
+        study_id = build([Person("T9", scores={"baseline": {"PF2": 80}, "wk12": {"PF2": 70}})], code="TL-9")
+        participant = db.session.scalar(select(Participant).where(Participant.study_id == study_id))
+        done = datetime(2025, 2, 15, 10, tzinfo=UTC)  # day 40
+        extra = Assessment(participant_id=participant.id, timepoint_id=None, occurrence=1, visit_after=1,
+                           unscheduled_reason="pain", target_date=done.date(), window_start=done.date(),
+                           window_end=done.date(), status="completed", started_at=done, completed_at=done,
+                           mode="paper")
+        db.session.add(extra)
+        db.session.flush()
+        db.session.add(Score(assessment_id=extra.id, instrument_id="qlq_c30", instrument_version="1",
+                             scoring_version="1", scale_code="PF2", value=40, status="scored", n_items=1))
+        db.session.flush()
+        frame, axis, notes = axis_of(participant)
+
+        fig = charts.figure(reports.chart_named("qlq_c30-functioning"), frame, axis, lang="en", title="t",
+                            y_label="y", x_label="x", notes=notes)
+
+        ax = fig.axes[0]
+        assert ax.get_xticks().tolist() == [0.0, 40.0, 84.0, 168.0, 198.0]
+        labels = [t.get_text() for t in ax.get_xticklabels()]
+        assert labels[1].startswith("Unscheduled") and labels[1].endswith("\nday 40")
+        pf2 = next(line for line in ax.get_lines() if line.get_label().startswith("PF2"))
+        assert pf2.get_ydata().tolist()[:3] == [80.0, 40.0, 70.0]
+        table = reports.report(participant, date(2026, 1, 1)).sections[0].table
+        assert [c.label for c in table.columns][:3] == ["BASELINE", labels[1].split("\n")[0], "WK12"]
+        assert [cell["value"] if cell else None for cell in table.rows[0][1]][:3] == [80.0, 40.0, 70.0]
