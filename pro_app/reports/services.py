@@ -13,6 +13,7 @@ from datetime import date
 
 import pandas as pd
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..assessments.schedule import VISIT
@@ -20,6 +21,7 @@ from ..extensions import db, library
 from ..instruments import ChartGroup, Instrument
 from ..models import Assessment, Participant, Score, Timepoint
 from ..visits import visit_code
+from ..vocabulary import Anchor
 
 #: Change from baseline that counts as clinically meaningful (Osoba 1998; SCORING.md §3).
 MEANINGFUL_CHANGE = 10.0
@@ -147,30 +149,87 @@ class GradeGroup:
 
 
 @dataclass(frozen=True)
-class Report:
-    groups: list  # (instrument, [(scale, rows)]) per instrument with scores
-    grades: list[GradeGroup]  # per instrument with grades
+class Column:
+    """A timepoint of an instrument's time axis: its scores' column, its name and the lines under it (its day
+    from its anchor; not done or missed)."""
+
+    timepoint: str
+    label: str
+    notes: list[str]
+    state: str
+
+
+@dataclass(frozen=True)
+class ScoreTable:
+    """An instrument's scores as a compact table: a row per scale, a column per timepoint of its time axis; a
+    cell is scale_table's row (value, change, flags) or None where the scale has no score there."""
+
+    columns: list[Column]
+    rows: list  # (scale, [cell or None per column])
+
+
+@dataclass(frozen=True)
+class Section:
+    """What the report shows of one instrument (one printed page): its line charts and score table, or its
+    grades (drawn as a heat map)."""
+
+    instrument: Instrument
     charts: list[Chart]
+    table: ScoreTable | None
+    grades: GradeGroup | None
 
 
-def report(participant: Participant) -> Report:
-    """Everything the participant's report page shows, from one read of their scores."""
+@dataclass(frozen=True)
+class Report:
+    sections: list[Section]  # per instrument with scores, in the study's order
+    axes: dict  # instrument id: its time axis (instrument_axis)
+    timeline: pd.DataFrame  # every timepoint of the study (timeline)
+
+    @property
+    def grades(self) -> list[GradeGroup]:
+        return [s.grades for s in self.sections if s.grades is not None]
+
+    @property
+    def charts(self) -> list[Chart]:
+        return [c for s in self.sections for c in s.charts]
+
+
+def study_order(participant: Participant) -> list[Instrument]:
+    """The instruments in the order the study's schedule asks them (then any other the scores have)."""
+    asked = list(dict.fromkeys(i for t in participant.study.timepoints for i in (t.instruments or [])))
+    rank = {instrument_id: n for n, instrument_id in enumerate(asked)}
+    return sorted(library.registry, key=lambda i: rank.get(i.id, len(rank)))
+
+
+def report(participant: Participant, today: date) -> Report:
+    """Everything the participant's report page shows, from one read of their scores: per instrument its
+    charts and a table of its scales over the same time axis, or its grades."""
     frame = scores_frame(participant)
     table = scale_table(participant, frame)
-    groups, grades = [], []
-    for instrument in library.registry:
+    axis = timeline(participant, today)
+    shown = available_charts(frame)
+    sections, axes = [], {}
+    for instrument in study_order(participant):
         part = table[table["instrument_id"] == instrument.id]
-        scales = [(scale, rows.to_dict("records")) for scale in instrument.scales
-                  if not (rows := part[part["scale_code"] == scale.code]).empty]
-        if scales:
-            groups.append((instrument, scales))
         graded = grade_table(frame, instrument)
+        if part.empty and graded.empty:
+            continue
+        own_axis = axes[instrument.id] = instrument_axis(participant, instrument.id, frame, axis)
+        scores = None
+        if not part.empty:
+            columns = [Column(r["timepoint"], r["label"], axis_notes(r), r["state"])
+                       for r in own_axis.to_dict("records")]
+            cells = {(r["scale_code"], r["timepoint"]): r for r in part.to_dict("records")}
+            scores = ScoreTable(columns, [(scale, [cells.get((scale.code, c.timepoint)) for c in columns])
+                                          for scale in instrument.scales if scale.code in set(part["scale_code"])])
+        grades = None
         if not graded.empty:
             labels = timepoint_labels(frame[frame["instrument_id"] == instrument.id])
-            grades.append(GradeGroup(instrument, list(labels.values()),
-                                     [(instrument.scale(code), [values[t] for t in labels])
-                                      for code, values in graded.iterrows()]))
-    return Report(groups, grades, available_charts(frame))
+            grades = GradeGroup(instrument, list(labels.values()),
+                                [(instrument.scale(code), [values[t] for t in labels])
+                                 for code, values in graded.iterrows()])
+        sections.append(Section(instrument, [c for c in shown if c.instrument == instrument.id], scores, grades))
+    return Report(sections, axes, axis)
 
 
 #: How the report's time axis shows a timepoint: scored, not done (staff recorded why), missed (the window
@@ -210,3 +269,59 @@ def timeline(participant: Participant, today: date) -> pd.DataFrame:
         rows.append({"timepoint": timepoint.code, "label": timepoint.label, "position": timepoint.position,
                      "anchor": anchor_of(timepoint), "day": day, "state": state})
     return pd.DataFrame(rows, columns=["timepoint", "label", "position", "anchor", "day", "state"])
+
+
+#: Under a timepoint counted from another anchor than the start of treatment: which one, in short.
+ANCHOR_SHORT = {Anchor.ENROLMENT: _l("from enrolment"), Anchor.TREATMENT_END: _l("from end of treatment")}
+#: The timepoints the report marks in place.
+STATE_NOTES = {NOT_DONE: _l("not done"), MISSED: _l("missed")}
+
+
+def axis_notes(axis_row) -> list[str]:
+    """The lines under a timepoint on the report's time axis (heat map, line charts and tables alike): its day
+    from its anchor, and whether it was not done or missed (kept in place, marked)."""
+    notes = []
+    if axis_row["day"] == axis_row["day"]:  # not NaN: the anchor's date is known
+        day = int(axis_row["day"])
+        notes.append(str(_l("day %(day)s", day=day)) if axis_row["anchor"] == Anchor.TREATMENT_START
+                     else str(_l("day %(day)s (%(anchor)s)", day=day, anchor=ANCHOR_SHORT[axis_row["anchor"]])))
+    if axis_row["state"] in STATE_NOTES:
+        notes.append(str(STATE_NOTES[axis_row["state"]]))
+    return notes
+
+
+AXIS_COLUMNS = ["timepoint", "label", "x", "day", "anchor", "state"]
+
+
+def instrument_axis(participant: Participant, instrument_id: str, frame: pd.DataFrame,
+                    axis: pd.DataFrame) -> pd.DataFrame:
+    """The time axis of one instrument's line charts, in the order of `x`: every timepoint of the schedule that
+    asks the instrument and has a day (`timeline`: done, not done, missed, or still to come at its target day),
+    and every other column the scores have (an occurrence of a repeating timepoint, an unscheduled assessment)
+    on the day it was done. `timepoint` is the scores' column (frame["timepoint"]); `x` places it on one axis of
+    days from the start of treatment (the study's anchor event: a timepoint counted from enrolment or the end of
+    treatment is moved by that anchor's distance from it), `day` and `anchor` label it as the heat map does."""
+    from ..assessments.schedule import anchor_dates, anchor_of, local_today
+
+    dates = anchor_dates(participant)
+    origin = dates[Anchor.TREATMENT_START]
+    by_code = axis.set_index("timepoint")
+    rows = []
+    for timepoint in participant.study.timepoints:
+        if instrument_id not in (timepoint.instruments or []) or timepoint.repeat_every is not None:
+            continue  # a repeating timepoint's occurrences are columns of their own (below)
+        row = by_code.loc[timepoint.code]
+        anchor = dates.get(anchor_of(timepoint))
+        if row["day"] != row["day"] or anchor is None or origin is None:
+            continue  # no date to place it at
+        rows.append((timepoint.code, timepoint.label, float((anchor - origin).days + row["day"]), row["day"],
+                     row["anchor"], row["state"]))
+    placed = {r[0] for r in rows}
+    own = frame[frame["instrument_id"] == instrument_id].drop_duplicates("timepoint")
+    for code, label, when in own[["timepoint", "timepoint_label", "date"]].itertuples(index=False):
+        if code in placed or when is None or when != when or origin is None:
+            continue
+        day = float((local_today(participant.site.timezone, when) - origin).days)
+        rows.append((code, label, day, day, Anchor.TREATMENT_START.value, DONE))
+    out = pd.DataFrame(rows, columns=AXIS_COLUMNS)
+    return out.sort_values("x", kind="stable").reset_index(drop=True)

@@ -11,18 +11,12 @@ from ..assessments.schedule import site_today
 from ..clock import utcnow
 from ..i18n import current_language
 from ..results import svg
-from ..vocabulary import Anchor
 from ..web.guards import staff_required
 from ..web.lookups import participant_or_404
 from ..worklist.services import participant_assessments
 from . import charts, services
 
 bp = Blueprint("reports", __name__, url_prefix="/staff")
-
-#: Under a timepoint counted from another anchor than the start of treatment: which one, in short.
-ANCHOR_SHORT = {Anchor.ENROLMENT: _l("from enrolment"), Anchor.TREATMENT_END: _l("from end of treatment")}
-#: The timepoints the report marks in place.
-STATE_NOTES = {services.NOT_DONE: _l("not done"), services.MISSED: _l("missed")}
 
 #: The SVG image's own policy: it holds no script and loads nothing; matplotlib writes style attributes.
 CHART_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'"
@@ -33,29 +27,18 @@ CHART_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'sel
 def participant(participant_id: int):
     found = participant_or_404(participant_id)
     audit.record_read("read.report", "participant", found.id, user_id=g.user.id, study_id=found.study_id)
-    report = services.report(found)
+    today = site_today(found, utcnow())
+    report = services.report(found, today)
     lang = current_language()
     # grades are drawn as a heat map on the page; scores as line charts (images)
-    titles = [(c.name, c.group.title.get(lang)) for c in report.charts if not charts.is_grade_chart(c)]
-    axis = services.timeline(found, site_today(found, utcnow()))
-    heat_maps = [heat_map(found, grade, lang, axis) for grade in report.grades]
+    heat_maps = {s.instrument.id: heat_map(found, s.grades, lang, report.timeline) for s in report.sections
+                 if s.grades}
+    line_charts = {s.instrument.id: [(c.name, c.group.title.get(lang)) for c in s.charts
+                                     if not charts.is_grade_chart(c)] for s in report.sections}
     return render_template(
         "reports/participant.html", participant=found, assessments=participant_assessments(found),
-        groups=report.groups, grades=report.grades, charts=titles, meaningful=services.MEANINGFUL_CHANGE,
-        baseline=services.baseline_position(found), heat_maps=heat_maps)
-
-
-def axis_notes(axis_row) -> list[str]:
-    """The lines under a timepoint on the report's time axis: its day from its anchor, and whether it was not
-    done or missed (kept in place, marked)."""
-    notes = []
-    if axis_row["day"] == axis_row["day"]:  # not NaN: the anchor's date is known
-        day = int(axis_row["day"])
-        notes.append(str(_l("day %(day)s", day=day)) if axis_row["anchor"] == Anchor.TREATMENT_START
-                     else str(_l("day %(day)s (%(anchor)s)", day=day, anchor=ANCHOR_SHORT[axis_row["anchor"]])))
-    if axis_row["state"] in STATE_NOTES:
-        notes.append(str(STATE_NOTES[axis_row["state"]]))
-    return notes
+        sections=report.sections, line_charts=line_charts, heat_maps=heat_maps,
+        meaningful=services.MEANINGFUL_CHANGE, baseline=services.baseline_position(found))
 
 
 def heat_map(participant, grade: services.GradeGroup, lang: str, axis):
@@ -65,7 +48,7 @@ def heat_map(participant, grade: services.GradeGroup, lang: str, axis):
     asked = [t for t in participant.study.timepoints if grade.instrument.id in (t.instruments or [])]
     columns = [t.label for t in asked]
     by_code = axis.set_index("timepoint")
-    notes = [axis_notes(by_code.loc[t.code]) for t in asked]
+    notes = [services.axis_notes(by_code.loc[t.code]) for t in asked]
     rows, values = [], []
     for scale, graded in grade.rows:
         by_label = dict(zip(grade.columns, graded, strict=True))
@@ -94,7 +77,11 @@ def chart(participant_id: int, name: str):
     y_label = _l("Composite grade") if charts.is_grade_chart(wanted) else _l(
         "Score (%(low)s to %(high)s)", low=f"{low:g}", high=f"{high:g}")
     lang = current_language()
-    svg = charts.chart_svg(wanted, frame, lang=lang, title=wanted.group.title.get(lang), y_label=str(y_label))
+    timeline = services.timeline(found, site_today(found, utcnow()))
+    axis = services.instrument_axis(found, wanted.instrument, frame, timeline)
+    notes = [services.axis_notes(row) for row in axis.to_dict("records")]
+    svg = charts.chart_svg(wanted, frame, axis, lang=lang, title=wanted.group.title.get(lang), y_label=str(y_label),
+                           x_label=str(_l("Days from the anchor date")), notes=notes)
     response = Response(svg, mimetype="image/svg+xml")
     response.headers["Content-Security-Policy"] = CHART_CSP
     return response

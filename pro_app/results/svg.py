@@ -262,19 +262,40 @@ def survival_chart(label_id: str, title: str, description: str, curves: Sequence
     return _document(frame.width, frame.height, title, description, parts, label_id)
 
 
+def _hatched(x: float, y: float, width: float, height: float, step: float = 6) -> str:
+    """A blank cell: its outline and diagonal lines across it, drawn as lines (a fill pattern would be printed as a
+    picture per cell, some megabytes in a PDF)."""
+    segments = []
+    offset = step - height
+    while offset < width:
+        x1, y1, x2, y2 = x + offset, y + height, x + offset + height, y  # up to the right, then clipped to the cell
+        if x1 < x:
+            y1 -= x - x1
+            x1 = x
+        if x2 > x + width:
+            y2 += x2 - (x + width)
+            x2 = x + width
+        segments.append(f"M{_num(x1)},{_num(y1)} L{_num(x2)},{_num(y2)}")
+        offset += step
+    return (f'<rect x="{_num(x)}" y="{_num(y)}" width="{_num(width)}" height="{_num(height)}" fill="#FFFFFF" '
+            f'stroke="{GRID}"/><path d="{" ".join(segments)}" stroke="{GRID}" stroke-width="1" fill="none"/>')
+
+
 def heat_map(label_id: str, title: str, description: str, rows: Sequence[str], columns: Sequence[str],
              grades: Sequence[Sequence[float | None]], legend: Sequence[str], missing_label: str,
              notes: Sequence[Sequence[str]] = ()) -> Markup:
     """A grid of grades (rows: terms; columns: timepoints), the grade as colour and as its number; a blank cell
     (hatched, with a dash) where there is no grade. `legend`: the names of grades 0 to 3. `notes`: per column,
     lines under its label (the participant report: the day from the anchor, and "not done" or "missed")."""
-    label_width = min(260, max(120, 6.3 * max((len(r) for r in rows), default=10)))
+    label_width = min(320, max(120, 6.3 * max((len(r) for r in rows), default=10)))
     lines = max((len(n) for n in notes), default=0)
-    cell_w, cell_h, top = 62, 22, 34 + 12 * lines
+    # a column as wide as its label needs ("30-day follow-up"), within reason
+    widest = max([6.2 * len(c) + 10 for c in columns] + [5.4 * len(n) + 8 for ns in notes for n in ns], default=0)
+    cell_w = int(min(120, max(62, widest)))
+    cell_h, top = 22, 34 + 12 * lines
     width = int(label_width + cell_w * max(len(columns), 1) + 12)
     height = int(top + cell_h * len(rows) + 44)
-    parts = ['<defs><pattern id="' + label_id + '-none" width="6" height="6" patternUnits="userSpaceOnUse">'
-             f'<path d="M0,6 L6,0" stroke="{GRID}" stroke-width="1"/></pattern></defs>']
+    parts = []
     for j, column in enumerate(columns):
         parts.append(_text(label_width + cell_w * (j + 0.5), top - 10 - 12 * lines, column, size=10, weight="600"))
         for k, note in enumerate(notes[j] if j < len(notes) else ()):
@@ -287,8 +308,7 @@ def heat_map(label_id: str, title: str, description: str, rows: Sequence[str], c
             grade = grades[i][j] if j < len(grades[i]) else None
             x = label_width + cell_w * j
             if grade is None or (isinstance(grade, float) and math.isnan(grade)):
-                parts.append(f'<rect x="{_num(x + 1)}" y="{_num(y + 1)}" width="{cell_w - 2}" height="{cell_h - 2}" '
-                             f'fill="url(#{label_id}-none)" stroke="{GRID}"/>')
+                parts.append(_hatched(x + 1, y + 1, cell_w - 2, cell_h - 2))
                 parts.append(_text(x + cell_w / 2, y + cell_h / 2 + 4, "–", size=11, fill=MUTED))
                 continue
             g = max(0, min(3, int(round(grade))))
@@ -303,8 +323,7 @@ def heat_map(label_id: str, title: str, description: str, rows: Sequence[str], c
         parts.append(_text(x + 7, y + 1, str(g), size=9, fill=GRADE_TEXT[g], weight="700"))
         parts.append(_text(x + 18, y + 1, name, anchor="start", size=10))
         x += 30 + 6.0 * len(name)
-    parts.append(f'<rect x="{_num(x)}" y="{_num(y - 10)}" width="14" height="14" fill="url(#{label_id}-none)" '
-                 f'stroke="{GRID}"/>')
+    parts.append(_hatched(x, y - 10, 14, 14))
     parts.append(_text(x + 18, y + 1, missing_label, anchor="start", size=10))
     width = max(width, int(x + 30 + 6.0 * len(missing_label)))
     return _document(width, height, title, description, parts, label_id)

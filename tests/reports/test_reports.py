@@ -42,7 +42,8 @@ def made(client, study, create_participant, create_staff):
 
 
 def row(page: str, scale: str, timepoint: str) -> str:
-    match = re.search(rf'<tr[^>]*data-scale="{scale}" data-timepoint="{timepoint}">(.*?)</tr>', page, flags=re.S)
+    """The cell of a scale at a timepoint in the report's score table (a row per scale, a column per timepoint)."""
+    match = re.search(rf'<td[^>]*data-scale="{scale}" data-timepoint="{timepoint}"[^>]*>(.*?)</td>', page, flags=re.S)
     assert match, (scale, timepoint)
     return re.sub(r"\s+", " ", match.group(1))
 

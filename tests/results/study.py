@@ -33,17 +33,24 @@ class Person:
 INSTRUMENT_OF = {"PROCTCAE": "pro_ctcae"}
 
 
+#: The QLQ-BR45's scales (every other score is the QLQ-C30's, unless it is a PRO-CTCAE one).
+BR45_SCALES = {"BI", "FU", "SX", "SE", "BS", "SYS", "HU", "ARM", "BR", "ET", "SM", "ES"}
+
+
 def instrument_of(code: str) -> str:
-    return "pro_ctcae" if code.startswith("PROCTCAE") else "qlq_c30"
+    if code.startswith("PROCTCAE"):
+        return "pro_ctcae"
+    return "qlq_br45" if code in BR45_SCALES else "qlq_c30"
 
 
-def build(people: list[Person], code: str = "RES-1", terms=(17, 5), arms=("A", "B")) -> int:
+def build(people: list[Person], code: str = "RES-1", terms=(17, 5), arms=("A", "B"),
+          instruments=("qlq_c30", "pro_ctcae")) -> int:
     study = Study(code=code, title="Results study", selections={"pro_ctcae": list(terms)}, arms=list(arms))
     db.session.add(study)
     sites = {c: Site(study=study, code=c, name=c, timezone="UTC") for c in ("BCN", "MIA")}
     db.session.add_all(sites.values())
     timepoints = {c: Timepoint(study=study, code=c, label=c.upper(), position=VISIT[c], target_day=d,
-                               window_before=7, window_after=7, instruments=["qlq_c30", "pro_ctcae"])
+                               window_before=7, window_after=7, instruments=list(instruments))
                   for c, d in TIMEPOINTS}
     db.session.add_all(timepoints.values())
     db.session.flush()
