@@ -126,9 +126,11 @@ def branching_view(rows: dict[str, ItemResponse]) -> dict[str, int | str | None]
 
 _SEQUENCE = "pro_app_sequence"
 _STATES = "pro_app_response_states"
-#: app.extensions: shown sequences by plan and the answers that decide them, shared by every request.
+#: app.extensions: shown sequences by plan and the answers that decide them, shared by every request; each
+#: holds the app's one Step per item (`_STEPS`), so 20,000 of them take some 30 MB, not a Step object apiece.
 _SEQUENCES = "pro_app.sequences"
 _SEQUENCES_KEPT = 20_000
+_STEPS = "pro_app.steps"
 
 
 def sequence(assessment: Assessment) -> tuple[Step, ...]:
@@ -148,10 +150,15 @@ def sequence(assessment: Assessment) -> tuple[Step, ...]:
     key = (plan, tuple(view.get(item_id) for item_id in deciders))
     steps = known.get(key)
     if steps is None:
+        one_each = current_app.extensions.setdefault(_STEPS, {}) if has_app_context() else {}
         steps = []
         for part in plan:
             instrument = instrument_of(part)
-            steps.extend(Step(instrument, i) for i in route(instrument, view, part.items).shown)
+            for item_id in route(instrument, view, part.items).shown:
+                step = one_each.get((instrument.id, item_id))
+                if step is None:
+                    step = one_each[instrument.id, item_id] = Step(instrument, item_id)
+                steps.append(step)
         steps = tuple(steps)
         if len(known) > _SEQUENCES_KEPT:
             known.clear()
