@@ -62,7 +62,7 @@ TERMS = [
     Column("summary", "What is counted", "string",
            f"{services.BY_VISIT} = answers at the timepoint; {services.MAX_POST_BASELINE} = each participant's "
            f"highest post-baseline grade; {services.BASELINE_ADJUSTED} = that grade when worse than baseline, "
-           "else 0, as ProAE toxTables, and the highest grade when there is no baseline grade"),
+           "else 0, as ProAE toxTables (participants with no baseline grade not counted)"),
     Column("timepoint", "Timepoint code", "string", missing="blank unless summary = visit"),
     Column("visit", "Visit number", "integer", missing="blank unless summary = visit"),
     Column("arm", "Arm", "string", _GROUP),

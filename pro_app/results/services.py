@@ -14,8 +14,9 @@ clinical importance (instruments that take thresholds).
 
 Symptoms (PRO-CTCAE): per term and timepoint the grade distribution of the composite (0-3) and the shares
 with grade >= 1, >= 2 and 3; per participant the maximum post-baseline grade, and the baseline-adjusted
-maximum as ProAE's toxTables computes it (the maximum when worse than baseline, else 0; with no baseline
-grade the maximum itself); terms with no composite (yes/no items) are tabulated on their item (0/1).
+maximum as ProAE's toxTables computes it (the maximum when worse than baseline, else 0; a participant with no
+baseline grade has none, as in R/toxTables.R, and is not counted: tests/results/test_toxtables.py); terms with
+no composite (yes/no items, which toxTables leaves out) are tabulated on their item (0/1) by the same rules.
 
 Time to deterioration (non-composite scales): time from the anchor day (day 0 of the schedule) to the first
 post-baseline assessment worse than baseline by at least MEANINGFUL_CHANGE points; without one, censored at
@@ -461,7 +462,9 @@ def _term_results(study: Study, rows: pd.DataFrame, singles, baseline: int | Non
         value=("value", "max"), arm=("arm", "first"), site=("site", "first")).reset_index()
     base = rows[rows["visit"] == baseline][["variable", "participant_id", "value"]].rename(columns={"value": "_b"})
     worst = worst.merge(base, on=["variable", "participant_id"], how="left")
-    adjusted = worst.assign(value=np.where(worst["_b"].isna() | (worst["value"] > worst["_b"]), worst["value"], 0.0))
+    # no baseline grade, no baseline-adjusted maximum (ProAE's toxTables leaves such participants out)
+    adjusted = worst[worst["_b"].notna()]
+    adjusted = adjusted.assign(value=np.where(adjusted["value"] > adjusted["_b"], adjusted["value"], 0.0))
     parts = [by_visit]
     for summary, frame in ((MAX_POST_BASELINE, worst), (BASELINE_ADJUSTED, adjusted)):
         grades = frame["value"].round().astype(int)

@@ -22,7 +22,8 @@ class Person:
     site: str = "BCN"
     status: str = "active"
     death_date: date | None = None
-    # {timepoint: {scale or item id: value}}; a value None is stored as an unscored (insufficient) score
+    # {timepoint: {scale or item id: value}}; a score None is stored as unscored (insufficient); PRO-CTCAE items
+    # (`…_SCL`, `…_IND`) are stored as item responses: None declined, BRANCHED skipped by branching
     scores: dict = field(default_factory=dict)
     # {timepoint: assessment status} for anything but completed
     statuses: dict = field(default_factory=dict)
@@ -31,6 +32,8 @@ class Person:
 
 
 INSTRUMENT_OF = {"PROCTCAE": "pro_ctcae"}
+#: An item value: not shown because of branching (stored with state `branched`, no value).
+BRANCHED = "branched"
 
 
 #: The QLQ-BR45's scales (every other score is the QLQ-C30's, unless it is a PRO-CTCAE one).
@@ -76,10 +79,11 @@ def build(people: list[Person], code: str = "RES-1", terms=(17, 5), arms=("A", "
             db.session.add(assessment)
             db.session.flush()
             for variable, value in values.items():
-                if variable.endswith("_IND"):
+                if variable.endswith(("_IND", "_SCL")):
+                    state = BRANCHED if value == BRANCHED else "answered" if value is not None else "declined"
                     db.session.add(ItemResponse(assessment_id=assessment.id, instrument_id="pro_ctcae",
-                                                instrument_version="1", item_id=variable, value=value,
-                                                state="answered" if value is not None else "declined",
+                                                instrument_version="1", item_id=variable,
+                                                value=value if state == "answered" else None, state=state,
                                                 language="en", mode="paper"))
                     continue
                 db.session.add(Score(assessment_id=assessment.id, instrument_id=instrument_of(variable),

@@ -65,8 +65,12 @@ def test_symptoms_show_grade_bars_and_the_maximum_grade_table(pi):
     term = figure(html, "data-term", "PROCTCAE_17_COMP")
     assert 'role="img"' in term and "Grade 3" in term
     assert counts(term)[0] == 3  # baseline, arm A: A1, A2, A3
-    maxima = html.split('data-testid="maxima"', 1)[1]
+    maxima = html.split('data-testid="maxima"', 1)[1].split("</table>", 1)[0]
     assert "PROCTCAE_17_COMP" in maxima
+    # each maximum says its n: arm A has 4 with a post-baseline grade, 3 of them with a baseline grade (not A5)
+    arm_a = maxima.split('data-term="PROCTCAE_17_COMP"', 1)[1].split("</tr>", 1)[0]
+    assert re.findall(r'data-label="n" class="num">(\d+)<', arm_a) == ["4"]
+    assert re.findall(r'data-label="Baseline-adjusted: n" class="num">(\d+)<', arm_a) == ["3"]
 
 
 def test_kaplan_meier_figure_has_the_number_at_risk(pi):

@@ -180,13 +180,13 @@ def test_composite_grade_shares_per_timepoint(results):
 
 def test_maximum_and_baseline_adjusted_maximum_follow_proae(results):
     """ProAE's patterns: worse than baseline keeps the maximum (A1 0 -> 2, B1 1 -> 3); the same as baseline
-    (A2 2 -> 2) or better (A3 3 -> 1) counts 0; no baseline (A5) keeps the maximum; no post-baseline
-    grade (B2) is not counted."""
+    (A2 2 -> 2) or better (A3 3 -> 1) counts 0; no baseline (A5) and no post-baseline grade (B2) are not
+    counted (tests/results/test_toxtables.py checks these against ProAE's code)."""
     worst = row(results.terms, variable=P, summary="max_post_baseline", arm="A", site=ALL)
     assert worst["n"] == 4 and [worst[f"grade_{g}"] for g in range(4)] == [0, 1, 3, 0]
     adjusted = row(results.terms, variable=P, summary="baseline_adjusted", arm="A", site=ALL)
-    assert adjusted["n"] == 4 and [adjusted[f"grade_{g}"] for g in range(4)] == [2, 0, 2, 0]
-    assert (adjusted["share_ge1"], adjusted["share_3"]) == (0.5, 0)
+    assert adjusted["n"] == 3 and [adjusted[f"grade_{g}"] for g in range(4)] == [2, 0, 1, 0]
+    assert (adjusted["share_ge1"], adjusted["share_3"]) == (1 / 3, 0)
     arm_b = row(results.terms, variable=P, summary="baseline_adjusted", arm="B", site=ALL)
     assert arm_b["n"] == 1 and arm_b["grade_3"] == 1 and arm_b["share_3"] == 1
     everyone = row(results.terms, variable=P, summary="max_post_baseline", arm=ALL, site=ALL)
