@@ -176,8 +176,8 @@ def test_maximum_grades_equal_the_results_terms_data_set(demo):
         worst = rows.loc[(variable, "max_post_baseline", arm)]
         adjusted = rows.loc[(variable, "baseline_adjusted", arm)]
         assert cells[2:] == [str(int(worst["n"])), pct(worst["share_ge1"]), pct(worst["share_ge2"]),
-                             pct(worst["share_3"]), pct(adjusted["share_ge1"]), pct(adjusted["share_ge2"]),
-                             pct(adjusted["share_3"])], (variable, arm)
+                             pct(worst["share_3"]), str(int(adjusted["n"])), pct(adjusted["share_ge1"]),
+                             pct(adjusted["share_ge2"]), pct(adjusted["share_3"])], (variable, arm)
 
 
 def kaplan_meier_row(times: np.ndarray, events: np.ndarray, later_days: list[int]) -> dict:
