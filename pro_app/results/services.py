@@ -200,7 +200,8 @@ def _score_levels(study: Study, selection: Selection, variables: pd.Index, every
             # a scan keeps the study's values afterwards (_Values.of)
             .where(*scored, *(() if _score_scan(counted) else (in_study,)))
             .group_by(Score.scale_code, Score.value))
-    codes, values, lists = zip(*db.session.execute(stmt).all(), strict=True) or ((), (), ())
+    rows = db.session.execute(stmt).all()
+    codes, values, lists = zip(*rows, strict=True) if rows else ((), (), ())
     return _Levels(variables.get_indexer(list(codes)), np.array(values, dtype=float),
                    np.array([text.count(",") + 1 for text in lists], dtype=np.int64),
                    np.fromstring(",".join(lists), dtype=np.int64, sep=",") if lists else np.empty(0, dtype=np.int64))
