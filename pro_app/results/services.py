@@ -178,8 +178,15 @@ class _Levels:
 
     @classmethod
     def concat(cls, parts: list[_Levels]) -> _Levels:
+        if len(parts) == 1:
+            return parts[0]
         return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("variable", "value", "count",
                                                                               "assessment_id")))
+
+    def located(self, visits: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """For each assessment id, its level and its row of the visits (-1: not one of them)."""
+        return np.repeat(np.arange(len(self.count)), self.count), _rows(visits["assessment_id"].to_numpy(),
+                                                                         self.assessment_id)
 
 
 def _score_levels(study: Study, selection: Selection, variables: pd.Index, every: bool, counted: int) -> _Levels:
@@ -363,14 +370,15 @@ class _Values:
     later: np.ndarray
 
     @classmethod
-    def of(cls, levels: _Levels, rows: np.ndarray, visits: pd.DataFrame, people: _People, shown: np.ndarray,
-           baseline: int | None) -> _Values:
+    def of(cls, levels: _Levels, located: tuple[np.ndarray, np.ndarray], visits: pd.DataFrame, people: _People,
+           shown: np.ndarray, baseline: int | None) -> _Values:
         """The values of the levels of a variable `shown` (one flag per variable) that belong to the visits
-        (`rows`: each value's row of the visits, -1: none)."""
+        (`located`: _Levels.located)."""
         kept = (levels.variable >= 0) & ~np.isnan(levels.value)
         kept[kept] = shown[levels.variable[kept]]
-        wanted = np.repeat(kept, levels.count) & (rows >= 0)
-        level, row = np.repeat(np.arange(len(levels.count)), levels.count)[wanted], rows[wanted]
+        level, row = located
+        wanted = kept[level] & (row >= 0)
+        level, row = level[wanted], row[wanted]
         positions, visit = np.unique(visits["visit"].to_numpy(), return_inverse=True)
         person, visit, variable = visits["person"].to_numpy()[row], visit[row], levels.variable[level]
         pair = variable * len(people.frame) + people.rank[person]
@@ -432,7 +440,8 @@ def _tally(codes: list[np.ndarray], sizes: list[int]) -> tuple[list[np.ndarray],
     each, in order of the codes."""
     key = np.zeros(len(codes[0]), dtype=np.int64)
     for column, size in zip(codes, sizes, strict=True):
-        key = key * size + column
+        key *= size
+        key += column
     total = math.prod(sizes)
     if total <= 4 * len(key) + 100_000:  # a count per combination costs less than sorting the keys
         counts = np.bincount(key, minlength=total)
@@ -517,12 +526,12 @@ def compute(study: Study, selection: Selection | None = None) -> Results:
     if items:
         levels.append(_item_levels(study, selection, variables, items))
     levels = _Levels.concat(levels)
-    rows = _rows(visits["assessment_id"].to_numpy(), levels.assessment_id)
+    located = levels.located(visits)
     baseline = study.baseline_position
 
     symptoms = set(term_info(study).index) & (set(selection.terms) if selection.terms else set(variables))
-    scale_values = _Values.of(levels, rows, visits, people, ~variables.isin(graded | set(items)), baseline)
-    symptom_values = _Values.of(levels, rows, visits, people, variables.isin(symptoms), baseline)
+    scale_values = _Values.of(levels, located, visits, people, ~variables.isin(graded | set(items)), baseline)
+    symptom_values = _Values.of(levels, located, visits, people, variables.isin(symptoms), baseline)
 
     codes = {p: c for p, c, _, _ in timepoints}
     scales = _scale_results(study, scale_values, variables, people, scale_info, selection)
@@ -634,10 +643,9 @@ def term_info(study: Study) -> pd.DataFrame:
 def _grades(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Per group of `keys` of a histogram of grades: n and how many have each grade."""
     grade = frame["value"].round()
-    frame = frame.assign(**{f"grade_{g}": frame["count"].where(grade == g, 0) for g in range(4)})
-    out = frame.groupby(keys, sort=False, observed=True).agg(
-        n=("count", "sum"), **{f"grade_{g}": (f"grade_{g}", "sum") for g in range(4)})
-    return out.reset_index()
+    counts = pd.DataFrame({"n": frame["count"], **{f"grade_{g}": frame["count"].where(grade == g, 0)
+                                                   for g in range(4)}})
+    return counts.groupby([frame[k] for k in keys], sort=False, observed=True).sum().reset_index()
 
 
 def _worst(values: _Values, variables: pd.Index, people: _People) -> dict[str, pd.DataFrame]:
