@@ -190,23 +190,23 @@ class _Levels:
 
 
 def _score_levels(study: Study, selection: Selection, variables: pd.Index, every: bool, counted: int) -> _Levels:
-    """The scored values of the counted assessments. A 10,000-participant study has two million of them: where
-    SQLite reads the table end to end (_score_scan), and on PostgreSQL, the database groups them by scale and
-    value (ix_score_scored_values, so SQLite need not sort), and each group comes as one row with the list of
-    its assessment ids as text: a few thousand rows instead of two million tuples. Otherwise (a study with a
-    small share of a SQLite database) through the assessment index, value by value."""
+    """The scored values of the counted assessments. A 10,000-participant study has two million: the database
+    groups them by scale and value (in the order of ix_score_scored_values, so SQLite need not sort) and sends
+    each group as one row with its assessment ids as text, a few thousand rows instead of two million tuples.
+    SQLite does so when it reads every scored value anyway (_score_scan; the study's are kept afterwards:
+    _Values.of); for a study with a small share of its database it reads through the assessment index, value
+    by value."""
     scored = [Score.status == "scored", Score.value.is_not(None)]
     if not every:
         scored.append(Score.scale_code.in_(list(variables)))
     in_study = Score.assessment_id.in_(_counted_assessments(study, selection))
-    if bulk.dialect() == "sqlite" and not _score_scan(counted):
+    scan = _score_scan(counted)
+    if bulk.dialect() == "sqlite" and not scan:
         stmt = select(Score.assessment_id, Score.scale_code, Score.value).where(in_study, *scored)
         return _levels_of(stmt, variables)
     ids = Score.assessment_id if bulk.dialect() == "sqlite" else cast(Score.assessment_id, Text)
     stmt = (select(Score.scale_code, Score.value, func.aggregate_strings(ids, ","))
-            # a scan keeps the study's values afterwards (_Values.of)
-            .where(*scored, *(() if _score_scan(counted) else (in_study,)))
-            .group_by(Score.scale_code, Score.value))
+            .where(*scored, *(() if scan else (in_study,))).group_by(Score.scale_code, Score.value))
     rows = db.session.execute(stmt).all()
     codes, values, lists = zip(*rows, strict=True) if rows else ((), (), ())
     return _Levels(variables.get_indexer(list(codes)), np.array(values, dtype=float),
