@@ -157,10 +157,13 @@ def seed(database_url: str, participants: int) -> None:
 
 
 def bare_read(study_id: int) -> int:
-    """The score rows the results count, fetched as plain tuples by the DBAPI cursor and dropped."""
+    """The score rows the results count, fetched as plain tuples by the DBAPI cursor and dropped: by the
+    assessment index, as before ix_score_scored_values (with it SQLite would scan that index and look each
+    row's assessment up, which costs half as much again)."""
     cursor = db.session.connection().connection.dbapi_connection.cursor()
     rows = cursor.execute(
-        "SELECT s.assessment_id, s.scale_code, s.value FROM score s JOIN assessment a ON s.assessment_id = a.id "
+        "SELECT s.assessment_id, s.scale_code, s.value FROM score s INDEXED BY ix_score_assessment_id "
+        "JOIN assessment a ON s.assessment_id = a.id "
         "JOIN participant p ON a.participant_id = p.id WHERE p.study_id = ? AND a.status IN ('completed', "
         "'partial') AND s.status = 'scored' AND s.value IS NOT NULL", (study_id,)).fetchall()
     cursor.close()
