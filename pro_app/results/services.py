@@ -1,5 +1,14 @@
-"""A study's results, computed with pandas from one read per table (participants, assessments, scores and,
-for PRO-CTCAE terms without a composite, their yes/no items).
+"""A study's results, from one read per table (participants, assessments, scores and, for PRO-CTCAE terms
+without a composite, their yes/no items), counted in numpy.
+
+A 10,000-participant study has two million scored values. They come from the database grouped by scale and
+value (`_score_levels`): a few thousand rows, each a scale, a value and the ids of the assessments with it,
+where reading every value as a row of its own would cost more than everything else together. A scale's
+figures then follow from histograms, per scale, timepoint, arm and site, of its values and of its changes
+from baseline (each change a pair of values); time to deterioration and the symptom maxima from one index
+per participant and variable. Sums run in extended precision over the distinct values: a mean or SD may
+differ from pandas' on the values one by one (a compensated running sum, Welford's SD) in the last bit or
+two, never beyond 1e-14 relatively.
 
 What counts: scored values of completed or partial assessments; not-done and missed
 assessments and unscored scales (insufficient, not applicable) are left out, so every figure carries its n.
@@ -42,7 +51,7 @@ from operator import itemgetter
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 
 from ..exports import bulk
 from ..exports.bulk import as_stored
@@ -123,7 +132,14 @@ def _participants(study: Study, selection: Selection) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def _assessments(study: Study, selection: Selection) -> pd.DataFrame:
+def _counted_assessments(study: Study, selection: Selection):
+    return (select(Assessment.id).join(Participant, Assessment.participant_id == Participant.id)
+            .where(*_in_scope(study, selection), Assessment.status.in_(COUNTED_STATUSES)))
+
+
+def _visits(study: Study, selection: Selection, people: pd.DataFrame) -> pd.DataFrame:
+    """The counted assessments of the people selected, in assessment id order: `person` (row of `people`),
+    `visit` (the timepoint's position) and `day` (from the anchor date)."""
     stmt = (select(Assessment.id, Assessment.participant_id, Assessment.timepoint_id,
                    as_stored(func.coalesce(Assessment.completed_at, Assessment.started_at)))
             .join(Participant, Assessment.participant_id == Participant.id)
@@ -132,36 +148,84 @@ def _assessments(study: Study, selection: Selection) -> pd.DataFrame:
                    Assessment.timepoint_id.is_not(None)))
     frame = _frame(stmt, ["assessment_id", "participant_id", "timepoint_id", "when"])
     frame["when"] = pd.to_datetime(frame["when"], utc=True, format="ISO8601")
-    return frame
+    persons = people[["participant_id", "anchor_date"]].assign(person=np.arange(len(people)))
+    frame = frame.merge(persons, on="participant_id", how="inner")
+    position = {t.id: t.position for t in study.timepoints}
+    frame["visit"] = frame["timepoint_id"].map(position).astype(int)
+    frame["day"] = (frame["when"].dt.tz_localize(None).dt.normalize() - frame["anchor_date"]).dt.days
+    frame["assessment_id"] = frame["assessment_id"].astype("int64")
+    return frame.sort_values("assessment_id").reset_index(drop=True)
 
 
-def _scores(study: Study, selection: Selection, codes: list[str], every: bool, counted: int) -> pd.DataFrame:
-    """The scored values of the counted assessments, long (assessment_id, scale, value), ordered by assessment
-    and then by the order of `codes` (the order every mean sums in). A 10,000-participant study has two
-    million of them: one select of the three columns, read in chunks of plain tuples (_chunks) straight into
-    numpy, the scale as a categorical of the study's codes. `counted`: how many assessments the study counts
-    (_score_scan)."""
-    assessment_ids = (select(Assessment.id).join(Participant, Assessment.participant_id == Participant.id)
-                      .where(*_in_scope(study, selection), Assessment.status.in_(COUNTED_STATUSES)))
-    key = Score.assessment_id + 0 if _score_scan(counted) else Score.assessment_id
-    stmt = (select(Score.assessment_id, Score.scale_code, Score.value)
-            .where(key.in_(assessment_ids), Score.status == "scored", Score.value.is_not(None),
-                   *(() if every else (Score.scale_code.in_(codes),))))
-    categories = pd.Index(codes, dtype=object)
-    ids, scales, values = [np.empty(0, dtype=np.int64)], [np.empty(0, dtype=np.intp)], [np.empty(0)]
+@dataclass
+class _Levels:
+    """Values as runs of one variable and value (a level): each level's variable (index into the variables:
+    -1 for one the study does not show), value and count, and the assessment ids of its values, level by
+    level."""
+
+    variable: np.ndarray
+    value: np.ndarray
+    count: np.ndarray
+    assessment_id: np.ndarray
+
+    @classmethod
+    def of_rows(cls, ids: np.ndarray, variable: np.ndarray, value: np.ndarray) -> _Levels:
+        """The levels of values read one by one."""
+        order = np.lexsort((value, variable))
+        variable, value = variable[order], value[order]
+        starts = np.flatnonzero(np.r_[True, (variable[1:] != variable[:-1]) | (value[1:] != value[:-1])]) \
+            if len(order) else np.empty(0, dtype=np.intp)
+        return cls(variable[starts], value[starts], np.diff(np.r_[starts, len(order)]), ids[order])
+
+    @classmethod
+    def concat(cls, parts: list[_Levels]) -> _Levels:
+        if len(parts) == 1:
+            return parts[0]
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("variable", "value", "count",
+                                                                              "assessment_id")))
+
+    def located(self, visits: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """For each assessment id, its level and its row of the visits (-1: not one of them)."""
+        return np.repeat(np.arange(len(self.count)), self.count), _rows(visits["assessment_id"].to_numpy(),
+                                                                         self.assessment_id)
+
+
+def _score_levels(study: Study, selection: Selection, variables: pd.Index, every: bool, counted: int) -> _Levels:
+    """The scored values of the counted assessments. A 10,000-participant study has two million: the database
+    groups them by scale and value (in the order of ix_score_scored_values, so SQLite need not sort) and sends
+    each group as one row with its assessment ids as text, a few thousand rows instead of two million tuples.
+    SQLite does so when it reads every scored value anyway (_score_scan; the study's are kept afterwards:
+    _Values.of); for a study with a small share of its database it reads through the assessment index, value
+    by value."""
+    if not counted:  # nobody selected has a counted assessment
+        return _Levels.of_rows(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.intp), np.empty(0))
+    scored = [Score.status == "scored", Score.value.is_not(None)]
+    if not every:
+        scored.append(Score.scale_code.in_(list(variables)))
+    in_study = Score.assessment_id.in_(_counted_assessments(study, selection))
+    scan = _score_scan(counted)
+    if bulk.dialect() == "sqlite" and not scan:
+        stmt = select(Score.assessment_id, Score.scale_code, Score.value).where(in_study, *scored)
+        return _levels_of(stmt, variables)
+    ids = Score.assessment_id if bulk.dialect() == "sqlite" else cast(Score.assessment_id, Text)
+    stmt = (select(Score.scale_code, Score.value, func.aggregate_strings(ids, ","))
+            .where(*scored, *(() if scan else (in_study,))).group_by(Score.scale_code, Score.value))
+    rows = db.session.execute(stmt).all()
+    codes, values, lists = zip(*rows, strict=True) if rows else ((), (), ())
+    return _Levels(variables.get_indexer(list(codes)), np.array(values, dtype=float),
+                   np.array([text.count(",") + 1 for text in lists], dtype=np.int64),
+                   np.fromstring(",".join(lists), dtype=np.int64, sep=",") if lists else np.empty(0, dtype=np.int64))
+
+
+def _levels_of(stmt, variables: pd.Index) -> _Levels:
+    """The levels of a read of (assessment id, variable, value) rows, in chunks of plain tuples."""
+    ids, names, values = [np.empty(0, dtype=np.int64)], [np.empty(0, dtype=np.intp)], [np.empty(0)]
     first, second, third = itemgetter(0), itemgetter(1), itemgetter(2)
     for chunk in _chunks(stmt):
         ids.append(np.fromiter(map(first, chunk), np.int64, len(chunk)))
-        scales.append(categories.get_indexer(list(map(second, chunk))))
+        names.append(variables.get_indexer(list(map(second, chunk))))
         values.append(np.fromiter(map(third, chunk), float, len(chunk)))
-    ids, scales, values = np.concatenate(ids), np.concatenate(scales), np.concatenate(values)
-    kept = (scales >= 0) & ~np.isnan(values)  # a scale no instrument of the study has is left out
-    ids, scales, values = ids[kept], scales[kept], values[kept]
-    order = np.argsort(ids * (len(codes) + 1) + scales, kind="stable")
-    # the scale as a categorical of the study's codes: two million strings would make every lookup by scale slow
-    return pd.DataFrame({"assessment_id": ids[order],
-                         "scale": pd.Categorical.from_codes(scales[order], categories=categories),
-                         "value": values[order]})
+    return _Levels.of_rows(np.concatenate(ids), np.concatenate(names), np.concatenate(values))
 
 
 #: Rows a chunk of a large read holds (_chunks).
@@ -181,13 +245,14 @@ def _chunks(stmt):
 
 
 def _score_scan(counted: int) -> bool:
-    """Whether SQLite should read the score table from end to end rather than through its assessment index:
-    when the study holds a third or more of all assessments, a scan (keeping the study's rows by a list of its
-    assessment ids) costs about half the index's row-by-row look-ups. Without statistics SQLite's planner
-    always takes the index; PostgreSQL's planner chooses by its own statistics."""
+    """Whether SQLite should group every scored value of the database rather than read the study's through
+    the assessment index: when the study holds a sixth or more of all assessments, one grouped pass over every
+    scored value (keeping the study's afterwards; some 0.4 µs a value on the benchmark) costs less than
+    reading the study's values one by one as rows (some 2.5 µs each). Without statistics SQLite's planner
+    cannot tell; PostgreSQL's planner chooses by its own statistics."""
     if bulk.dialect() != "sqlite" or not counted:
         return False
-    return counted * 3 >= db.session.scalar(select(func.count()).select_from(Assessment))
+    return counted * 6 >= db.session.scalar(select(func.count()).select_from(Assessment))
 
 
 def _single_items(study: Study) -> list[tuple[Instrument, str, int]]:
@@ -202,19 +267,14 @@ def _single_items(study: Study) -> list[tuple[Instrument, str, int]]:
     return found
 
 
-def _items(study: Study, selection: Selection, item_ids: list[str]) -> pd.DataFrame:
-    if not item_ids:
-        return pd.DataFrame({"assessment_id": pd.Series(dtype="int64"), "scale": pd.Series(dtype=object),
-                             "value": pd.Series(dtype=float)})
+def _item_levels(study: Study, selection: Selection, variables: pd.Index, item_ids: list[str]) -> _Levels:
     stmt = (select(ItemResponse.assessment_id, ItemResponse.item_id, ItemResponse.value)
             .join(Assessment, ItemResponse.assessment_id == Assessment.id)
             .join(Participant, Assessment.participant_id == Participant.id)
             .where(*_in_scope(study, selection), Assessment.status.in_(COUNTED_STATUSES),
                    ItemResponse.item_id.in_(item_ids), ItemResponse.state == "answered",
                    ItemResponse.value.is_not(None)))
-    frame = _frame(stmt, ["assessment_id", "scale", "value"])
-    frame["value"] = frame["value"].astype(float)
-    return frame
+    return _levels_of(stmt, variables)
 
 
 def _graded(study: Study) -> list[Instrument]:
@@ -266,81 +326,225 @@ def _arm_order(study: Study, arm: pd.Series) -> pd.Series:
     return arm.map(order).fillna(len(order)).astype(int)
 
 
+# --- the values counted ------------------------------------------------------------------------------------
+
+@dataclass
+class _People:
+    """The people selected (`frame`: _participants) with their arm and site as codes into `arms` and `sites`,
+    and their order by participant code (`by_code`: rows of the frame; `rank`: each row's place)."""
+
+    frame: pd.DataFrame
+    arms: pd.Index
+    arm: np.ndarray
+    sites: pd.Index
+    site: np.ndarray
+    by_code: np.ndarray
+    rank: np.ndarray
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> _People:
+        by_code = np.argsort(frame["participant"].to_numpy(dtype=object), kind="stable")
+        rank = np.empty(len(frame), dtype=np.intp)
+        rank[by_code] = np.arange(len(frame))
+        return cls(frame, *_codes(frame["arm"]), *_codes(frame["site"]), by_code, rank)
+
+
+@dataclass
+class _Values:
+    """The values the results count, one per counted assessment of a person selected and variable, as arrays
+    in no particular order: `level` (index into the levels: each a variable and a value, `level_variable` and
+    `level_value`), `variable`, `value`, `row` (the assessment's row of the visits, so in assessment id order),
+    `person` (row of the people), `visit` (index into `positions`, the positions of the timepoints counted),
+    `day` (from the anchor date) and `pair`, one index per variable and person (variable by variable, people
+    by code); `base` holds each pair's baseline value (its index; -1: none) and `later` flags the values
+    after baseline."""
+
+    level_variable: np.ndarray
+    level_value: np.ndarray
+    positions: np.ndarray
+    level: np.ndarray
+    variable: np.ndarray
+    value: np.ndarray
+    row: np.ndarray
+    person: np.ndarray
+    visit: np.ndarray
+    day: np.ndarray
+    pair: np.ndarray
+    base: np.ndarray
+    later: np.ndarray
+
+    @classmethod
+    def of(cls, levels: _Levels, located: tuple[np.ndarray, np.ndarray], visits: pd.DataFrame, people: _People,
+           shown: np.ndarray, baseline: int | None) -> _Values:
+        """The values of the levels of a variable `shown` (one flag per variable) that belong to the visits
+        (`located`: _Levels.located)."""
+        kept = (levels.variable >= 0) & ~np.isnan(levels.value)
+        kept[kept] = shown[levels.variable[kept]]
+        level, row = located
+        wanted = kept[level] & (row >= 0)
+        level, row = level[wanted], row[wanted]
+        positions, visit = np.unique(visits["visit"].to_numpy(), return_inverse=True)
+        person, visit, variable = visits["person"].to_numpy()[row], visit[row], levels.variable[level]
+        pair = variable * len(people.frame) + people.rank[person]
+        at_baseline = visit == np.searchsorted(positions, baseline) if baseline in positions \
+            else np.zeros(len(row), dtype=bool)
+        return cls(levels.variable, levels.value, positions, level, variable, levels.value[level], row, person,
+                   visit, visits["day"].to_numpy(dtype=float)[row], pair,
+                   _baseline(pair, row, at_baseline, len(shown) * len(people.frame)), ~at_baseline)
+
+    def __len__(self) -> int:
+        return len(self.level)
+
+
+def _codes(column: pd.Series) -> tuple[pd.Index, np.ndarray]:
+    """The distinct labels of a column (sorted, of the column's dtype) and each row's index into them."""
+    labels = pd.Index(np.unique(column.to_numpy(dtype=object)), dtype=column.dtype)
+    return labels, labels.get_indexer(column)
+
+
+def _rows(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The index of each wanted id in the sorted `ids` (-1: not there), by a table over the ids' range: two
+    million look-ups by binary search cost some thirty times more."""
+    if not len(ids):
+        return np.full(len(wanted), -1)
+    table = np.full(ids[-1] - ids[0] + 1, -1)
+    table[ids - ids[0]] = np.arange(len(ids))
+    inside = (wanted >= ids[0]) & (wanted <= ids[-1])
+    rows = np.full(len(wanted), -1)
+    rows[inside] = table[wanted[inside] - ids[0]]
+    return rows
+
+
+def _at(values: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """`values[index]`, NaN where the index is -1."""
+    return np.where(index >= 0, values[index], np.nan) if len(values) else np.full(len(index), np.nan)
+
+
+def _first(pairs: np.ndarray, order: np.ndarray, size: int) -> np.ndarray:
+    """For each of `size` pairs, the index (into `pairs`) of its entry least by `order` (-1: none); `order` is
+    distinct within a pair."""
+    least = np.full(size, np.iinfo(np.int64).max)
+    np.minimum.at(least, pairs, order)
+    chosen = np.flatnonzero(order == least[pairs])
+    first = np.full(size, -1)
+    first[pairs[chosen]] = chosen
+    return first
+
+
+def _baseline(pair: np.ndarray, row: np.ndarray, at_baseline: np.ndarray, size: int) -> np.ndarray:
+    """For each of `size` pairs, the index of its baseline value (-1: none), that of the first assessment if
+    there are more."""
+    at = np.flatnonzero(at_baseline)
+    first = _first(pair[at], row[at], size)
+    return np.where(first >= 0, at[first], -1) if len(at) else first
+
+
+def _tally(codes: list[np.ndarray], sizes: list[int]) -> tuple[list[np.ndarray], np.ndarray]:
+    """The distinct combinations of integer codes (each column's below its size) and how many entries have
+    each, in order of the codes."""
+    key = np.zeros(len(codes[0]), dtype=np.int64)
+    for column, size in zip(codes, sizes, strict=True):
+        key *= size
+        key += column
+    total = math.prod(sizes)
+    if total <= 4 * len(key) + 100_000:  # a count per combination costs less than sorting the keys
+        counts = np.bincount(key, minlength=total)
+        present = np.flatnonzero(counts)
+        counts = counts[present]
+    else:
+        present, counts = np.unique(key, return_counts=True)
+    decoded = []
+    for size in reversed(sizes):
+        decoded.append(present % size)
+        present = present // size
+    return decoded[::-1], counts
+
+
+def _histogram(values: _Values, variables: pd.Index, people: _People, where: np.ndarray | None = None,
+               base: np.ndarray | None = None) -> pd.DataFrame:
+    """How many values (those `where` is true, or all) each variable, visit, arm and site has of each value
+    (`value`, `count`); with `base` (the index of each value's baseline value) of each change from baseline
+    instead."""
+    index = slice(None) if where is None else np.flatnonzero(where)
+    person = values.person[index]
+    codes = [values.level[index], values.visit[index], people.arm[person], people.site[person]]
+    sizes = [len(values.level_value), len(values.positions), len(people.arms), len(people.sites)]
+    if base is not None:
+        codes.append(values.level[base[index]])
+        sizes.append(len(values.level_value))
+    (level, visit, arm, site, *rest), count = _tally(codes, sizes)
+    value = values.level_value[level] - (values.level_value[rest[0]] if rest else 0)
+    return pd.DataFrame({"variable": pd.Series(variables.to_numpy()[values.level_variable[level]], dtype=object),
+                         "visit": values.positions[visit], "arm": people.arms.take(arm),
+                         "site": people.sites.take(site), "value": value, "count": count})
+
+
+def _distribution(frame: pd.DataFrame, keys: list[str], shares: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Per group of `keys` of a histogram (each row a `value` and the `count` of values equal to it): n, mean,
+    SD (n - 1 degrees of freedom), median and quartiles (R's type 7, as pandas computes them) and the share of
+    each 0/1 column of `shares`. Sums are taken in extended precision over the distinct values, so the mean is
+    pandas' (a compensated sum of every value) but for a rare last-bit rounding of that sum."""
+    ids = frame.groupby(keys, sort=False, observed=True).ngroup().to_numpy()
+    value = frame["value"].to_numpy(dtype=float)
+    order = np.lexsort((value, ids))
+    ids, value, count = ids[order], value[order], frame["count"].to_numpy()[order]
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    n = np.add.reduceat(count, starts)
+    total = np.add.reduceat(value.astype(np.longdouble) * count, starts)
+    deviation = value.astype(np.longdouble) - np.repeat(total / n, np.diff(np.r_[starts, len(ids)]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sd = np.sqrt((np.add.reduceat(deviation * deviation * count, starts) / (n - 1)).astype(float))
+    cumulative = np.cumsum(count)
+    before = cumulative[starts] - count[starts]
+
+    def nth(k: np.ndarray) -> np.ndarray:  # the k-th smallest value of each group, from 0
+        return value[np.searchsorted(cumulative, before + k, side="right")]
+
+    out = frame[keys].iloc[order[starts]].reset_index(drop=True)
+    out["n"], out["mean"], out["sd"] = n, total.astype(float) / n, np.where(n >= 2, sd, np.nan)
+    out["median"] = np.where(n % 2 == 1, nth(n // 2), (nth(n // 2) + nth(np.maximum(n // 2 - 1, 0))) / 2)
+    for name, q in (("p25", 0.25), ("p75", 0.75)):
+        at = q * (n - 1)
+        whole = at.astype(np.int64)
+        low, frac = nth(whole), at % 1
+        out[name] = np.where(frac == 0, low, low + (nth(np.minimum(whole + 1, n - 1)) - low) * frac)
+    for share in shares:
+        out[share] = np.add.reduceat(frame[share].to_numpy(dtype=float)[order] * count, starts) / n
+    return out
+
+
 # --- compute -----------------------------------------------------------------------------------------------
 
 def compute(study: Study, selection: Selection | None = None) -> Results:
     """Every result of the study for the selection."""
     selection = selection or Selection()
     timepoints = [(t.position, t.code, t.label, t.target_day) for t in study.timepoints]
-    people = _participants(study, selection)
-    visits = _assessments(study, selection)
-    visits = visits.merge(people[["participant_id", "site", "arm", "anchor_date"]], on="participant_id", how="inner")
-    position = {t.id: t.position for t in study.timepoints}
-    visits["visit"] = visits["timepoint_id"].map(position).astype(int)
-    visits["day"] = (visits["when"].dt.tz_localize(None).dt.normalize() - visits["anchor_date"]).dt.days
+    people = _People.of(_participants(study, selection))
+    visits = _visits(study, selection, people.frame)
     scale_info = _scale_info(study)
     graded = set(scale_info.index[scale_info["type"] == GRADE_TYPE])
     wanted = [c for c in scale_info.index if c in graded or not selection.scales or c in selection.scales]
-    scores = _scores(study, selection, wanted, every=len(wanted) == len(scale_info), counted=len(visits))
-    singles = _single_items(study)
-    items = _items(study, selection, [item_id for _, item_id, _ in singles])
+    items = [item_id for _, item_id, _ in _single_items(study)]
+    variables = pd.Index(wanted + items, dtype=object)
+    levels = [_score_levels(study, selection, variables, len(wanted) == len(scale_info), len(visits))]
+    if items:
+        levels.append(_item_levels(study, selection, variables, items))
+    levels = _Levels.concat(levels)
+    located = levels.located(visits)
     baseline = study.baseline_position
 
-    frame = _with_visits(scores, visits)
-    scale_rows = frame[~frame["scale"].isin(graded)]
-    grade_rows = frame[frame["scale"].isin(graded)]
-    item_rows = _with_visits(items, visits)
-    symptom_rows = pd.concat([grade_rows.astype({"scale": object}), item_rows], ignore_index=True)
-    if selection.terms:
-        symptom_rows = symptom_rows[symptom_rows["scale"].isin(selection.terms)]
+    symptoms = set(term_info(study).index) & (set(selection.terms) if selection.terms else set(variables))
+    scale_values = _Values.of(levels, located, visits, people, ~variables.isin(graded | set(items)), baseline)
+    symptom_values = _Values.of(levels, located, visits, people, variables.isin(symptoms), baseline)
 
     codes = {p: c for p, c, _, _ in timepoints}
-    scales = _scale_results(study, scale_rows, scale_info, baseline, selection)
-    terms = _term_results(study, symptom_rows, singles, baseline, selection)
-    ttd = _ttd(scale_rows, scale_info, people, baseline)
+    scales = _scale_results(study, scale_values, variables, people, scale_info, selection)
+    terms = _term_results(study, symptom_values, variables, people, selection)
+    ttd = _ttd(scale_values, variables, people, scale_info)
     km, curves = _kaplan_meier(study, ttd, timepoints, baseline, selection)
     for table in (scales, terms):
         table.insert(table.columns.get_loc("visit"), "timepoint", table["visit"].map(codes))
     return Results(scales, terms, ttd, km, curves, timepoints)
-
-
-VISIT_COLUMNS = ["participant_id", "site", "arm", "visit", "day"]
-
-
-def _with_visits(values: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:
-    """The values of counted assessments of the people selected, each with its visit's columns: a lookup by
-    assessment id, not a merge (merging copies every column of two million rows more than once)."""
-    where = pd.Index(visits["assessment_id"].astype("int64")).get_indexer(values["assessment_id"].astype("int64"))
-    kept = where >= 0
-    out = values[kept].reset_index(drop=True)
-    rows = where[kept]
-    for column in VISIT_COLUMNS:
-        out[column] = visits[column].iloc[rows].reset_index(drop=True)
-    return out
-
-
-def _pair_key(rows: pd.DataFrame, column: str = "scale") -> np.ndarray:
-    """One integer per participant and scale (the scale a categorical): what merges on both would match."""
-    scale = rows[column].cat
-    return rows["participant_id"].to_numpy(dtype=np.int64) * (len(scale.categories) + 1) + scale.codes.to_numpy()
-
-
-def _distinct(keys: np.ndarray) -> np.ndarray:
-    """np.unique of integer keys by one sort (np.unique hashes first, several times slower on a million keys)."""
-    ordered = np.sort(keys)
-    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
-
-
-def _lookup(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """The value of each wanted key (NaN where it has none); the first value where a key repeats."""
-    index = pd.Index(keys)
-    if not index.is_unique:
-        first = ~index.duplicated()
-        index, values = index[first], values[first]
-    if not len(index):
-        return np.full(len(wanted), np.nan)
-    where = index.get_indexer(wanted)
-    return np.where(where >= 0, np.asarray(values, dtype=float)[where], np.nan)
 
 
 def _scale_info(study: Study) -> pd.DataFrame:
@@ -364,45 +568,33 @@ def _scale_info(study: Study) -> pd.DataFrame:
 SCALE_COLUMNS = ["instrument", "scale", "visit", "arm", "site", "n", "mean", "sd", "ci_low", "ci_high", "median",
                  "p25", "p75", "n_change", "change_mean", "change_sd", "change_ci_low", "change_ci_high", "improved",
                  "stable", "deteriorated", "threshold", "past_threshold"]
+CHANGE_SHARES = ("improved", "stable", "deteriorated")
 
 
-def _with_baseline(rows: pd.DataFrame, baseline: int | None, column: str = "scale") -> pd.Series:
-    """Each row's baseline value of the same participant and scale (NaN: none)."""
-    key = _pair_key(rows, column)
-    at_baseline = (rows["visit"] == baseline).to_numpy()
-    values = rows["value"].to_numpy(dtype=float)
-    return pd.Series(_lookup(key[at_baseline], values[at_baseline], key), index=rows.index)
-
-
-def _scale_results(study: Study, rows: pd.DataFrame, info: pd.DataFrame, baseline: int | None,
+def _scale_results(study: Study, values: _Values, variables: pd.Index, people: _People, info: pd.DataFrame,
                    selection: Selection) -> pd.DataFrame:
-    if rows.empty:
+    """The scale results from two histograms per scale, visit, arm and site: of the values, and of the
+    changes from baseline."""
+    if not len(values):
         return pd.DataFrame({c: pd.Series(dtype=object) for c in SCALE_COLUMNS})
-    rows = rows.copy()
-    rows["baseline"] = _with_baseline(rows, baseline)
-    change = (rows["value"] - rows["baseline"]).where(rows["visit"] != baseline)
-    rows["change"] = change
-    signed = change * rows["scale"].map(info["direction"])
-    has = change.notna()
-    rows["improved"] = (signed >= MEANINGFUL_CHANGE).astype(float).where(has)
-    rows["deteriorated"] = (signed <= -MEANINGFUL_CHANGE).astype(float).where(has)
-    rows["stable"] = (signed.abs() < MEANINGFUL_CHANGE).astype(float).where(has)
-    below, above = rows["scale"].map(info["below"]), rows["scale"].map(info["above"])
-    past = (rows["value"] < below) | (rows["value"] > above)
-    rows["past"] = past.astype(float).where(below.notna() | above.notna())
+    histogram = _histogram(values, variables, people).rename(columns={"variable": "scale"})
+    below, above = histogram["scale"].map(info["below"]), histogram["scale"].map(info["above"])
+    past = (histogram["value"] < below) | (histogram["value"] > above)
+    histogram["past"] = past.astype(float).where(below.notna() | above.notna())
+    changes = _changes(values, variables, people, info)
 
     def summarise(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-        grouped = frame.groupby(keys, sort=False, observed=True)
-        out = grouped.agg(n=("value", "count"), mean=("value", "mean"), sd=("value", "std"),
-                          median=("value", "median"), n_change=("change", "count"),
-                          change_mean=("change", "mean"), change_sd=("change", "std"),
-                          improved=("improved", "mean"), stable=("stable", "mean"),
-                          deteriorated=("deteriorated", "mean"), past_threshold=("past", "mean"))
-        quartiles = grouped["value"].quantile([0.25, 0.75]).unstack()
-        out["p25"], out["p75"] = quartiles[0.25], quartiles[0.75]
-        return out.reset_index()
+        out = _distribution(frame, keys, ("past",)).rename(columns={"past": "past_threshold"})
+        if changes.empty:
+            return out.assign(n_change=0, change_mean=np.nan, change_sd=np.nan, improved=np.nan, stable=np.nan,
+                              deteriorated=np.nan)
+        change = _distribution(changes, keys, CHANGE_SHARES)[keys + ["n", "mean", "sd", *CHANGE_SHARES]]
+        change = change.rename(columns={"n": "n_change", "mean": "change_mean", "sd": "change_sd"})
+        out = out.merge(change, on=keys, how="left")
+        out["n_change"] = out["n_change"].fillna(0).astype("int64")
+        return out
 
-    out = _grouped(rows, ["scale", "visit"], selection, summarise)
+    out = _grouped(histogram, ["scale", "visit"], selection, summarise)
     out["ci_low"], out["ci_high"] = t_interval(out["mean"], out["sd"], out["n"])
     out["change_ci_low"], out["change_ci_high"] = t_interval(out["change_mean"], out["change_sd"], out["n_change"])
     for column in ("change_mean", "change_sd", "change_ci_low", "change_ci_high", "improved", "stable",
@@ -415,6 +607,19 @@ def _scale_results(study: Study, rows: pd.DataFrame, info: pd.DataFrame, baselin
                      _s=(out["site"] != ALL).astype(int))
     out = out.sort_values(["_o", "_s", "site", "_a", "visit"], kind="stable")
     return out[SCALE_COLUMNS].reset_index(drop=True)
+
+
+def _changes(values: _Values, variables: pd.Index, people: _People, info: pd.DataFrame) -> pd.DataFrame:
+    """The histogram of the changes from baseline (values after baseline of a person and scale with a baseline
+    value), with their shares improved, stable and deteriorated by MEANINGFUL_CHANGE."""
+    base = values.base[values.pair]
+    changes = _histogram(values, variables, people, (base >= 0) & values.later, base)
+    changes = changes.rename(columns={"variable": "scale"})
+    signed = changes["value"] * changes["scale"].map(info["direction"])
+    changes["improved"] = (signed >= MEANINGFUL_CHANGE).astype(float)
+    changes["deteriorated"] = (signed <= -MEANINGFUL_CHANGE).astype(float)
+    changes["stable"] = (signed.abs() < MEANINGFUL_CHANGE).astype(float)
+    return changes
 
 
 TERM_COLUMNS = ["instrument", "term", "variable", "kind", "summary", "visit", "arm", "site", "n", "grade_0",
@@ -439,37 +644,48 @@ def term_info(study: Study) -> pd.DataFrame:
     return frame.sort_values(["term", "order"], kind="stable").set_index("variable")
 
 
-def _term_results(study: Study, rows: pd.DataFrame, singles, baseline: int | None,
+def _grades(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per group of `keys` of a histogram of grades: n and how many have each grade."""
+    grade = frame["value"].round()
+    counts = pd.DataFrame({"n": frame["count"], **{f"grade_{g}": frame["count"].where(grade == g, 0)
+                                                   for g in range(4)}})
+    return counts.groupby([frame[k] for k in keys], sort=False, observed=True).sum().reset_index()
+
+
+def _worst(values: _Values, variables: pd.Index, people: _People) -> dict[str, pd.DataFrame]:
+    """Per person and term with a grade after baseline: the highest (MAX_POST_BASELINE), and that grade only
+    when worse than baseline, else 0 (BASELINE_ADJUSTED; a person with no baseline grade has none and is not
+    counted, as in ProAE's toxTables), as histograms per variable, arm and site."""
+    later = values.pair[values.later]
+    worst = np.full(len(values.base), -np.inf)
+    np.maximum.at(worst, later, values.value[values.later])
+    present = np.flatnonzero(np.bincount(later, minlength=len(values.base)))
+    base_value = _at(values.value, values.base[present])
+    person = people.by_code[present % len(people.frame)]
+    variable, arm, site = present // len(people.frame), people.arm[person], people.site[person]
+    out = {}
+    based = ~np.isnan(base_value)
+    for summary, kept, grade in ((MAX_POST_BASELINE, slice(None), worst[present]),
+                                 (BASELINE_ADJUSTED, based, np.where(worst[present][based] > base_value[based],
+                                                                     worst[present][based], 0.0))):
+        grade_code, grades = pd.factorize(grade)
+        (v, a, s, g), count = _tally([variable[kept], arm[kept], site[kept], grade_code],
+                                     [len(variables), len(people.arms), len(people.sites), len(grades)])
+        out[summary] = pd.DataFrame({"variable": pd.Series(variables.to_numpy()[v], dtype=object),
+                                     "arm": people.arms.take(a), "site": people.sites.take(s),
+                                     "value": np.asarray(grades, dtype=float)[g], "count": count})
+    return out
+
+
+def _term_results(study: Study, values: _Values, variables: pd.Index, people: _People,
                   selection: Selection) -> pd.DataFrame:
     info = term_info(study)
-    if rows.empty or info.empty:
+    if not len(values) or info.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in TERM_COLUMNS})
-    rows = rows[rows["scale"].isin(info.index)].rename(columns={"scale": "variable"})
-    rows = rows.assign(variable=pd.Categorical(rows["variable"], categories=list(info.index)))
-    grades = rows["value"].round().astype(int)
-    for g in range(4):
-        rows[f"grade_{g}"] = (grades == g).astype(int)
-
-    def summarise(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-        out = frame.groupby(keys, sort=False, observed=True).agg(
-            n=("value", "count"), **{f"grade_{g}": (f"grade_{g}", "sum") for g in range(4)})
-        return out.reset_index()
-
-    by_visit = _grouped(rows, ["variable", "visit"], selection, summarise).assign(summary=BY_VISIT)
-    # per participant: the highest post-baseline grade; baseline-adjusted: that grade only when worse than baseline
-    post = rows[rows["visit"] != baseline]
-    worst = post.groupby(["variable", "participant_id"], sort=False, observed=True).agg(
-        value=("value", "max"), arm=("arm", "first"), site=("site", "first")).reset_index()
-    base = rows[rows["visit"] == baseline][["variable", "participant_id", "value"]].rename(columns={"value": "_b"})
-    worst = worst.merge(base, on=["variable", "participant_id"], how="left")
-    # no baseline grade, no baseline-adjusted maximum (ProAE's toxTables leaves such participants out)
-    adjusted = worst[worst["_b"].notna()]
-    adjusted = adjusted.assign(value=np.where(adjusted["value"] > adjusted["_b"], adjusted["value"], 0.0))
-    parts = [by_visit]
-    for summary, frame in ((MAX_POST_BASELINE, worst), (BASELINE_ADJUSTED, adjusted)):
-        grades = frame["value"].round().astype(int)
-        frame = frame.assign(**{f"grade_{g}": (grades == g).astype(int) for g in range(4)})
-        parts.append(_grouped(frame, ["variable"], selection, summarise).assign(summary=summary, visit=pd.NA))
+    by_visit = _grouped(_histogram(values, variables, people), ["variable", "visit"], selection, _grades)
+    parts = [by_visit.assign(summary=BY_VISIT)]
+    for summary, frame in _worst(values, variables, people).items():
+        parts.append(_grouped(frame, ["variable"], selection, _grades).assign(summary=summary, visit=pd.NA))
     out = pd.concat(parts, ignore_index=True)
     out["variable"] = out["variable"].astype(object)
     out["visit"] = pd.array([None if pd.isna(v) else int(v) for v in out["visit"]], dtype="Int64")
@@ -498,52 +714,44 @@ TTD_COLUMNS = ["instrument", "scale", "participant", "site", "arm", "baseline_va
 CENSOR_REASONS = ("last_assessment", "withdrawn", "died", "no_follow_up", "no_baseline")
 
 
-def _ttd(rows: pd.DataFrame, info: pd.DataFrame, people: pd.DataFrame, baseline: int | None) -> pd.DataFrame:
-    """One row per participant and scale with a score: days to deterioration or censoring. Computed on one
-    integer key per participant and scale, in numpy: a study of 10,000 participants has over a million rows."""
-    if rows.empty:
+def _ttd(values: _Values, variables: pd.Index, people: _People, info: pd.DataFrame) -> pd.DataFrame:
+    """One row per participant and scale with a score: days to deterioration or censoring, computed per pair
+    of person and scale in numpy (a study of 10,000 participants has some 300,000 pairs)."""
+    if not len(values):
         return pd.DataFrame({c: pd.Series(dtype=object) for c in TTD_COLUMNS})
-    key = _pair_key(rows)
-    width = len(rows["scale"].cat.categories) + 1
-    visit = rows["visit"].to_numpy()
-    value = rows["value"].to_numpy(dtype=float)
-    day = np.clip(rows["day"].to_numpy(dtype=float), 0, None)
-    at_baseline = visit == baseline
-    pairs = _distinct(key)
-    base_of_row = _lookup(key[at_baseline], value[at_baseline], key)
-    post = ~at_baseline & ~np.isnan(base_of_row)
-    signed = (value - base_of_row) * rows["scale"].map(info["direction"]).to_numpy(dtype=float)
-    worse = post & (signed <= -MEANINGFUL_CHANGE)
-    # the first worse assessment of each pair (by day), and the last post-baseline day
-    order = np.lexsort((day[worse], key[worse]))
-    worse_keys, worse_days, worse_values = key[worse][order], day[worse][order], value[worse][order]
-    first = np.r_[True, worse_keys[1:] != worse_keys[:-1]] if len(worse_keys) else np.array([], dtype=bool)
-    event_day = _lookup(worse_keys[first], worse_days[first], pairs)
-    event_value = _lookup(worse_keys[first], worse_values[first], pairs)
-    last = pd.Series(day[post]).groupby(key[post]).max()
-    last_day = _lookup(last.index.to_numpy(), last.to_numpy(dtype=float), pairs)
-    baseline_value = _lookup(key[at_baseline], value[at_baseline], pairs)
-
-    participant_id = pairs // width
-    person = pd.Index(people["participant_id"].astype("int64")).get_indexer(participant_id)
-    scale = pd.Categorical.from_codes(pairs % width, categories=rows["scale"].cat.categories)
-    out = pd.DataFrame({"scale": scale, "baseline_value": baseline_value, "event_value": event_value})
-    for column in ("participant", "site", "arm", "status", "death_date"):
-        out[column] = people[column].iloc[person].to_numpy()
+    size, pairs, base = len(values.base), values.pair, values.base
+    base_of_value = base[pairs]
+    post = (base_of_value >= 0) & values.later
+    day = np.clip(values.day, 0, None)
+    direction = variables.map(info["direction"]).to_numpy(dtype=float)[values.variable]
+    worse = np.flatnonzero(post & ((values.value - values.value[base_of_value]) * direction <= -MEANINGFUL_CHANGE))
+    present = np.flatnonzero(np.bincount(pairs, minlength=size))
+    # the first worse assessment of each pair, by day (unknown last) and then by assessment
+    when = np.where(np.isnan(day), 2 ** 31, day).astype(np.int64) * (values.row.max() + 1) + values.row
+    first = _first(pairs[worse], when[worse], size)[present]
+    event_day, event_value = _at(day[worse], first), _at(values.value[worse], first)
+    last_day = np.full(size, -np.inf)  # the last post-baseline day
+    np.maximum.at(last_day, pairs[post], np.nan_to_num(day[post], nan=-np.inf))
+    last_day = np.where(last_day[present] == -np.inf, np.nan, last_day[present])
+    baseline_value = _at(values.value, base[present])
+    person = people.by_code[present % len(people.frame)]
+    scale = present // len(people.frame)
+    out = pd.DataFrame({"instrument": pd.Series(variables.map(info["instrument"]).to_numpy()[scale], dtype=object),
+                        "scale": pd.Series(variables.to_numpy()[scale], dtype=object)})
+    for column in ("participant", "site", "arm"):
+        out[column] = people.frame[column].array.take(person)
     event = ~np.isnan(event_day)
     has_base = ~np.isnan(baseline_value)
-    out["event"] = pd.array(np.where(has_base, event.astype(int), pd.NA), dtype="Int64")
-    out["time"] = pd.array(np.where(event, event_day, np.where(has_base, np.nan_to_num(last_day), np.nan)),
-                           dtype="Float64").astype("Int64")
-    reason = np.select(
-        [~has_base, event, np.isnan(last_day), out["death_date"].notna(), out["status"] == "withdrawn"],
-        [CENSOR_REASONS[4], "", CENSOR_REASONS[3], CENSOR_REASONS[2], CENSOR_REASONS[1]],
-        default=CENSOR_REASONS[0])
-    out["censoring_reason"] = pd.array(np.where(reason == "", None, reason), dtype="string")
-    out["instrument"] = out["scale"].map(info["instrument"]).astype(object)
-    out["scale"] = out["scale"].astype(object)
-    out = out.assign(_o=out["scale"].map(info["order"])).sort_values(["_o", "participant"], kind="stable")
-    return out[TTD_COLUMNS].reset_index(drop=True)
+    time = np.where(event, event_day, np.where(has_base, np.nan_to_num(last_day), np.nan))
+    out["baseline_value"] = baseline_value
+    out["time"] = pd.arrays.IntegerArray(np.nan_to_num(time).astype(np.int64), np.isnan(time))
+    out["event"] = pd.arrays.IntegerArray(event.astype(np.int64), ~has_base)
+    out["event_value"] = event_value
+    died = people.frame["death_date"].notna().to_numpy()[person]
+    withdrawn = (people.frame["status"] == "withdrawn").to_numpy()[person]
+    reason = np.select([~has_base, event, np.isnan(last_day), died, withdrawn], [4, -1, 3, 2, 1], default=0)
+    out["censoring_reason"] = pd.array(CENSOR_REASONS, dtype="string").take(reason, allow_fill=True)
+    return out[TTD_COLUMNS]
 
 
 KM_COLUMNS = ["instrument", "scale", "arm", "site", "n", "events", "median", "median_ci_low", "median_ci_high"]
@@ -553,30 +761,31 @@ def _kaplan_meier(study: Study, ttd: pd.DataFrame, timepoints, baseline: int | N
                   selection: Selection) -> tuple[pd.DataFrame, dict]:
     later = [(code, day) for position, code, _, day in timepoints if position != baseline]
     columns = KM_COLUMNS + [f"at_risk_{c}" for c, _ in later] + [f"survival_{c}" for c, _ in later]
-    at_risk = ttd[ttd["event"].notna()]
-    if at_risk.empty:
+    at_risk = ttd["event"].notna().to_numpy()
+    if not at_risk.any():
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns}), {}
-    durations = at_risk["time"].to_numpy(dtype=float)
-    events = at_risk["event"].to_numpy(dtype=int)
+    durations = ttd["time"].to_numpy(dtype=float, na_value=np.nan)[at_risk]
+    events = ttd["event"].to_numpy(dtype=int, na_value=0)[at_risk]
+    codes, labels = {}, {}
+    for column in ("scale", "arm", "site"):
+        found, labels[column] = pd.factorize(ttd[column])
+        codes[column] = found[at_risk]
     rows, curves = [], {}
     for by_arm, by_site in _groupings(selection):
         keys = ["scale"] + (["arm"] if by_arm else []) + (["site"] if by_site else [])
-        for key, where in at_risk.reset_index(drop=True).groupby(keys, sort=False).indices.items():
-            key = key if isinstance(key, tuple) else (key,)
-            scale = key[0]
-            arm = key[1] if by_arm else ALL
-            site = key[-1] if by_site else ALL
+        for where in _groups([codes[k] for k in keys]):
+            scale, arm, site = (labels[k][codes[k][where[0]]] if k in keys else ALL for k in ("scale", "arm", "site"))
             days = durations[where]
-            curve = kaplan_meier(days, events[where].astype(bool))
+            time, survival, low, high = _curve(days, events[where].astype(bool))
             row = {"scale": scale, "arm": arm, "site": site, "n": len(where), "events": int(events[where].sum()),
-                   "median": _median(curve, "survival"), "median_ci_low": _median(curve, "low"),
-                   "median_ci_high": _median(curve, "high")}
-            survival = _survival_at(curve, [d for _, d in later])
-            for (code, day), s in zip(later, survival, strict=True):
+                   "median": _median(time, survival), "median_ci_low": _median(time, low),
+                   "median_ci_high": _median(time, high)}
+            steps = np.searchsorted(time, np.array([d for _, d in later], dtype=float), side="right") - 1
+            for (code, day), step in zip(later, steps, strict=True):
                 row[f"at_risk_{code}"] = int((days >= day).sum())
-                row[f"survival_{code}"] = float(s)
+                row[f"survival_{code}"] = float(survival[max(step, 0)])  # the last step at or before the day
             rows.append(row)
-            curves[(scale, arm, site)] = curve
+            curves[(scale, arm, site)] = pd.DataFrame({"time": time, "survival": survival, "low": low, "high": high})
     out = pd.DataFrame(rows)
     info = _scale_info(study)
     out["instrument"] = out["scale"].map(info["instrument"])
@@ -584,6 +793,21 @@ def _kaplan_meier(study: Study, ttd: pd.DataFrame, timepoints, baseline: int | N
                      _s=(out["site"] != ALL).astype(int))
     out = out.sort_values(["_o", "_s", "site", "_a"], kind="stable")
     return out[columns].reset_index(drop=True), curves
+
+
+def _groups(codes: list[np.ndarray]) -> list[np.ndarray]:
+    """The positions of each distinct combination of the codes, combinations in order of first appearance."""
+    key = np.zeros(len(codes[0]), dtype=np.int64)
+    for column in codes:
+        key = key * (column.max() + 1) + column
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    groups = np.split(order, np.flatnonzero(np.diff(inverse[order])) + 1)
+    return [groups[g] for g in np.argsort(first)]
+
+
+#: The normal quantile of the confidence bands.
+Z = stats.norm.ppf(0.5 + CONFIDENCE / 2)
 
 
 def kaplan_meier(days: np.ndarray, events: np.ndarray) -> pd.DataFrame:
@@ -594,32 +818,35 @@ def kaplan_meier(days: np.ndarray, events: np.ndarray) -> pd.DataFrame:
     Computed in numpy, the same figures as `scipy.stats.ecdf` on `CensoredData` with
     `confidence_interval(method="log-log")` (tests/results checks both agree): SciPy's takes some 20 ms a
     curve, and a study's page draws a curve per scale and arm."""
+    time, survival, low, high = _curve(days, events)
+    return pd.DataFrame({"time": time, "survival": survival, "low": low, "high": high})
+
+
+def _curve(days: np.ndarray, events: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """kaplan_meier's columns as arrays."""
     days = np.asarray(days, dtype=float)
     events = np.asarray(events, dtype=bool)
-    start = pd.DataFrame({"time": [0.0], "survival": [1.0], "low": [1.0], "high": [1.0]})
     if not events.any():  # nobody deteriorated: the curve stays at 1
-        return start
-    distinct = np.unique(days)
-    at_risk = len(days) - np.searchsorted(np.sort(days), distinct, side="left")
+        return np.zeros(1), np.ones(1), np.ones(1), np.ones(1)
+    ordered = np.sort(days)
+    distinct = ordered[np.r_[True, ordered[1:] != ordered[:-1]]]
+    at_risk = len(days) - np.searchsorted(ordered, distinct, side="left")
     died = np.bincount(np.searchsorted(distinct, days[events]), minlength=len(distinct))
     with np.errstate(divide="ignore", invalid="ignore"):
         survival_at = np.cumprod(1.0 - died / at_risk)
         greenwood = np.cumsum(np.where(died > 0, died / (at_risk * (at_risk - died)), 0.0))
-        z = stats.norm.ppf(0.5 + CONFIDENCE / 2)
         log_s = np.log(survival_at)
-        spread = z * np.sqrt(greenwood) / np.abs(log_s)
+        spread = Z * np.sqrt(greenwood) / np.abs(log_s)
         low_at = survival_at ** np.exp(spread)
         high_at = survival_at ** np.exp(-spread)
     undefined = ~np.isfinite(spread) | (survival_at <= 0) | (survival_at >= 1)
     low_at = np.where(undefined, survival_at, low_at)
     high_at = np.where(undefined, survival_at, high_at)
-    times = distinct[distinct > 0]
     keep = distinct > 0
-    curve = pd.DataFrame({"time": times, "survival": survival_at[keep], "low": low_at[keep], "high": high_at[keep]})
-    if distinct[0] == 0 and died[0]:  # deteriorated on day 0: the curve starts below 1
-        first = survival_at[0]
-        start = pd.DataFrame({"time": [0.0], "survival": [first], "low": [first], "high": [first]})
-    return pd.concat([start, curve], ignore_index=True)
+    # from 1 at day 0, unless some deteriorated on day 0: then the curve starts below 1
+    start = survival_at[0] if distinct[0] == 0 and died[0] else 1.0
+    return tuple(np.r_[first, column[keep]] for first, column in ((0.0, distinct), (start, survival_at),
+                                                                   (start, low_at), (start, high_at)))
 
 
 def scipy_kaplan_meier(days: np.ndarray, events: np.ndarray) -> pd.DataFrame:
@@ -643,14 +870,7 @@ def scipy_kaplan_meier(days: np.ndarray, events: np.ndarray) -> pd.DataFrame:
     return pd.concat([start, curve], ignore_index=True)
 
 
-def _median(curve: pd.DataFrame, column: str) -> float:
-    """The first time `column` of the curve is at or below one half; blank (NaN) if it never is."""
-    below = np.flatnonzero(curve[column].to_numpy() <= 0.5 + 1e-12)
-    return float(curve["time"].to_numpy()[below[0]]) if len(below) else math.nan
-
-
-def _survival_at(curve: pd.DataFrame, days: list[float]) -> list[float]:
-    """The step function's value at each day (the last step at or before it)."""
-    index = np.searchsorted(curve["time"].to_numpy(), np.asarray(days, dtype=float), side="right") - 1
-    survival = curve["survival"].to_numpy()
-    return [float(survival[max(i, 0)]) for i in index]
+def _median(time: np.ndarray, survival: np.ndarray) -> float:
+    """The first time the curve (or a bound of its band) is at or below one half; blank (NaN) if it never is."""
+    below = np.flatnonzero(survival <= 0.5 + 1e-12)
+    return float(time[below[0]]) if len(below) else math.nan
