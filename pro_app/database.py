@@ -68,9 +68,9 @@ def configure_sqlite(engine: Engine) -> None:
     Writers of this process take turns on a lock of their own before BEGIN IMMEDIATE and give it back
     when the connection returns to the pool (after its COMMIT or ROLLBACK). SQLite's busy handler waits
     by sleeping and retrying (1, 2, 5 … 100 ms), so a waiting answer could sleep on after the lock was
-    free; a waiter on the lock wakes the moment it is released. Other processes (a CLI command beside `serve`) still meet SQLite's own lock and busy
-    timeout; a writer that cannot get its turn within the busy timeout goes on to SQLite, which then
-    decides as before ("database is locked", the 503 page).
+    free; a waiter on the lock wakes the moment it is released. Other processes (a CLI command beside
+    `serve`) still meet SQLite's own lock and busy timeout; a writer that cannot get its turn within the
+    busy timeout goes on to SQLite, which then decides as before ("database is locked", the 503 page).
     """
     turn = threading.Lock()
 
