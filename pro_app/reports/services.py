@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from ..assessments.schedule import VISIT
+from ..assessments.schedule import VISIT, anchor_dates, anchor_of, local_today
 from ..extensions import db, library
 from ..instruments import ChartGroup, Instrument
 from ..models import Assessment, Participant, Score, Timepoint
@@ -182,16 +182,11 @@ class Section:
 @dataclass(frozen=True)
 class Report:
     sections: list[Section]  # per instrument with scores, in the study's order
-    axes: dict  # instrument id: its time axis (instrument_axis)
     timeline: pd.DataFrame  # every timepoint of the study (timeline)
 
     @property
     def grades(self) -> list[GradeGroup]:
         return [s.grades for s in self.sections if s.grades is not None]
-
-    @property
-    def charts(self) -> list[Chart]:
-        return [c for s in self.sections for c in s.charts]
 
 
 def study_order(participant: Participant) -> list[Instrument]:
@@ -208,20 +203,20 @@ def report(participant: Participant, today: date) -> Report:
     table = scale_table(participant, frame)
     axis = timeline(participant, today)
     shown = available_charts(frame)
-    sections, axes = [], {}
+    sections = []
     for instrument in study_order(participant):
         part = table[table["instrument_id"] == instrument.id]
         graded = grade_table(frame, instrument)
         if part.empty and graded.empty:
             continue
-        own_axis = axes[instrument.id] = instrument_axis(participant, instrument.id, frame, axis)
         scores = None
         if not part.empty:
             columns = [Column(r["timepoint"], r["label"], axis_notes(r), r["state"])
-                       for r in own_axis.to_dict("records")]
+                       for r in instrument_axis(participant, instrument.id, frame, axis).to_dict("records")]
             cells = {(r["scale_code"], r["timepoint"]): r for r in part.to_dict("records")}
+            scored = set(part["scale_code"])
             scores = ScoreTable(columns, [(scale, [cells.get((scale.code, c.timepoint)) for c in columns])
-                                          for scale in instrument.scales if scale.code in set(part["scale_code"])])
+                                          for scale in instrument.scales if scale.code in scored])
         grades = None
         if not graded.empty:
             labels = timepoint_labels(frame[frame["instrument_id"] == instrument.id])
@@ -229,7 +224,7 @@ def report(participant: Participant, today: date) -> Report:
                                 [(instrument.scale(code), [values[t] for t in labels])
                                  for code, values in graded.iterrows()])
         sections.append(Section(instrument, [c for c in shown if c.instrument == instrument.id], scores, grades))
-    return Report(sections, axes, axis)
+    return Report(sections, axis)
 
 
 #: How the report's time axis shows a timepoint: scored, not done (staff recorded why), missed (the window
@@ -243,7 +238,6 @@ def timeline(participant: Participant, today: date) -> pd.DataFrame:
     assessment was done when it was, else its target day; `state` is DONE, NOT_DONE, MISSED or PENDING, so
     a timepoint not done stays in its place on the axis, marked, instead of being dropped. A timepoint
     whose anchor date is not known yet has no day (NaN) and is PENDING."""
-    from ..assessments.schedule import anchor_dates, anchor_of, local_today
     from ..assessments.status import displayed_status
 
     dates = anchor_dates(participant)
@@ -301,8 +295,6 @@ def instrument_axis(participant: Participant, instrument_id: str, frame: pd.Data
     on the day it was done. `timepoint` is the scores' column (frame["timepoint"]); `x` places it on one axis of
     days from the start of treatment (the study's anchor event: a timepoint counted from enrolment or the end of
     treatment is moved by that anchor's distance from it), `day` and `anchor` label it as the heat map does."""
-    from ..assessments.schedule import anchor_dates, anchor_of, local_today
-
     dates = anchor_dates(participant)
     origin = dates[Anchor.TREATMENT_START]
     by_code = axis.set_index("timepoint")

@@ -278,8 +278,7 @@ def _item_levels(study: Study, selection: Selection, variables: pd.Index, item_i
 
 
 def _graded(study: Study) -> list[Instrument]:
-    used = {i for t in study.timepoints for i in (t.instruments or [])}
-    return [i for i in library.registry if i.id in used and any(s.type == GRADE_TYPE for s in i.scales)]
+    return [i for i in study_instruments(study) if any(s.type == GRADE_TYPE for s in i.scales)]
 
 
 def study_instruments(study: Study) -> list[Instrument]:
