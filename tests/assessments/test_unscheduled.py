@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from pro_app.assessments.answers import plan_of
+from pro_app.assessments.schedule import site_today
 from pro_app.clock import utcnow
 from pro_app.extensions import db
 from pro_app.models import Assessment, AuditEvent, Participant, User
@@ -57,8 +58,15 @@ def participant_study_code(app, participant) -> str:
         return db.session.get(Participant, participant.id).study.code
 
 
+def site_date(app, participant):
+    """Today at the participant's site (Barcelona): the date a coordinator there enters, and the form's
+    default; from 23:00 UTC it is already tomorrow's UTC date."""
+    with app.app_context():
+        return site_today(db.session.get(Participant, participant.id), utcnow())
+
+
 def add(client, participant, **fields):
-    today = utcnow().date()
+    today = site_date(client.application, participant)
     data = {"on": today.isoformat(), "instruments": ["pro_ctcae"], "terms__pro_ctcae": ["17"],
             "reason": "Unplanned visit: nausea"} | fields
     return post(client, url(participant), data)
@@ -71,7 +79,7 @@ def test_staff_add_an_unscheduled_assessment_with_chosen_terms(app, client, coor
     assert location(r).endswith(f"/staff/participants/{participant.id}")
     [added] = unscheduled(app, participant.id)
     assert (added.visit_after, added.occurrence, added.unscheduled_reason) == (1, 1, "Unplanned visit: nausea")
-    assert added.window_start == added.window_end == added.target_date == utcnow().date()
+    assert added.window_start == added.window_end == added.target_date == site_date(app, participant)
     with app.app_context():
         assessment = db.session.get(Assessment, added.id)
         assert assessment.visit_number == 1.01

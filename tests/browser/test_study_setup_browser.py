@@ -4,33 +4,17 @@ follow-up appears once the end of treatment is entered. Screenshots of the form 
 
 from __future__ import annotations
 
-import threading
-
-import pytest
-import waitress
 from sqlalchemy import select
-from waitress import wasyncore
 
 from pro_app.extensions import db
 from pro_app.models import Assessment, Participant, Study, Timepoint
 from tests.studies.test_studies import make_manager
 from tests.support.http import PASSWORD
 
-PORT = 5851  # this helper's range (58xx)
 ROWS = [("baseline", "Baseline", "Basal", "treatment_start", "0", "14", "3"),
         ("wk12", "Week 12", "Semana 12", "treatment_start", "84", "14", "14"),
         ("wk24", "Week 24", "Semana 24", "treatment_start", "168", "14", "14"),
         ("fu30", "30 days after treatment", "30 días después del tratamiento", "treatment_end", "30", "7", "14")]
-
-
-@pytest.fixture
-def live_server(app):
-    server = waitress.create_server(app, host="127.0.0.1", port=PORT, threads=4)
-    thread = threading.Thread(target=server.run, name="live-server", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{PORT}"
-    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-    thread.join(timeout=10)
 
 
 def submit(page, name: str, value: str | None = None) -> None:
