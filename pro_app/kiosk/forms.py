@@ -1,6 +1,8 @@
-"""Kiosk forms. The item form is built from the instrument definition through its item type."""
+"""Kiosk forms, and the radio buttons of an item page, built from the instrument definition through its item type."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -22,12 +24,16 @@ class ConfirmForm(FlaskForm):
     """A button that needs nothing but the CSRF token (skip confirmation, continue, submit, timeout)."""
 
 
-class TextSizeForm(FlaskForm):
-    """The patient's text size: one of three, each a root size in the stylesheet (app.css, `:root.text-…`)."""
+#: The three text sizes, each a root size in the stylesheet (app.css, `:root.text-…`); every patient page shows
+#: them as buttons (kiosk/patient.html) that send TextSizeForm.
+TEXT_SIZES = (SelectChoice("normal", _l("Normal text")), SelectChoice("large", _l("Large text")),
+              SelectChoice("larger", _l("Largest text")))
 
-    size = RadioField(_l("Text size"), choices=[SelectChoice("normal", _l("Normal text")),
-                                                SelectChoice("large", _l("Large text")),
-                                                SelectChoice("larger", _l("Largest text"))], validate_choice=True)
+
+class TextSizeForm(FlaskForm):
+    """The patient's text size: one of TEXT_SIZES."""
+
+    size = RadioField(_l("Text size"), choices=list(TEXT_SIZES), validate_choice=True)
 
 
 class ExitForm(FlaskForm):
@@ -37,13 +43,21 @@ class ExitForm(FlaskForm):
                              render_kw={"autocomplete": "off"})
 
 
-def item_form(item: Item, lang: str, **kwargs) -> FlaskForm:
-    """A form with one field, `choice`, for the item in the given language: one radio button per choice of
-    the item's type (instruments/item_types.py). A `scale` layout shows the bare numbers; its end texts are
-    the item's anchors, which the page shows beside the row."""
+@dataclass(frozen=True)
+class Option:
+    """One radio button of an item's page: the posted key, its label, and the input's id."""
+
+    key: str
+    label: str
+    id: str
+
+
+def item_options(item: Item, lang: str) -> tuple[Option, ...]:
+    """The item's radio buttons in the given language: one per choice of the item's type
+    (instruments/item_types.py). A `scale` layout shows the bare numbers; its end texts are the item's anchors,
+    which the page shows beside the row. The page renders them itself (kiosk/item.html): the answer is read
+    by the item's type (`Item.parse`) and the CSRF token by CSRFProtect, so no form object is built; a WTForms
+    form class made per item and request cost the answer path about a tenth of its time."""
     scale = item.type.layout == "scale"
-    choices = [SelectChoice(c.key, str(c.value) if scale and c.value is not None else c.label)
-               for c in item.choices(lang)]
-    field = RadioField(item.text.get(lang), choices=choices, validators=[Optional()], validate_choice=True)
-    form_class = type("ItemForm", (FlaskForm,), {"choice": field})
-    return form_class(**kwargs)
+    return tuple(Option(c.key, str(c.value) if scale and c.value is not None else c.label, f"choice-{n}")
+                 for n, c in enumerate(item.choices(lang)))

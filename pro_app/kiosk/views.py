@@ -15,12 +15,13 @@ from ..assessments import answers
 from ..errors import back_after_expired_token
 from ..extensions import csrf, db
 from ..i18n import LANGUAGES, current_language
+from ..instruments import InvalidChoice
 from ..models import Assessment, PlanPart
 from ..security import sessions
 from ..transactions import commit_early, committing, is_read_request
 from ..vocabulary import DONE_STATUSES, ItemState, Mode, SessionKind
 from . import services
-from .forms import ConfirmForm, ExitForm, StartForm, TextSizeForm, item_form
+from .forms import TEXT_SIZES, ConfirmForm, ExitForm, StartForm, TextSizeForm, item_options
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 
@@ -123,7 +124,7 @@ def _comfort() -> dict:
     live = g.get("patient_session_id") is not None
     welcome = live and session.pop("welcome_back", None) == "yes"
     return {"text_size": session.get("text_size") if live else None, "welcome_back": welcome,
-            "text_size_form": TextSizeForm(formdata=None) if live else None}
+            "text_sizes": TEXT_SIZES if live else None}
 
 
 @bp.get("/")
@@ -206,13 +207,15 @@ def intro(record, assessment, instrument_id):
                            total=len(steps))
 
 
-def _render_item(assessment, pos, form, *, error=None, notice=None, status=200, from_review=False):
+def _render_item(pos, chosen, *, error=None, notice=None, status=200, from_review=False):
+    """The item's page, with `chosen` (a choice key, or None) selected."""
     item = pos.step.instrument.item(pos.step.item_id)
     instrument = pos.step.instrument
+    lang = current_language()
     return render_template(
-        "kiosk/item.html", instrument=instrument, item=item, pos=pos, form=form, error=error, notice=notice,
-        recall=instrument.recall_periods[item.recall], lang=current_language(), from_review=from_review,
-        shown=services.shown_stamp(item.id),
+        "kiosk/item.html", instrument=instrument, item=item, pos=pos, options=item_options(item, lang),
+        chosen=chosen, error=error, notice=notice, recall=instrument.recall_periods[item.recall], lang=lang,
+        from_review=from_review, shown=services.shown_stamp(item.id),
     ), status
 
 
@@ -228,8 +231,7 @@ def item(record, assessment, item_id):
         chosen = str(row.value)
     elif row is not None and row.option_code and row.state == ItemState.NOT_APPLICABLE:
         chosen = row.option_code
-    form = item_form(pos.step.instrument.item(item_id), current_language(), formdata=None, data={"choice": chosen})
-    return _render_item(assessment, pos, form, from_review=request.args.get("from") == "review")
+    return _render_item(pos, chosen, from_review=request.args.get("from") == "review")
 
 
 def _back_url(assessment, pos) -> str:
@@ -263,16 +265,15 @@ def item_post(record, assessment, item_id):
         return redirect(_back_url(assessment, pos))
     if action == "skip":
         return redirect(url_for(".skip", item_id=item_id, **({"from": "review"} if request.form.get("from") else {})))
-    item_def = pos.step.instrument.item(item_id)
-    form = item_form(item_def, current_language())
     from_review = request.form.get("from") == "review"
-    if not form.validate():
-        return _render_item(assessment, pos, form, error=_l("That answer is not one of the choices."), status=400,
+    choice = request.form.get("choice", "")  # the CSRF token was checked by CSRFProtect before the view
+    if not choice:
+        return _render_item(pos, None, error=_l("Please choose an answer, or press Skip."), from_review=from_review)
+    try:
+        value, code, state = answers.parse_choice(pos.step.instrument, item_id, choice)
+    except InvalidChoice:
+        return _render_item(pos, None, error=_l("That answer is not one of the choices."), status=400,
                             from_review=from_review)
-    if not form.choice.data:
-        return _render_item(assessment, pos, form, error=_l("Please choose an answer, or press Skip."),
-                            from_review=from_review)
-    value, code, state = answers.parse_choice(pos.step.instrument, item_id, form.choice.data)
     return _record_and_go_on(record, assessment, pos, value=value, option_code=code, state=state)
 
 
@@ -422,8 +423,5 @@ def csrf_expired(error):
     if request.endpoint != "kiosk.item_post" or pos is None:
         page = _page_of_small_form(pos)
         return back_after_expired_token(page) if page else redirect(url_for(".current"))
-    chosen = request.form.get("choice")
-    form = item_form(pos.step.instrument.item(pos.step.item_id), current_language(), formdata=None,
-                     data={"choice": chosen})
-    return _render_item(assessment, pos, form, notice=_l("Please check your answer and press Next again."),
+    return _render_item(pos, request.form.get("choice"), notice=_l("Please check your answer and press Next again."),
                         status=400, from_review=request.form.get("from") == "review")
