@@ -4,13 +4,15 @@ Starts `pro-app serve` on a fresh database (SQLite in a temporary folder; Postgr
 an EMPTY database), seeds the demo study with N participants and a start code for each open assessment, then
 drives 8, 32 and 64 simulated tablets for a fixed time. Each tablet is its own session and keep-alive
 connection: GET the item page → POST an answer → follow the redirect (a new code when an assessment ends).
-Then the same client against bench/floor_app.py (bare Flask + Flask-WTF + waitress writing one row per
-answer). A last phase runs 8 tablets while a coordinator keeps loading a heavy staff page (--staff-page, default
-the study's compliance page, the heaviest at 10,000 participants in bench_pages), back to back or, with
---staff-pause, with a pause between loads as a person reading it would.
+The same client drives bench/floor_app.py (bare Flask + Flask-WTF + waitress writing one row per answer) in
+phases that alternate with pro-app's (--rounds per tablet count), so the ratio of each round compares two
+phases seconds apart on a shared machine whose load moves; the median ratio is printed. Last, 8 tablets alone,
+then 8 tablets while a coordinator keeps loading a heavy staff page (--staff-page, default the study's compliance
+page, the heaviest at 10,000 participants in bench_pages), back to back or, with --staff-pause, with a pause
+between loads as a person reading it would.
 
 Run from the checkout: .venv/bin/python -m bench.bench_kiosk [--seconds 20] [--participants 400]
-[--tablets 8,32,64] [--threads 16] [--postgres-url postgresql+psycopg://…/empty_db] [--port 5600]
+[--tablets 8,32,64] [--rounds 2] [--threads 16] [--postgres-url postgresql+psycopg://…/empty_db] [--port 5600]
 [--staff-page /staff/studies/DEMO/compliance] [--staff-pause 0] [--checkout /path/to/another/checkout]
 (--checkout: the same client and floor against another version of pro-app)
 """
@@ -236,6 +238,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--participants", type=int, default=400)
     parser.add_argument("--tablets", default="8,32,64")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating pro-app / floor rounds per tablet count")
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--postgres-url")
     parser.add_argument("--port", type=int, default=5600)
@@ -261,22 +264,39 @@ def main() -> None:
             server = subprocess.Popen([sys.executable, "-m", "pro_app.cli", "serve", "--port", str(args.port),
                                        "--threads", str(args.threads)], env=env, stdout=out,
                                       stderr=subprocess.STDOUT)
-        ours: dict[int, dict] = {}
+        floor_db = args.postgres_url or f"sqlite:///{tmp / 'floor.sqlite3'}"
+        with (tmp / "floor.log").open("wb") as out:
+            floor = subprocess.Popen([sys.executable, "-m", "bench.floor_app", "--port", str(args.port + 1),
+                                      "--database", floor_db, "--threads", str(args.threads)], env=env,
+                                     stdout=out, stderr=subprocess.STDOUT, cwd=here)
         lock = threading.Lock()
+
+        def ours(label: str, n: int) -> dict:
+            return run_phase(label, n, args.seconds, lambda r, s: pro_app_tablet(args.port, codes, lock, r, s))
+
         try:
             wait_for(args.port, "/kiosk/", server, log)
+            wait_for(args.port + 1, "/item/1", floor, tmp / "floor.log")
             for n in counts:
-                ours[n] = run_phase("pro-app", n, args.seconds,
-                                    lambda r, s: pro_app_tablet(args.port, codes, lock, r, s))
+                # pro-app and the floor take turns, so a change in the shared machine's load between phases
+                # moves both; each round's ratio is printed, and their median.
+                ratios, p95s = [], []
+                for _ in range(args.rounds):
+                    mine = ours("pro-app", n)
+                    bare = run_phase("floor (Flask + Flask-WTF + waitress)", n, args.seconds,
+                                     lambda r, s, n=n: floor_tablet(args.port + 1, r, s))
+                    ratios.append(mine["rate"] / max(bare["rate"], 1e-9))
+                    p95s.append((mine["p95"], bare["p95"]))
+                print(f"  pro-app / floor at {n} tablets: {statistics.median(ratios):.0%} of the answers/s (median of "
+                      f"{len(ratios)} alternating rounds: {', '.join(f'{r:.0%}' for r in ratios)}); p95 "
+                      + ", ".join(f"{a:.0f} vs {b:.0f} ms" for a, b in p95s), flush=True)
             pages: list[float] = []
-            baseline = ours.get(8) or run_phase("pro-app", 8, args.seconds,
-                                                lambda r, s: pro_app_tablet(args.port, codes, lock, r, s))
+            baseline = ours("pro-app, just before the coordinator", 8)
             staff = threading.Thread(target=coordinator, args=(args.port, email, password, args.staff_page,
                                                                args.staff_pause, time.monotonic() + args.seconds,
                                                                pages), daemon=True)
             staff.start()
-            loaded = run_phase("pro-app, a coordinator loading a staff page", 8, args.seconds,
-                               lambda r, s: pro_app_tablet(args.port, codes, lock, r, s))
+            loaded = ours("pro-app, a coordinator loading a staff page", 8)
             staff.join(args.seconds + 120)
             print(f"  with the coordinator: {loaded['rate'] / max(baseline['rate'], 1e-9):.0%} of the answers/s "
                   f"without (target ≥ 80 %), p99 {loaded['p99']:.0f} ms (target < 500 ms); "
@@ -287,23 +307,9 @@ def main() -> None:
                                                    if "LIMIT" in line or "QUEUED" in line)[:300])
             print(f"  codes left unused: {len(codes)}")
         finally:
-            server.terminate()
-            server.wait(10)
-        floor_db = args.postgres_url or f"sqlite:///{tmp / 'floor.sqlite3'}"
-        with (tmp / "floor.log").open("wb") as out:
-            floor = subprocess.Popen([sys.executable, "-m", "bench.floor_app", "--port", str(args.port + 1),
-                                      "--database", floor_db, "--threads", str(args.threads)], env=env,
-                                     stdout=out, stderr=subprocess.STDOUT, cwd=here)
-        try:
-            wait_for(args.port + 1, "/item/1", floor, tmp / "floor.log")
-            for n in counts:
-                result = run_phase("floor (Flask + Flask-WTF + waitress)", n, args.seconds,
-                                   lambda r, s: floor_tablet(args.port + 1, r, s))
-                print(f"  pro-app / floor at {n} tablets: {ours[n]['rate'] / max(result['rate'], 1e-9):.0%} of the "
-                      f"answers/s; p95 {ours[n]['p95']:.0f} ms vs {result['p95']:.0f} ms", flush=True)
-        finally:
-            floor.terminate()
-            floor.wait(10)
+            for process in (server, floor):
+                process.terminate()
+                process.wait(10)
 
 
 if __name__ == "__main__":

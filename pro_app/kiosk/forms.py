@@ -56,8 +56,8 @@ def item_options(item: Item, lang: str) -> tuple[Option, ...]:
     """The item's radio buttons in the given language: one per choice of the item's type
     (instruments/item_types.py). A `scale` layout shows the bare numbers; its end texts are the item's anchors,
     which the page shows beside the row. The page renders them itself (kiosk/item.html): the answer is read
-    by the item's type (`Item.parse`) and the CSRF token by CSRFProtect, so no form object is built; a WTForms
-    form class made per item and request cost the answer path about a tenth of its time."""
+    by the item's type (`Item.parse`) and the CSRF token by CSRFProtect, so no form object is built (a WTForms
+    form class made per item and request was a fifth of an answer's Python function calls)."""
     scale = item.type.layout == "scale"
     return tuple(Option(c.key, str(c.value) if scale and c.value is not None else c.label, f"choice-{n}")
                  for n, c in enumerate(item.choices(lang)))
