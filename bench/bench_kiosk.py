@@ -284,7 +284,7 @@ def main() -> None:
                 for _ in range(args.rounds):
                     mine = ours("pro-app", n)
                     bare = run_phase("floor (Flask + Flask-WTF + waitress)", n, args.seconds,
-                                     lambda r, s, n=n: floor_tablet(args.port + 1, r, s))
+                                     lambda r, s: floor_tablet(args.port + 1, r, s))
                     ratios.append(mine["rate"] / max(bare["rate"], 1e-9))
                     p95s.append((mine["p95"], bare["p95"]))
                 print(f"  pro-app / floor at {n} tablets: {statistics.median(ratios):.0%} of the answers/s (median of "
